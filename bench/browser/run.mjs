@@ -1,0 +1,40 @@
+// Browser benchmark: Glimpse's wasm against onnxruntime-web on EfficientNet-Lite0, in Debian's
+// headless Chromium. Build the page first (`trunk build --release`), then:
+//
+//   node bench/browser/run.mjs [DIST ...] [--runs N]
+//
+// Each DIST is a built page folder (default: dist); several compare builds (SIMD on and off).
+
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium, serve } from '../../tests/e2e/harness.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const args = process.argv.slice(2);
+const runsAt = args.indexOf('--runs');
+const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 20;
+const dists = args.length ? args : ['dist'];
+
+const browser = await launchChromium();
+try {
+  for (const dist of dists) {
+    const server = await serve(path.join(ROOT, 'bench/browser'), {
+      '/glimpse/': path.resolve(ROOT, dist),
+      '/ort/': path.join(ROOT, 'node_modules/onnxruntime-web/dist'),
+      '/models/': path.join(ROOT, 'models'),
+    });
+    const page = await browser.newPage();
+    await page.goto(`${server.url}?runs=${runs}`);
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000 });
+    const result = await page.evaluate(() => window.benchResult);
+    await page.close();
+    await server.close();
+    if (result.error) throw new Error(result.error);
+    console.log(`${dist}: ${runs} runs, max |Δlogit| ${result.maxDiff.toExponential(2)}`);
+    console.log(`  glimpse (tract)   load ${result.glimpse.load.toFixed(0)} ms, forward median ${result.glimpse.median.toFixed(1)} ms (min ${result.glimpse.min.toFixed(1)})`);
+    console.log(`  onnxruntime-web   load ${result.ort.load.toFixed(0)} ms, forward median ${result.ort.median.toFixed(1)} ms (min ${result.ort.min.toFixed(1)})`);
+    console.log(`  ratio glimpse / onnxruntime-web: ${result.ratio.toFixed(2)}`);
+  }
+} finally {
+  await browser.close();
+}

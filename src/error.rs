@@ -1,0 +1,24 @@
+//! The one error type the core returns. Every message is written for the person using the page.
+
+/// Everything that can go wrong between bytes in and numbers out.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("This file is not an ONNX model ({0}).")]
+    NotOnnx(String),
+    #[error("The model uses operators Glimpse cannot run: {}.", .0.join(", "))]
+    UnsupportedOps(Vec<String>),
+    #[error("The model could not be prepared: {0}")]
+    ModelPrepare(String),
+    #[error("The model failed while running: {0}")]
+    ModelRun(String),
+    #[error("The input has shape {got:?}, but the model expects {expected}.")]
+    InputShape { got: Vec<usize>, expected: String },
+    #[error("The model description (JSON) is invalid: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Image(String),
+    #[error("This is not a readable .npy tensor: {0}")]
+    Npy(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,64 @@
+// Shared by the browser tests and the browser benchmark: a static server for the built page
+// and a headless Debian Chromium that never touches the network.
+
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+};
+
+/** Serves `root` on a free loopback port; `routes` maps URL prefixes to other folders. */
+export async function serve(root, routes = {}) {
+  const server = createServer(async (request, response) => {
+    const url = new URL(request.url, 'http://localhost');
+    let pathname = decodeURIComponent(url.pathname);
+    if (pathname.endsWith('/')) pathname += 'index.html';
+    let base = root;
+    for (const [prefix, folder] of Object.entries(routes)) {
+      if (pathname.startsWith(prefix)) {
+        base = folder;
+        pathname = pathname.slice(prefix.length - 1);
+      }
+    }
+    const file = path.join(base, path.normalize(pathname));
+    try {
+      if (!file.startsWith(path.resolve(base)) || !(await stat(file)).isFile()) throw new Error('not found');
+      const body = await readFile(file);
+      response.writeHead(200, {
+        'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+        'Content-Length': body.length,
+      });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end('not found');
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/**
+ * Debian's Chromium, headless, with no background network traffic. Playwright gives every
+ * launch a fresh, empty profile directory of its own.
+ */
+export async function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+    ],
+  });
+}
