@@ -7,6 +7,8 @@ pub enum Error {
     NotOnnx(String),
     #[error("The model uses operators Glimpse cannot run: {}.", .0.join(", "))]
     UnsupportedOps(Vec<String>),
+    #[error("Gradients cannot pass through these operators yet: {}. The perturbation methods still work.", .0.join(", "))]
+    NotDifferentiable(Vec<String>),
     #[error("The model could not be prepared: {0}")]
     ModelPrepare(String),
     #[error("The model failed while running: {0}")]

@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod config;
 pub mod error;
+pub mod grad;
 pub mod model;
 pub mod preprocess;
 pub mod tensor;

@@ -6,6 +6,42 @@ use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 
 use crate::error::{Error, Result};
 
+/// A tensor of one of the element types ONNX graphs carry between nodes: `f32` activations,
+/// and `i64` or `bool` shapes, indices and masks. Other types are converted on the way in
+/// (integers to `i64`, other floats to `f32`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    F32(ArrayD<f32>),
+    I64(ArrayD<i64>),
+    Bool(ArrayD<bool>),
+}
+
+impl Value {
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Value::F32(a) => a.shape(),
+            Value::I64(a) => a.shape(),
+            Value::Bool(a) => a.shape(),
+        }
+    }
+
+    pub fn as_f32(&self) -> Option<&ArrayD<f32>> {
+        match self {
+            Value::F32(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The values as `i64`, for shapes, axes and indices.
+    pub fn to_i64_vec(&self) -> Vec<i64> {
+        match self {
+            Value::F32(a) => a.iter().map(|&v| v as i64).collect(),
+            Value::I64(a) => a.iter().copied().collect(),
+            Value::Bool(a) => a.iter().map(|&v| i64::from(v)).collect(),
+        }
+    }
+}
+
 /// Reads an `f32` `.npy` tensor from bytes.
 pub fn from_npy(bytes: &[u8]) -> Result<ArrayD<f32>> {
     ArrayD::<f32>::read_npy(bytes).map_err(|e| Error::Npy(e.to_string()))

@@ -11,6 +11,9 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::internal::DimLike;
 
 use crate::error::{Error, Result};
+use crate::tensor::Value;
+
+pub mod graph;
 
 /// One dimension of a model input: a fixed size, or a symbol such as the batch size.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -47,8 +50,14 @@ pub struct Model {
 impl Model {
     /// Parses, checks and optimises an ONNX model.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        Model::from_bytes_exposing(bytes, &[])
+    }
+
+    /// Like [`Model::from_bytes`], and also outputs the named intermediate tensors, after the
+    /// model's own outputs, in the order given.
+    pub fn from_bytes_exposing(bytes: &[u8], intermediates: &[String]) -> Result<Model> {
         let mut reader = bytes;
-        let inference =
+        let mut inference =
             tract_onnx::onnx().model_for_read(&mut reader).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
 
         let unsupported = unsupported_ops(&inference);
@@ -62,6 +71,16 @@ impl Model {
             )));
         }
 
+        if !intermediates.is_empty() {
+            let mut outlets = inference.outputs.clone();
+            for name in intermediates {
+                let outlet = inference
+                    .find_outlet_label(name)
+                    .ok_or_else(|| Error::ModelPrepare(format!("the model has no tensor named {name}")))?;
+                outlets.push(outlet);
+            }
+            inference.outputs = outlets;
+        }
         let typed = inference.into_optimized().map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
         let input = tensor_info(&typed, typed.inputs[0])?;
         let datum_type = typed.input_fact(0).map_err(|e| Error::ModelPrepare(e.to_string()))?.datum_type;
@@ -100,6 +119,16 @@ impl Model {
             .into_tensor()
             .into_plain_array::<f32>()
             .map_err(|e| Error::ModelRun(format!("the output is not f32: {e}")))
+    }
+
+    /// Runs the model and returns every output, exposed intermediates included.
+    pub fn run_all(&self, input: ArrayD<f32>) -> Result<Vec<Value>> {
+        self.check_input_shape(input.shape())?;
+        let outputs = self
+            .plan
+            .run(tvec![Tensor::from(input).into_tvalue()])
+            .map_err(|e| Error::ModelRun(format!("{e:#}")))?;
+        outputs.into_iter().map(|v| graph::to_value(v.into_tensor())).collect()
     }
 
     fn check_input_shape(&self, got: &[usize]) -> Result<()> {

@@ -1,0 +1,238 @@
+//! Reverse-mode gradients over ONNX graphs.
+//!
+//! tract runs the model forwards with every tensor the backward pass needs exposed as an
+//! output (by its ONNX name); then the graph is walked backwards, applying each operator's
+//! vector–Jacobian product (VJP, in [`ops`]) with ndarray. Gradients flow to the model input
+//! and, in the same pass, to any named intermediate tensors (Grad-CAM's layer).
+//!
+//! Only the nodes on a path from the input to the target output are differentiated; shape
+//! computations off that path run in tract and are read as values.
+
+use std::collections::{HashMap, HashSet};
+
+use ndarray::ArrayD;
+
+use crate::error::{Error, Result};
+use crate::model::graph::Graph;
+use crate::model::Model;
+use crate::tensor::Value;
+
+mod broadcast;
+mod conv;
+mod ops;
+mod pool;
+
+/// What to differentiate: one element of the output row of each batch item, or a weighted sum
+/// of the row's elements.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A flat index into one batch item's output, such as a class index into the logits.
+    Index(usize),
+    /// Weights with the shape of one batch item's output; the target is Σ wᵢ·outputᵢ.
+    Weights(ArrayD<f32>),
+}
+
+/// How ReLU-like operators pass gradients backwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// The true gradient.
+    #[default]
+    Plain,
+    /// Guided Backprop (Springenberg et al. 2015): `Relu` passes only positive gradients,
+    /// and only where its input was positive.
+    Guided,
+}
+
+/// The result of one forward and backward pass over a batch.
+#[derive(Debug, Clone)]
+pub struct Gradients {
+    /// The model's output (the one the target refers to), per batch item.
+    pub output: ArrayD<f32>,
+    /// The target's value per batch item.
+    pub target: Vec<f32>,
+    /// ∂target/∂input, in the input's shape.
+    pub input: ArrayD<f32>,
+    /// For each requested intermediate tensor: its value and its gradient.
+    pub intermediates: HashMap<String, (ArrayD<f32>, ArrayD<f32>)>,
+}
+
+/// A model prepared for gradients: the ONNX graph, and a tract plan that exposes the tensors
+/// the backward pass reads.
+#[derive(Debug, Clone)]
+pub struct GradModel {
+    graph: Graph,
+    opset: i64,
+    plan: Model,
+    input: String,
+    output: String,
+    /// Indices into `graph.nodes` of the nodes between input and output, in graph order.
+    path: Vec<usize>,
+    /// Tensor names the plan outputs after the model's own outputs, in order.
+    exposed: Vec<String>,
+    /// Tensors that depend on the input: the only ones gradients flow into.
+    on_path: HashSet<String>,
+    /// Intermediate tensors whose gradients the caller asked for.
+    keep: Vec<String>,
+}
+
+impl GradModel {
+    /// Prepares `bytes` for gradients of its first output, keeping the gradients of the named
+    /// intermediate tensors as well. Fails, naming them, if the path from input to output
+    /// crosses operators the engine cannot differentiate.
+    pub fn from_bytes(bytes: &[u8], keep: &[String]) -> Result<GradModel> {
+        let graph = Graph::from_bytes(bytes)?;
+        let input = graph.inputs.first().cloned().ok_or_else(|| Error::ModelPrepare("the model has no input".into()))?;
+        let output =
+            graph.outputs.first().cloned().ok_or_else(|| Error::ModelPrepare("the model has no output".into()))?;
+
+        // Forwards: which tensors depend on the input.
+        let mut on_path: HashSet<String> = HashSet::from([input.clone()]);
+        for node in &graph.nodes {
+            if node.inputs.iter().any(|i| on_path.contains(i)) {
+                on_path.extend(node.outputs.iter().cloned());
+            }
+        }
+        // Backwards: which of those the output depends on.
+        let mut needed: HashSet<String> = HashSet::from([output.clone()]);
+        let mut path = Vec::new();
+        for (index, node) in graph.nodes.iter().enumerate().rev() {
+            if node.outputs.iter().any(|o| needed.contains(o)) && node.inputs.iter().any(|i| on_path.contains(i)) {
+                path.push(index);
+                needed.extend(node.inputs.iter().filter(|i| on_path.contains(*i)).cloned());
+            }
+        }
+        path.reverse();
+
+        for name in keep {
+            if !needed.contains(name) {
+                return Err(Error::ModelPrepare(format!(
+                    "tensor {name} is not between the model's input and its output"
+                )));
+            }
+        }
+        let missing = ops::unsupported(path.iter().map(|&i| &graph.nodes[i]));
+        if !missing.is_empty() {
+            return Err(Error::NotDifferentiable(missing));
+        }
+
+        // Expose every tensor a VJP on the path reads, except the input and constants.
+        let mut exposed = Vec::new();
+        let mut seen = HashSet::from([input.clone(), output.clone()]);
+        for &index in &path {
+            let node = &graph.nodes[index];
+            for name in node.inputs.iter().chain(&node.outputs) {
+                if !name.is_empty() && !graph.constants.contains_key(name) && seen.insert(name.clone()) {
+                    exposed.push(name.clone());
+                }
+            }
+        }
+        let plan = Model::from_bytes_exposing(bytes, &exposed)?;
+        let opset = graph.opset;
+        Ok(GradModel { graph, opset, plan, input, output, path, exposed, on_path, keep: keep.to_vec() })
+    }
+
+    /// The forward pass's model, with its input and output descriptions.
+    pub fn model(&self) -> &Model {
+        &self.plan
+    }
+
+    /// One forward and backward pass over a batch of inputs.
+    pub fn gradients(&self, input: ArrayD<f32>, target: &Target, mode: Mode) -> Result<Gradients> {
+        let mut outputs = self.plan.run_all(input.clone())?.into_iter();
+        let output = match outputs.next() {
+            Some(Value::F32(o)) => o,
+            _ => return Err(Error::ModelRun("the model's first output is not f32".into())),
+        };
+        // The model's other outputs come before the exposed tensors.
+        let mut exposed_values = outputs.skip(self.plan.outputs().len() - 1);
+        let mut values: HashMap<&str, Value> = HashMap::with_capacity(self.exposed.len() + 2);
+        for name in &self.exposed {
+            let value = exposed_values.next().ok_or_else(|| Error::ModelRun("missing exposed tensor".into()))?;
+            values.insert(name, value);
+        }
+        values.insert(&self.input, Value::F32(input.clone()));
+        values.insert(&self.output, Value::F32(output.clone()));
+
+        let (seed, target_values) = seed(&output, target)?;
+        let mut grads: HashMap<String, ArrayD<f32>> = HashMap::from([(self.output.clone(), seed)]);
+        let mut intermediates = HashMap::new();
+
+        let lookup = |name: &str| -> Option<&Value> {
+            if name.is_empty() {
+                None
+            } else {
+                values.get(name).or_else(|| self.graph.constants.get(name))
+            }
+        };
+        for &index in self.path.iter().rev() {
+            let node = &self.graph.nodes[index];
+            let grad_outputs: Vec<Option<ArrayD<f32>>> = node.outputs.iter().map(|o| grads.remove(o)).collect();
+            if grad_outputs.iter().all(Option::is_none) {
+                continue;
+            }
+            for (name, grad) in node.outputs.iter().zip(&grad_outputs) {
+                if let (true, Some(grad), Some(Value::F32(value))) =
+                    (self.keep.contains(name), grad, lookup(name))
+                {
+                    intermediates.insert(name.clone(), (value.clone(), grad.clone()));
+                }
+            }
+            let inputs: Vec<Option<&Value>> = node.inputs.iter().map(|i| lookup(i)).collect();
+            let outputs: Vec<Option<&Value>> = node.outputs.iter().map(|o| lookup(o)).collect();
+            let wants: Vec<bool> = node.inputs.iter().map(|i| self.on_path.contains(i)).collect();
+            let context = ops::Context { node, opset: self.opset, inputs: &inputs, outputs: &outputs, wants: &wants, mode };
+            let grad_inputs = ops::vjp(&context, grad_outputs)
+                .map_err(|e| Error::ModelRun(format!("gradient of {} ({}): {e}", node.name, node.op_type)))?;
+            for ((name, grad), wanted) in node.inputs.iter().zip(grad_inputs).zip(&wants) {
+                if let (Some(grad), true) = (grad, *wanted) {
+                    accumulate(&mut grads, name, grad)?;
+                }
+            }
+        }
+        let input_grad = grads.remove(&self.input).unwrap_or_else(|| ArrayD::zeros(input.shape()));
+        Ok(Gradients { output, target: target_values, input: input_grad, intermediates })
+    }
+}
+
+fn accumulate(grads: &mut HashMap<String, ArrayD<f32>>, name: &str, grad: ArrayD<f32>) -> Result<()> {
+    match grads.get_mut(name) {
+        Some(existing) if existing.shape() == grad.shape() => {
+            *existing += &grad;
+            Ok(())
+        }
+        Some(existing) => Err(Error::ModelRun(format!(
+            "gradient shapes disagree for {name}: {:?} and {:?}",
+            existing.shape(),
+            grad.shape()
+        ))),
+        None => {
+            grads.insert(name.to_owned(), grad);
+            Ok(())
+        }
+    }
+}
+
+/// The output gradient that starts the backward pass, and the target's value per batch item.
+fn seed(output: &ArrayD<f32>, target: &Target) -> Result<(ArrayD<f32>, Vec<f32>)> {
+    let batch = output.shape().first().copied().unwrap_or(1);
+    let row: usize = output.shape().iter().skip(1).product();
+    let weights: Vec<f32> = match target {
+        Target::Index(i) if *i < row => (0..row).map(|j| if j == *i { 1.0 } else { 0.0 }).collect(),
+        Target::Index(i) => {
+            return Err(Error::ModelRun(format!("target index {i} is outside the output's {row} elements")))
+        }
+        Target::Weights(w) if w.len() == row => w.iter().copied().collect(),
+        Target::Weights(w) => {
+            return Err(Error::ModelRun(format!(
+                "target weights have {} elements; the output has {row} per item",
+                w.len()
+            )))
+        }
+    };
+    let flat = output.as_standard_layout();
+    let flat = flat.as_slice().unwrap_or(&[]);
+    let values = (0..batch).map(|b| flat[b * row..(b + 1) * row].iter().zip(&weights).map(|(o, w)| o * w).sum()).collect();
+    let seed_data: Vec<f32> = (0..batch).flat_map(|_| weights.iter().copied()).collect();
+    let seed = ArrayD::from_shape_vec(output.shape(), seed_data).map_err(|e| Error::ModelRun(e.to_string()))?;
+    Ok((seed, values))
+}
