@@ -144,7 +144,7 @@ impl GradModel {
             _ => return Err(Error::ModelRun("the model's first output is not f32".into())),
         };
         // The model's other outputs come before the exposed tensors.
-        let mut exposed_values = outputs.skip(self.plan.outputs().len() - 1);
+        let mut exposed_values = outputs.skip(self.graph.outputs.len().saturating_sub(1));
         let mut values: HashMap<&str, Value> = HashMap::with_capacity(self.exposed.len() + 2);
         for name in &self.exposed {
             let value = exposed_values.next().ok_or_else(|| Error::ModelRun("missing exposed tensor".into()))?;
@@ -189,7 +189,10 @@ impl GradModel {
                 }
             }
         }
-        let input_grad = grads.remove(&self.input).unwrap_or_else(|| ArrayD::zeros(input.shape()));
+        let input_grad = match grads.remove(&self.input) {
+            Some(g) => g.as_standard_layout().into_owned(),
+            None => ArrayD::zeros(input.shape()),
+        };
         Ok(Gradients { output, target: target_values, input: input_grad, intermediates })
     }
 }

@@ -632,31 +632,21 @@ fn pad(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
         let n = shape[a] as i64;
         let (b, e) = (begin[a], end[a]);
         let len = grad.shape()[a] as i64;
-        let mut core = if b >= 0 && e >= 0 {
-            grad.slice_axis(Axis(a), Slice::from(b as isize..(len - e) as isize)).to_owned()
-        } else {
-            // Negative pads crop: the gradient is zero where the input was cut away.
-            let mut full_shape = grad.shape().to_vec();
-            full_shape[a] = n as usize;
-            let mut full = ArrayD::<f32>::zeros(full_shape);
-            let src_start = b.max(0);
-            let dst_start = (-b).max(0);
-            let count = (len - src_start - e.max(0)).min(n - dst_start);
-            full.slice_axis_mut(Axis(a), Slice::from(dst_start as isize..(dst_start + count) as isize))
-                .assign(&grad.slice_axis(Axis(a), Slice::from(src_start as isize..(src_start + count) as isize)));
-            full
-        };
-        if mode != "constant" && (b > 0 || e > 0) {
-            for p in 0..b.max(0) {
+        if b < 0 || e < 0 {
+            return Err(Error::NotDifferentiable(vec!["Pad (negative pads)".into()]));
+        }
+        let mut core = grad.slice_axis(Axis(a), Slice::from(b as isize..(len - e) as isize)).to_owned();
+        if mode != "constant" {
+            for p in 0..b {
                 // Output position p (before the input) copies input index src.
                 let src = if mode == "reflect" { b - p } else { 0 };
                 let lane = grad.index_axis(Axis(a), p as usize).to_owned();
                 let mut target = core.index_axis_mut(Axis(a), src as usize);
                 target += &lane;
             }
-            for q in 0..e.max(0) {
+            for q in 0..e {
                 let src = if mode == "reflect" { n - 2 - q } else { n - 1 };
-                let lane = grad.index_axis(Axis(a), (b.max(0) + n + q) as usize).to_owned();
+                let lane = grad.index_axis(Axis(a), (b + n + q) as usize).to_owned();
                 let mut target = core.index_axis_mut(Axis(a), src as usize);
                 target += &lane;
             }

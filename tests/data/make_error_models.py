@@ -26,5 +26,19 @@ def unsupported_ops():
     onnx.save(model, DATA / "unsupported_ops.onnx")
 
 
+
+
+def no_vjp():
+    """A model tract runs but the gradient engine cannot differentiate: Cos has no VJP."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    nodes = [helper.make_node("Cos", ["x"], ["c"]), helper.make_node("Relu", ["c"], ["y"])]
+    graph = helper.make_graph(nodes, "no_vjp", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, DATA / "no_vjp.onnx")
+
+
 if __name__ == "__main__":
     unsupported_ops()
+    no_vjp()
