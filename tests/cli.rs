@@ -67,3 +67,20 @@ fn bad_input_is_a_message_and_a_failing_exit() {
     let message = String::from_utf8_lossy(&out.stderr);
     assert!(message.contains("README.md: not a readable image"), "{message}");
 }
+
+#[test]
+fn explain_gradient_writes_the_raw_signed_gradient() {
+    let out = std::env::temp_dir().join(format!("glimpse-grad-{}.npy", std::process::id()));
+    let result = glimpse(&[
+        "explain", "--model", "tests/data/small_cnn.onnx", "--input", "tests/data/small_cnn_input.npy",
+        "--method", "gradient", "--target", "3", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let got = glimpse::tensor::from_npy(&std::fs::read(&out).unwrap()).unwrap();
+    let want = glimpse::tensor::from_npy(include_bytes!("data/small_cnn_grad.npy")).unwrap();
+    let diff: f32 = got.iter().zip(&want).map(|(g, w)| (g - w) * (g - w)).sum::<f32>().sqrt();
+    let norm: f32 = want.iter().map(|w| w * w).sum::<f32>().sqrt();
+    assert!(diff / norm < 1e-4, "relative L2 {}", diff / norm);
+    assert!(got.iter().any(|&v| v < 0.0) && got.iter().any(|&v| v > 0.0), "signed");
+    std::fs::remove_file(out).unwrap();
+}

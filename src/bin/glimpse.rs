@@ -5,6 +5,12 @@
 //! ```
 //! prints `[{"index": i, "label": "...", "prob": p}, ...]`. An image input is preprocessed as
 //! the model's description says; a `.npy` input goes to the model as it is.
+//!
+//! ```text
+//! glimpse explain --model M.onnx --input X.npy --method gradient --target T --out G.npy
+//! ```
+//! writes the raw, signed gradient of output element T (per batch item) with respect to the
+//! input tensor, in the input's shape.
 
 fn main() -> std::process::ExitCode {
     cli::main()
@@ -14,7 +20,8 @@ mod cli {
     use std::path::{Path, PathBuf};
     use std::process::ExitCode;
 
-    use clap::{Parser, Subcommand};
+    use clap::{Parser, Subcommand, ValueEnum};
+    use glimpse::grad::{GradModel, Mode, Target};
     use glimpse::{ImageClassifier, Prediction, RgbaPixels};
 
     #[derive(Parser)]
@@ -41,6 +48,31 @@ mod cli {
             #[arg(long, default_value_t = 5)]
             top: usize,
         },
+        /// Write an attribution for a `.npy` input tensor as `.npy`.
+        Explain {
+            /// The ONNX model.
+            #[arg(long)]
+            model: PathBuf,
+            /// A `.npy` tensor, fed to the model as it is.
+            #[arg(long)]
+            input: PathBuf,
+            #[arg(long, value_enum)]
+            method: Method,
+            /// The output element to explain (a class index); default: the top class of the
+            /// first batch item.
+            #[arg(long)]
+            target: Option<usize>,
+            /// Where to write the attribution (`.npy`).
+            #[arg(long)]
+            out: PathBuf,
+        },
+    }
+
+    /// Attribution methods the CLI can run.
+    #[derive(Clone, Copy, ValueEnum)]
+    enum Method {
+        /// The raw, signed gradient ∂output[target]/∂input.
+        Gradient,
     }
 
     pub fn main() -> ExitCode {
@@ -65,7 +97,35 @@ mod cli {
                 let predictions = classify(&classifier, &input, top)?;
                 serde_json::to_string_pretty(&predictions).map_err(|e| e.to_string())
             }
+            Command::Explain { model, input, method, target, out } => {
+                let input = glimpse::tensor::from_npy(&read(&input)?).map_err(|e| e.to_string())?;
+                let attribution = match method {
+                    Method::Gradient => gradient(&read(&model)?, input, target)?,
+                };
+                let bytes = glimpse::tensor::to_npy(&attribution).map_err(|e| e.to_string())?;
+                std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+                Ok(format!("wrote {} ({:?})", out.display(), attribution.shape()))
+            }
         }
+    }
+
+    fn gradient(
+        model: &[u8],
+        input: ndarray::ArrayD<f32>,
+        target: Option<usize>,
+    ) -> Result<ndarray::ArrayD<f32>, String> {
+        let model = GradModel::from_bytes(model, &[]).map_err(|e| e.to_string())?;
+        let target = match target {
+            Some(t) => t,
+            None => {
+                let output = model.model().run(input.clone()).map_err(|e| e.to_string())?;
+                let row: usize = output.shape().iter().skip(1).product();
+                let first = output.iter().take(row);
+                first.enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
+            }
+        };
+        let grads = model.gradients(input, &Target::Index(target), Mode::Plain).map_err(|e| e.to_string())?;
+        Ok(grads.input)
     }
 
     fn classify(classifier: &ImageClassifier, input: &Path, top: usize) -> Result<Vec<Prediction>, String> {

@@ -88,7 +88,7 @@ impl GradModel {
         // Forwards: which tensors depend on the input.
         let mut on_path: HashSet<String> = HashSet::from([input.clone()]);
         for node in &graph.nodes {
-            if node.inputs.iter().any(|i| on_path.contains(i)) {
+            if !ops::cuts_gradient(node) && node.inputs.iter().any(|i| on_path.contains(i)) {
                 on_path.extend(node.outputs.iter().cloned());
             }
         }

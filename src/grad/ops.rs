@@ -80,6 +80,21 @@ const OTHER: &[&str] = &[
     "Where", "Pad", "Gather", "Resize", "Sum", "Mean",
 ];
 
+/// Operators whose outputs carry no gradient: shapes, comparisons, indices, integer casts.
+/// Data flowing through them leaves the differentiable path.
+const NO_GRADIENT: &[&str] = &[
+    "Shape", "Size", "ConstantOfShape", "Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Not",
+    "And", "Or", "Xor", "ArgMax", "ArgMin", "NonZero", "Range", "Floor", "Ceil", "Round", "Sign", "IsNaN",
+    "IsInf", "EyeLike", "RandomNormalLike", "RandomUniformLike",
+];
+
+/// Whether a node's outputs are piecewise constant in its inputs (or not numbers at all).
+pub fn cuts_gradient(node: &Node) -> bool {
+    const FLOAT_TYPES: [i64; 4] = [1, 10, 11, 16]; // FLOAT, FLOAT16, DOUBLE, BFLOAT16
+    NO_GRADIENT.contains(&node.op_type.as_str())
+        || (node.op_type == "Cast" && node.int("to").is_some_and(|t| !FLOAT_TYPES.contains(&t)))
+}
+
 /// The operator types among `nodes` that have no VJP here, each named once.
 pub fn unsupported<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<String> {
     let mut missing: Vec<String> = nodes

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use ndarray::ArrayD;
+
 use tract_onnx::pb::{self, attribute_proto::AttributeType};
 use tract_onnx::prelude::*;
 
@@ -84,7 +86,7 @@ impl Graph {
         let load = |t: &pb::TensorProto| -> Result<Value> {
             let tensor = tract_onnx::tensor::load_tensor(&*onnx.provider, t, None)
                 .map_err(|e| Error::ModelPrepare(format!("tensor {}: {e}", t.name)))?;
-            to_value(tensor)
+            to_value(tensor, &SymbolValues::default())
         };
 
         let mut constants = HashMap::new();
@@ -142,11 +144,19 @@ impl Graph {
     }
 }
 
-/// Converts a tract tensor to a [`Value`].
-pub(crate) fn to_value(tensor: Tensor) -> Result<Value> {
+/// Converts a tract tensor to a [`Value`]; symbolic dimensions (in shape tensors tract folded
+/// to constants) are evaluated with `symbols`.
+pub(crate) fn to_value(tensor: Tensor, symbols: &SymbolValues) -> Result<Value> {
     let bad = |e: TractError| Error::ModelRun(format!("tensor conversion: {e}"));
     let dt = tensor.datum_type();
-    Ok(if dt == f32::datum_type() {
+    Ok(if dt == TDim::datum_type() {
+        let dims = tensor.into_plain_array::<TDim>().map_err(bad)?;
+        let mut values = Vec::with_capacity(dims.len());
+        for d in dims.iter() {
+            values.push(d.eval_to_i64(symbols).map_err(bad)?);
+        }
+        Value::I64(ArrayD::from_shape_vec(dims.shape(), values).map_err(|e| Error::ModelRun(e.to_string()))?)
+    } else if dt == f32::datum_type() {
         Value::F32(tensor.into_plain_array::<f32>().map_err(bad)?)
     } else if dt == bool::datum_type() {
         Value::Bool(tensor.into_plain_array::<bool>().map_err(bad)?)

@@ -44,6 +44,9 @@ pub struct TensorInfo {
 pub struct Model {
     plan: Arc<TypedRunnableModel>,
     input: TensorInfo,
+    /// The input's symbolic dimensions (the batch size, usually), by axis: shape tensors that
+    /// tract folded into constants still hold these symbols.
+    input_symbols: Vec<(usize, Symbol)>,
     outputs: Vec<TensorInfo>,
 }
 
@@ -92,8 +95,19 @@ impl Model {
         }
         let outputs =
             typed.outputs.iter().map(|&outlet| tensor_info(&typed, outlet)).collect::<Result<Vec<_>>>()?;
+        let input_symbols = typed
+            .input_fact(0)
+            .map_err(|e| Error::ModelPrepare(e.to_string()))?
+            .shape
+            .iter()
+            .enumerate()
+            .filter_map(|(axis, d)| match d {
+                TDim::Sym(s) => Some((axis, s.clone())),
+                _ => None,
+            })
+            .collect();
         let plan = typed.into_runnable().map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
-        Ok(Model { plan, input, outputs })
+        Ok(Model { plan, input, input_symbols, outputs })
     }
 
     pub fn input(&self) -> &TensorInfo {
@@ -124,11 +138,15 @@ impl Model {
     /// Runs the model and returns every output, exposed intermediates included.
     pub fn run_all(&self, input: ArrayD<f32>) -> Result<Vec<Value>> {
         self.check_input_shape(input.shape())?;
+        let symbols = self
+            .input_symbols
+            .iter()
+            .fold(SymbolValues::default(), |values, (axis, s)| values.with(s, input.shape()[*axis] as i64));
         let outputs = self
             .plan
             .run(tvec![Tensor::from(input).into_tvalue()])
             .map_err(|e| Error::ModelRun(format!("{e:#}")))?;
-        outputs.into_iter().map(|v| graph::to_value(v.into_tensor())).collect()
+        outputs.into_iter().map(|v| graph::to_value(v.into_tensor(), &symbols)).collect()
     }
 
     fn check_input_shape(&self, got: &[usize]) -> Result<()> {
