@@ -120,6 +120,6 @@ impl ImageClassifier {
             )));
         }
         let n = output.len();
-        Ok(output.into_shape_with_order(n).map_err(|e| crate::Error::ModelRun(e.to_string()))?)
+        output.into_shape_with_order(n).map_err(|e| crate::Error::ModelRun(e.to_string()))
     }
 }

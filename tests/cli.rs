@@ -72,8 +72,17 @@ fn bad_input_is_a_message_and_a_failing_exit() {
 fn explain_gradient_writes_the_raw_signed_gradient() {
     let out = std::env::temp_dir().join(format!("glimpse-grad-{}.npy", std::process::id()));
     let result = glimpse(&[
-        "explain", "--model", "tests/data/small_cnn.onnx", "--input", "tests/data/small_cnn_input.npy",
-        "--method", "gradient", "--target", "3", "--out", out.to_str().unwrap(),
+        "explain",
+        "--model",
+        "tests/data/small_cnn.onnx",
+        "--input",
+        "tests/data/small_cnn_input.npy",
+        "--method",
+        "gradient",
+        "--target",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let got = glimpse::tensor::from_npy(&std::fs::read(&out).unwrap()).unwrap();

@@ -39,7 +39,8 @@ fn efficientnet_lite0_matches_pytorch() {
 #[test]
 fn small_cnn_matches_pytorch_for_the_input_and_a_layer() {
     let layer = include_str!("data/small_cnn_layer.txt").trim().to_owned();
-    let model = GradModel::from_bytes(include_bytes!("data/small_cnn.onnx"), std::slice::from_ref(&layer)).unwrap();
+    let model =
+        GradModel::from_bytes(include_bytes!("data/small_cnn.onnx"), std::slice::from_ref(&layer)).unwrap();
     let x = npy(include_bytes!("data/small_cnn_input.npy"));
     let grads = model.gradients(x, &Target::Index(3), Mode::Plain).unwrap();
     let err = relative_l2(&grads.input, &npy(include_bytes!("data/small_cnn_grad.npy")));

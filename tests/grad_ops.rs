@@ -55,7 +55,8 @@ fn check_case(path: &Path) -> Result<(), String> {
         let mut minus = x.clone();
         plus.as_slice_mut().unwrap()[j] += h;
         minus.as_slice_mut().unwrap()[j] -= h;
-        let fd = (weighted_output(&model, &plus, &w) - weighted_output(&model, &minus, &w)) / (2.0 * f64::from(h));
+        let fd =
+            (weighted_output(&model, &plus, &w) - weighted_output(&model, &minus, &w)) / (2.0 * f64::from(h));
         let g = grads.input.as_slice().unwrap()[j];
         let err = (fd as f32 - g).abs() / scale;
         if err > worst.0 {
@@ -74,15 +75,26 @@ fn check_case(path: &Path) -> Result<(), String> {
 #[test]
 fn every_operator_matches_finite_differences() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/grad_ops");
-    let mut cases: Vec<_> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension() == Some("onnx".as_ref())).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension() == Some("onnx".as_ref()))
+        .collect();
     cases.sort();
     assert!(cases.len() >= 60, "expected the generated cases, found {}", cases.len());
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|p| check_case(p).err().map(|e| format!("{}: {e}", p.file_stem().unwrap().to_string_lossy())))
+        .filter_map(|p| {
+            check_case(p).err().map(|e| format!("{}: {e}", p.file_stem().unwrap().to_string_lossy()))
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 fn model(name: &str) -> (GradModel, ArrayD<f32>) {

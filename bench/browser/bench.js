@@ -2,7 +2,7 @@
 // onnxruntime-web (wasm backend, one thread), on the same input, in the same page.
 // run.mjs serves this page and reads `window.benchResult`.
 
-import init, { Classifier } from '/glimpse/glimpse.js';
+import init, { Classifier, GradientModel } from '/glimpse/glimpse.js';
 import * as ort from '/ort/ort.wasm.min.mjs';
 
 const params = new URLSearchParams(location.search);
@@ -60,12 +60,19 @@ async function main() {
 
   const glimpseTime = await time(() => glimpse.logits(input));
   log(`glimpse forward: median ${glimpseTime.median.toFixed(1)} ms`);
+
+  start = performance.now();
+  const gradientModel = new GradientModel(onnx);
+  const gradientLoad = performance.now() - start;
+  const gradientTime = await time(() => gradientModel.gradient(input, [1, 3, 224, 224], 282));
+  log(`glimpse forward + backward: median ${gradientTime.median.toFixed(1)} ms`);
   const ortTime = await time(() => session.run(feeds));
   log(`onnxruntime-web forward: median ${ortTime.median.toFixed(1)} ms`);
 
   window.benchResult = {
     runs: RUNS, maxDiff,
     glimpse: { load: glimpseLoad, ...glimpseTime },
+    gradient: { load: gradientLoad, ...gradientTime },
     ort: { load: ortLoad, ...ortTime },
     ratio: glimpseTime.median / ortTime.median,
   };

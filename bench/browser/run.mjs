@@ -32,6 +32,7 @@ try {
     if (result.error) throw new Error(result.error);
     console.log(`${dist}: ${runs} runs, max |Δlogit| ${result.maxDiff.toExponential(2)}`);
     console.log(`  glimpse (tract)   load ${result.glimpse.load.toFixed(0)} ms, forward median ${result.glimpse.median.toFixed(1)} ms (min ${result.glimpse.min.toFixed(1)})`);
+    console.log(`  glimpse gradient  load ${result.gradient.load.toFixed(0)} ms, forward + backward median ${result.gradient.median.toFixed(1)} ms (min ${result.gradient.min.toFixed(1)}); ${(result.gradient.median / result.glimpse.median).toFixed(2)}× one forward pass`);
     console.log(`  onnxruntime-web   load ${result.ort.load.toFixed(0)} ms, forward median ${result.ort.median.toFixed(1)} ms (min ${result.ort.min.toFixed(1)})`);
     console.log(`  ratio glimpse / onnxruntime-web: ${result.ratio.toFixed(2)}`);
   }

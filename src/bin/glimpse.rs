@@ -121,7 +121,10 @@ mod cli {
                 let output = model.model().run(input.clone()).map_err(|e| e.to_string())?;
                 let row: usize = output.shape().iter().skip(1).product();
                 let first = output.iter().take(row);
-                first.enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
+                first
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+                    .0
             }
         };
         let grads = model.gradients(input, &Target::Index(target), Mode::Plain).map_err(|e| e.to_string())?;

@@ -10,9 +10,10 @@ pub fn unbroadcast(grad: ArrayD<f32>, shape: &[usize]) -> Result<ArrayD<f32>> {
     if grad.shape() == shape {
         return Ok(grad);
     }
-    let extra = grad.ndim().checked_sub(shape.len()).ok_or_else(|| {
-        Error::ModelRun(format!("cannot unbroadcast {:?} to {shape:?}", grad.shape()))
-    })?;
+    let extra = grad
+        .ndim()
+        .checked_sub(shape.len())
+        .ok_or_else(|| Error::ModelRun(format!("cannot unbroadcast {:?} to {shape:?}", grad.shape())))?;
     let mut g = grad;
     for _ in 0..extra {
         g = g.sum_axis(Axis(0));

@@ -49,13 +49,25 @@ pub fn geometry(cx: &Context, input: &[usize], output: &[usize], kernel: &[usize
         let (i, o, k) = (input[2 + d], output[2 + d], kernel[d]);
         let pad_begin = match auto_pad {
             "SAME_UPPER" | "SAME_LOWER" => {
-                let needed = ((o.saturating_sub(1)) * strides[d] + (k - 1) * dilations[d] + 1).saturating_sub(i);
-                if auto_pad == "SAME_UPPER" { needed / 2 } else { needed.div_ceil(2) }
+                let needed =
+                    ((o.saturating_sub(1)) * strides[d] + (k - 1) * dilations[d] + 1).saturating_sub(i);
+                if auto_pad == "SAME_UPPER" {
+                    needed / 2
+                } else {
+                    needed.div_ceil(2)
+                }
             }
             "VALID" => 0,
             _ => pads.as_ref().map_or(0, |p| p[d]),
         };
-        axes.push(Axis { input: i, output: o, kernel: k, stride: strides[d], dilation: dilations[d], pad_begin });
+        axes.push(Axis {
+            input: i,
+            output: o,
+            kernel: k,
+            stride: strides[d],
+            dilation: dilations[d],
+            pad_begin,
+        });
     }
     Ok([axes[0], axes[1]])
 }
@@ -86,8 +98,8 @@ pub fn conv(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
         .map_err(|e| Error::ModelRun(e.to_string()))?;
 
     let mut dx = ndarray::Array4::<f32>::zeros((n, c, ah.input, aw.input));
-    let pointwise = taps == 1
-        && [ah, aw].iter().all(|a| a.stride == 1 && a.pad_begin == 0 && a.input == a.output);
+    let pointwise =
+        taps == 1 && [ah, aw].iter().all(|a| a.stride == 1 && a.pad_begin == 0 && a.input == a.output);
     for b in 0..n {
         for g in 0..group {
             let w_g: ArrayView2<f32> = w2.slice(s![g * mg..(g + 1) * mg, ..]);

@@ -81,9 +81,16 @@ impl GradModel {
     /// crosses operators the engine cannot differentiate.
     pub fn from_bytes(bytes: &[u8], keep: &[String]) -> Result<GradModel> {
         let graph = Graph::from_bytes(bytes)?;
-        let input = graph.inputs.first().cloned().ok_or_else(|| Error::ModelPrepare("the model has no input".into()))?;
-        let output =
-            graph.outputs.first().cloned().ok_or_else(|| Error::ModelPrepare("the model has no output".into()))?;
+        let input = graph
+            .inputs
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::ModelPrepare("the model has no input".into()))?;
+        let output = graph
+            .outputs
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::ModelPrepare("the model has no output".into()))?;
 
         // Forwards: which tensors depend on the input.
         let mut on_path: HashSet<String> = HashSet::from([input.clone()]);
@@ -96,7 +103,9 @@ impl GradModel {
         let mut needed: HashSet<String> = HashSet::from([output.clone()]);
         let mut path = Vec::new();
         for (index, node) in graph.nodes.iter().enumerate().rev() {
-            if node.outputs.iter().any(|o| needed.contains(o)) && node.inputs.iter().any(|i| on_path.contains(i)) {
+            if node.outputs.iter().any(|o| needed.contains(o))
+                && node.inputs.iter().any(|i| on_path.contains(i))
+            {
                 path.push(index);
                 needed.extend(node.inputs.iter().filter(|i| on_path.contains(*i)).cloned());
             }
@@ -147,7 +156,8 @@ impl GradModel {
         let mut exposed_values = outputs.skip(self.graph.outputs.len().saturating_sub(1));
         let mut values: HashMap<&str, Value> = HashMap::with_capacity(self.exposed.len() + 2);
         for name in &self.exposed {
-            let value = exposed_values.next().ok_or_else(|| Error::ModelRun("missing exposed tensor".into()))?;
+            let value =
+                exposed_values.next().ok_or_else(|| Error::ModelRun("missing exposed tensor".into()))?;
             values.insert(name, value);
         }
         values.insert(&self.input, Value::F32(input.clone()));
@@ -166,7 +176,8 @@ impl GradModel {
         };
         for &index in self.path.iter().rev() {
             let node = &self.graph.nodes[index];
-            let grad_outputs: Vec<Option<ArrayD<f32>>> = node.outputs.iter().map(|o| grads.remove(o)).collect();
+            let grad_outputs: Vec<Option<ArrayD<f32>>> =
+                node.outputs.iter().map(|o| grads.remove(o)).collect();
             if grad_outputs.iter().all(Option::is_none) {
                 continue;
             }
@@ -180,7 +191,14 @@ impl GradModel {
             let inputs: Vec<Option<&Value>> = node.inputs.iter().map(|i| lookup(i)).collect();
             let outputs: Vec<Option<&Value>> = node.outputs.iter().map(|o| lookup(o)).collect();
             let wants: Vec<bool> = node.inputs.iter().map(|i| self.on_path.contains(i)).collect();
-            let context = ops::Context { node, opset: self.opset, inputs: &inputs, outputs: &outputs, wants: &wants, mode };
+            let context = ops::Context {
+                node,
+                opset: self.opset,
+                inputs: &inputs,
+                outputs: &outputs,
+                wants: &wants,
+                mode,
+            };
             let grad_inputs = ops::vjp(&context, grad_outputs)
                 .map_err(|e| Error::ModelRun(format!("gradient of {} ({}): {e}", node.name, node.op_type)))?;
             for ((name, grad), wanted) in node.inputs.iter().zip(grad_inputs).zip(&wants) {
@@ -234,8 +252,11 @@ fn seed(output: &ArrayD<f32>, target: &Target) -> Result<(ArrayD<f32>, Vec<f32>)
     };
     let flat = output.as_standard_layout();
     let flat = flat.as_slice().unwrap_or(&[]);
-    let values = (0..batch).map(|b| flat[b * row..(b + 1) * row].iter().zip(&weights).map(|(o, w)| o * w).sum()).collect();
+    let values = (0..batch)
+        .map(|b| flat[b * row..(b + 1) * row].iter().zip(&weights).map(|(o, w)| o * w).sum())
+        .collect();
     let seed_data: Vec<f32> = (0..batch).flat_map(|_| weights.iter().copied()).collect();
-    let seed = ArrayD::from_shape_vec(output.shape(), seed_data).map_err(|e| Error::ModelRun(e.to_string()))?;
+    let seed =
+        ArrayD::from_shape_vec(output.shape(), seed_data).map_err(|e| Error::ModelRun(e.to_string()))?;
     Ok((seed, values))
 }

@@ -69,23 +69,86 @@ impl Context<'_> {
 
 /// Operators whose gradient flows to their first input only, elementwise.
 const UNARY: &[&str] = &[
-    "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Erf", "Gelu", "Exp", "Log",
-    "Sqrt", "Neg", "Abs", "Reciprocal", "Softplus", "Identity", "Dropout", "Cast",
+    "Relu",
+    "LeakyRelu",
+    "Clip",
+    "Sigmoid",
+    "HardSigmoid",
+    "HardSwish",
+    "Tanh",
+    "Erf",
+    "Gelu",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Neg",
+    "Abs",
+    "Reciprocal",
+    "Softplus",
+    "Identity",
+    "Dropout",
+    "Cast",
 ];
 const BINARY: &[&str] = &["Add", "Sub", "Mul", "Div", "Pow"];
 const OTHER: &[&str] = &[
-    "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "MatMul", "Gemm", "Softmax", "LogSoftmax",
-    "BatchNormalization", "InstanceNormalization", "LayerNormalization", "ReduceMean", "ReduceSum",
-    "Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Concat", "Split", "Slice", "Expand",
-    "Where", "Pad", "Gather", "Resize", "Sum", "Mean",
+    "Conv",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "MatMul",
+    "Gemm",
+    "Softmax",
+    "LogSoftmax",
+    "BatchNormalization",
+    "InstanceNormalization",
+    "LayerNormalization",
+    "ReduceMean",
+    "ReduceSum",
+    "Transpose",
+    "Reshape",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+    "Concat",
+    "Split",
+    "Slice",
+    "Expand",
+    "Where",
+    "Pad",
+    "Gather",
+    "Resize",
+    "Sum",
+    "Mean",
 ];
 
 /// Operators whose outputs carry no gradient: shapes, comparisons, indices, integer casts.
 /// Data flowing through them leaves the differentiable path.
 const NO_GRADIENT: &[&str] = &[
-    "Shape", "Size", "ConstantOfShape", "Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Not",
-    "And", "Or", "Xor", "ArgMax", "ArgMin", "NonZero", "Range", "Floor", "Ceil", "Round", "Sign", "IsNaN",
-    "IsInf", "EyeLike", "RandomNormalLike", "RandomUniformLike",
+    "Shape",
+    "Size",
+    "ConstantOfShape",
+    "Equal",
+    "Greater",
+    "GreaterOrEqual",
+    "Less",
+    "LessOrEqual",
+    "Not",
+    "And",
+    "Or",
+    "Xor",
+    "ArgMax",
+    "ArgMin",
+    "NonZero",
+    "Range",
+    "Floor",
+    "Ceil",
+    "Round",
+    "Sign",
+    "IsNaN",
+    "IsInf",
+    "EyeLike",
+    "RandomNormalLike",
+    "RandomUniformLike",
 ];
 
 /// Whether a node's outputs are piecewise constant in its inputs (or not numbers at all).
@@ -276,7 +339,8 @@ fn erf(x: f32) -> f32 {
                 + t * (0.096_784_18
                     + t * (-0.186_288_06
                         + t * (0.278_868_07
-                            + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let erfc = t * poly.exp();
     (if x >= 0.0 { 1.0 - erfc } else { erfc - 1.0 }) as f32
 }
@@ -293,19 +357,28 @@ fn binary(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
         "Pow" => {
             let ga = want(0).then(|| {
                 let mut d = &g * b;
-                Zip::from(&mut d).and_broadcast(a).and_broadcast(b).for_each(|d, &a, &b| *d *= a.powf(b - 1.0));
+                Zip::from(&mut d)
+                    .and_broadcast(a)
+                    .and_broadcast(b)
+                    .for_each(|d, &a, &b| *d *= a.powf(b - 1.0));
                 d
             });
             let gb = want(1).then(|| {
                 let mut d = g.clone();
-                Zip::from(&mut d).and_broadcast(a).and_broadcast(b).for_each(|d, &a, &b| *d *= a.powf(b) * a.ln());
+                Zip::from(&mut d)
+                    .and_broadcast(a)
+                    .and_broadcast(b)
+                    .for_each(|d, &a, &b| *d *= a.powf(b) * a.ln());
                 d
             });
             (ga, gb)
         }
         other => return Err(Error::NotDifferentiable(vec![other.to_owned()])),
     };
-    Ok(vec![ga.map(|g| unbroadcast(g, a.shape())).transpose()?, gb.map(|g| unbroadcast(g, b.shape())).transpose()?])
+    Ok(vec![
+        ga.map(|g| unbroadcast(g, a.shape())).transpose()?,
+        gb.map(|g| unbroadcast(g, b.shape())).transpose()?,
+    ])
 }
 
 fn variadic_sum(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
@@ -344,8 +417,14 @@ fn batched_matmul(a: &ArrayD<f32>, b: &ArrayD<f32>) -> Result<ArrayD<f32>> {
     let b3 = reshape(full(b, k, n)?, &[lead.iter().product(), k, n])?;
     let mut out = ndarray::Array3::<f32>::zeros((a3.shape()[0], m, n));
     for (i, mut o) in out.outer_iter_mut().enumerate() {
-        let ai = a3.index_axis(Axis(0), i).into_dimensionality::<ndarray::Ix2>().map_err(|e| Error::ModelRun(e.to_string()))?;
-        let bi = b3.index_axis(Axis(0), i).into_dimensionality::<ndarray::Ix2>().map_err(|e| Error::ModelRun(e.to_string()))?;
+        let ai = a3
+            .index_axis(Axis(0), i)
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| Error::ModelRun(e.to_string()))?;
+        let bi = b3
+            .index_axis(Axis(0), i)
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| Error::ModelRun(e.to_string()))?;
         o.assign(&ai.dot(&bi));
     }
     let mut shape = lead;
@@ -376,7 +455,11 @@ fn matmul(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
         let at = g2.ndim();
         g2 = g2.insert_axis(Axis(at));
     }
-    let ga = if cx.wants[0] { Some(reshape(unbroadcast(batched_matmul(&g2, &swap_last(&b2))?, a2.shape())?, a.shape())?) } else { None };
+    let ga = if cx.wants[0] {
+        Some(reshape(unbroadcast(batched_matmul(&g2, &swap_last(&b2))?, a2.shape())?, a.shape())?)
+    } else {
+        None
+    };
     let gb = if cx.wants.get(1) == Some(&true) {
         Some(reshape(unbroadcast(batched_matmul(&swap_last(&a2), &g2)?, b2.shape())?, b.shape())?)
     } else {
@@ -455,7 +538,13 @@ fn batch_norm(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
 
 /// The VJP of normalising `x` over `axes` to zero mean and unit variance, then scaling by
 /// `gamma` (already broadcast to x's shape).
-fn normalise_backward(x: &ArrayD<f32>, g: &ArrayD<f32>, gamma: &ArrayD<f32>, first_axis: usize, eps: f32) -> Result<ArrayD<f32>> {
+fn normalise_backward(
+    x: &ArrayD<f32>,
+    g: &ArrayD<f32>,
+    gamma: &ArrayD<f32>,
+    first_axis: usize,
+    eps: f32,
+) -> Result<ArrayD<f32>> {
     let shape = x.shape().to_vec();
     let rows: usize = shape[..first_axis].iter().product();
     let cols: usize = shape[first_axis..].iter().product();
@@ -571,7 +660,8 @@ fn slice(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
     let shape = cx.input(0)?.shape().to_vec();
     let rank = shape.len();
     // From opset 10 starts/ends/axes/steps are inputs; before, attributes.
-    let get = |input: usize, attr: &str| cx.ints_input(input).or_else(|| cx.node.ints(attr).map(<[i64]>::to_vec));
+    let get =
+        |input: usize, attr: &str| cx.ints_input(input).or_else(|| cx.node.ints(attr).map(<[i64]>::to_vec));
     let starts = get(1, "starts").unwrap_or_default();
     let ends = get(2, "ends").unwrap_or_default();
     let axes = get(3, "axes").unwrap_or_else(|| (0..starts.len() as i64).collect());
@@ -616,7 +706,11 @@ fn where_(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
             return Ok(None);
         }
         let mut d = g.clone();
-        Zip::from(&mut d).and(&condition).for_each(|d, &c| if c != when { *d = 0.0 });
+        Zip::from(&mut d).and(&condition).for_each(|d, &c| {
+            if c != when {
+                *d = 0.0
+            }
+        });
         unbroadcast(d, cx.input(i)?.shape()).map(Some)
     };
     Ok(vec![None, pick(true, 1)?, pick(false, 2)?])
@@ -706,7 +800,8 @@ fn resize(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
     let (ih, iw) = (shape[rank - 2], shape[rank - 1]);
     let (oh, ow) = (g.shape()[rank - 2], g.shape()[rank - 1]);
     // Scales: the explicit input when given, else output/input sizes.
-    let scales: Option<Vec<f32>> = cx.inputs.get(2).copied().flatten().and_then(Value::as_f32).map(|s| s.iter().copied().collect());
+    let scales: Option<Vec<f32>> =
+        cx.inputs.get(2).copied().flatten().and_then(Value::as_f32).map(|s| s.iter().copied().collect());
     let scale_of = |axis_from_end: usize, out: usize, inp: usize| -> f32 {
         scales
             .as_ref()
@@ -719,10 +814,18 @@ fn resize(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
         match transform {
             "asymmetric" => o / scale,
             "align_corners" => {
-                if out_len > 1 { o * (in_len as f32 - 1.0) / (out_len as f32 - 1.0) } else { 0.0 }
+                if out_len > 1 {
+                    o * (in_len as f32 - 1.0) / (out_len as f32 - 1.0)
+                } else {
+                    0.0
+                }
             }
             "pytorch_half_pixel" => {
-                if out_len > 1 { (o + 0.5) / scale - 0.5 } else { 0.0 }
+                if out_len > 1 {
+                    (o + 0.5) / scale - 0.5
+                } else {
+                    0.0
+                }
             }
             _ => (o + 0.5) / scale - 0.5, // half_pixel
         }

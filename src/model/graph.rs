@@ -81,7 +81,8 @@ impl Graph {
     pub fn from_bytes(bytes: &[u8]) -> Result<Graph> {
         let mut reader = bytes;
         let onnx = tract_onnx::onnx();
-        let proto = onnx.proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(e.root_cause().to_string()))?;
+        let proto =
+            onnx.proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(e.root_cause().to_string()))?;
         let graph = proto.graph.as_ref().ok_or_else(|| Error::NotOnnx("the file holds no graph".into()))?;
         let load = |t: &pb::TensorProto| -> Result<Value> {
             let tensor = tract_onnx::tensor::load_tensor(&*onnx.provider, t, None)
@@ -128,12 +129,8 @@ impl Graph {
             }
             nodes.push(node);
         }
-        let inputs = graph
-            .input
-            .iter()
-            .map(|i| i.name.clone())
-            .filter(|name| !constants.contains_key(name))
-            .collect();
+        let inputs =
+            graph.input.iter().map(|i| i.name.clone()).filter(|name| !constants.contains_key(name)).collect();
         let outputs = graph.output.iter().map(|o| o.name.clone()).collect();
         let opset = proto
             .opset_import

@@ -5,6 +5,7 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::grad::{GradModel, Mode, Target};
 use crate::{preprocess, ImageClassifier, RgbaPixels};
 
 #[wasm_bindgen(start)]
@@ -56,6 +57,25 @@ impl Classifier {
             top: result.top,
         };
         Ok(serde_wasm_bindgen::to_value(&out)?)
+    }
+}
+
+/// A model prepared for gradients with respect to its input.
+#[wasm_bindgen]
+pub struct GradientModel(GradModel);
+
+#[wasm_bindgen]
+impl GradientModel {
+    #[wasm_bindgen(constructor)]
+    pub fn new(onnx: &[u8]) -> Result<GradientModel, JsError> {
+        Ok(GradientModel(GradModel::from_bytes(onnx, &[])?))
+    }
+
+    /// ∂output[target]/∂input for an input tensor of the given shape, flattened like the input.
+    pub fn gradient(&self, input: &[f32], shape: Vec<usize>, target: usize) -> Result<Vec<f32>, JsError> {
+        let tensor = ndarray::ArrayD::from_shape_vec(shape, input.to_vec())?;
+        let grads = self.0.gradients(tensor, &Target::Index(target), Mode::Plain)?;
+        Ok(grads.input.into_iter().collect())
     }
 }
 
