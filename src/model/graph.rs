@@ -87,7 +87,7 @@ impl Graph {
         let load = |t: &pb::TensorProto| -> Result<Value> {
             let tensor = tract_onnx::tensor::load_tensor(&*onnx.provider, t, None)
                 .map_err(|e| Error::ModelPrepare(format!("tensor {}: {e}", t.name)))?;
-            to_value(tensor, &SymbolValues::default())
+            to_value(tensor)
         };
 
         let mut constants = HashMap::new();
@@ -141,16 +141,16 @@ impl Graph {
     }
 }
 
-/// Converts a tract tensor to a [`Value`]; symbolic dimensions (in shape tensors tract folded
-/// to constants) are evaluated with `symbols`.
-pub(crate) fn to_value(tensor: Tensor, symbols: &SymbolValues) -> Result<Value> {
+/// Converts a tract tensor to a [`Value`]. Shape tensors (`TDim`) must be concrete, as they
+/// are in a plan made for a concrete input shape.
+pub(crate) fn to_value(tensor: Tensor) -> Result<Value> {
     let bad = |e: TractError| Error::ModelRun(format!("tensor conversion: {e}"));
     let dt = tensor.datum_type();
     Ok(if dt == TDim::datum_type() {
         let dims = tensor.into_plain_array::<TDim>().map_err(bad)?;
         let mut values = Vec::with_capacity(dims.len());
         for d in dims.iter() {
-            values.push(d.eval_to_i64(symbols).map_err(bad)?);
+            values.push(d.to_i64().map_err(|e| Error::ModelRun(format!("symbolic shape: {e}")))?);
         }
         Value::I64(ArrayD::from_shape_vec(dims.shape(), values).map_err(|e| Error::ModelRun(e.to_string()))?)
     } else if dt == f32::datum_type() {

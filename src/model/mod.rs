@@ -1,10 +1,13 @@
 //! Loading and running ONNX models. This is the only module that names tract.
 //!
 //! A model is loaded from bytes, checked for operators tract cannot run (named in the error),
-//! optimised once, and then run on batches of `f32` tensors. A symbolic batch dimension stays
-//! symbolic, so one optimised plan serves every batch size.
+//! and run on batches of `f32` tensors. tract optimises far better for concrete shapes (4.4×
+//! faster on EfficientNet-Lite0 than with a symbolic batch), so a model whose input has a
+//! symbolic dimension gets one optimised plan per input shape it meets, made on first use and
+//! kept.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use ndarray::ArrayD;
 use tract_onnx::prelude::*;
@@ -39,19 +42,19 @@ pub struct TensorInfo {
     pub shape: Vec<Dim>,
 }
 
-/// An optimised, runnable ONNX model with one `f32` input.
+/// A runnable ONNX model with one `f32` input.
 #[derive(Debug, Clone)]
 pub struct Model {
-    plan: Arc<TypedRunnableModel>,
+    /// The parsed model, outputs (and exposed intermediates) selected, input shape open.
+    inference: Arc<InferenceModel>,
+    /// Optimised plans by concrete input shape.
+    plans: Arc<Mutex<HashMap<Vec<usize>, Arc<TypedRunnableModel>>>>,
     input: TensorInfo,
-    /// The input's symbolic dimensions (the batch size, usually), by axis: shape tensors that
-    /// tract folded into constants still hold these symbols.
-    input_symbols: Vec<(usize, Symbol)>,
     outputs: Vec<TensorInfo>,
 }
 
 impl Model {
-    /// Parses, checks and optimises an ONNX model.
+    /// Parses, checks and optimises an ONNX model (for batch size 1, if the batch is open).
     pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
         Model::from_bytes_exposing(bytes, &[])
     }
@@ -73,7 +76,6 @@ impl Model {
                 inference.inputs.len()
             )));
         }
-
         if !intermediates.is_empty() {
             let mut outlets = inference.outputs.clone();
             for name in intermediates {
@@ -84,7 +86,9 @@ impl Model {
             }
             inference.outputs = outlets;
         }
-        let typed = inference.into_optimized().map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
+
+        // The declared shapes, symbols included, for descriptions and input checks.
+        let typed = inference.clone().into_typed().map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
         let input = tensor_info(&typed, typed.inputs[0])?;
         let datum_type = typed.input_fact(0).map_err(|e| Error::ModelPrepare(e.to_string()))?.datum_type;
         if datum_type != f32::datum_type() {
@@ -95,19 +99,19 @@ impl Model {
         }
         let outputs =
             typed.outputs.iter().map(|&outlet| tensor_info(&typed, outlet)).collect::<Result<Vec<_>>>()?;
-        let input_symbols = typed
-            .input_fact(0)
-            .map_err(|e| Error::ModelPrepare(e.to_string()))?
+        let model = Model { inference: Arc::new(inference), plans: Arc::default(), input, outputs };
+        // Optimise now for the common shape, so a broken model fails at load, not at first use.
+        let first_shape: Vec<usize> = model
+            .input
             .shape
             .iter()
-            .enumerate()
-            .filter_map(|(axis, d)| match d {
-                TDim::Sym(s) => Some((axis, s.clone())),
-                _ => None,
+            .map(|d| match d {
+                Dim::Fixed(n) => *n,
+                Dim::Symbolic(_) => 1,
             })
             .collect();
-        let plan = typed.into_runnable().map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
-        Ok(Model { plan, input, input_symbols, outputs })
+        model.plan(&first_shape)?;
+        Ok(model)
     }
 
     pub fn input(&self) -> &TensorInfo {
@@ -118,14 +122,32 @@ impl Model {
         &self.outputs
     }
 
+    /// The optimised plan for one concrete input shape, made on first use.
+    fn plan(&self, shape: &[usize]) -> Result<Arc<TypedRunnableModel>> {
+        let mut plans = self.plans.lock().map_err(|_| Error::ModelRun("a previous run failed".into()))?;
+        if let Some(plan) = plans.get(shape) {
+            return Ok(plan.clone());
+        }
+        let plan = (*self.inference)
+            .clone()
+            .with_input_fact(0, f32::fact(shape).into())
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
+        plans.insert(shape.to_vec(), plan.clone());
+        Ok(plan)
+    }
+
+    fn run_plan(&self, input: ArrayD<f32>) -> Result<TVec<TValue>> {
+        self.check_input_shape(input.shape())?;
+        let plan = self.plan(input.shape())?;
+        plan.run(tvec![Tensor::from(input).into_tvalue()]).map_err(|e| Error::ModelRun(format!("{e:#}")))
+    }
+
     /// Runs the model and returns its first output.
     pub fn run(&self, input: ArrayD<f32>) -> Result<ArrayD<f32>> {
-        self.check_input_shape(input.shape())?;
-        let outputs = self
-            .plan
-            .run(tvec![Tensor::from(input).into_tvalue()])
-            .map_err(|e| Error::ModelRun(format!("{e:#}")))?;
-        let first = outputs
+        let first = self
+            .run_plan(input)?
             .into_iter()
             .next()
             .ok_or_else(|| Error::ModelRun("the model produced no output".into()))?;
@@ -137,16 +159,7 @@ impl Model {
 
     /// Runs the model and returns every output, exposed intermediates included.
     pub fn run_all(&self, input: ArrayD<f32>) -> Result<Vec<Value>> {
-        self.check_input_shape(input.shape())?;
-        let symbols = self
-            .input_symbols
-            .iter()
-            .fold(SymbolValues::default(), |values, (axis, s)| values.with(s, input.shape()[*axis] as i64));
-        let outputs = self
-            .plan
-            .run(tvec![Tensor::from(input).into_tvalue()])
-            .map_err(|e| Error::ModelRun(format!("{e:#}")))?;
-        outputs.into_iter().map(|v| graph::to_value(v.into_tensor(), &symbols)).collect()
+        self.run_plan(input)?.into_iter().map(|v| graph::to_value(v.into_tensor())).collect()
     }
 
     fn check_input_shape(&self, got: &[usize]) -> Result<()> {
