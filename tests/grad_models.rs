@@ -43,6 +43,7 @@ fn small_cnn_matches_pytorch_for_the_input_and_a_layer() {
         GradModel::from_bytes(include_bytes!("data/small_cnn.onnx"), std::slice::from_ref(&layer)).unwrap();
     let x = npy(include_bytes!("data/small_cnn_input.npy"));
     let grads = model.gradients(x, &Target::Index(3), Mode::Plain).unwrap();
+    assert_eq!(grads.target, [grads.output[[0, 3]], grads.output[[1, 3]]], "the target is logit 3 per item");
     let err = relative_l2(&grads.input, &npy(include_bytes!("data/small_cnn_grad.npy")));
     assert!(err < 1e-4, "input: relative L2 error {err}");
     let (_, layer_grad) = &grads.intermediates[&layer];

@@ -250,11 +250,10 @@ fn seed(output: &ArrayD<f32>, target: &Target) -> Result<(ArrayD<f32>, Vec<f32>)
             )))
         }
     };
-    let flat = output.as_standard_layout();
-    let flat = flat.as_slice().unwrap_or(&[]);
-    let values = (0..batch)
-        .map(|b| flat[b * row..(b + 1) * row].iter().zip(&weights).map(|(o, w)| o * w).sum())
-        .collect();
+    let rows = output
+        .to_shape((batch, row))
+        .map_err(|e| Error::ModelRun(format!("output of shape {:?}: {e}", output.shape())))?;
+    let values = rows.outer_iter().map(|r| r.iter().zip(&weights).map(|(o, w)| o * w).sum()).collect();
     let seed_data: Vec<f32> = (0..batch).flat_map(|_| weights.iter().copied()).collect();
     let seed =
         ArrayD::from_shape_vec(output.shape(), seed_data).map_err(|e| Error::ModelRun(e.to_string()))?;
