@@ -100,37 +100,84 @@ pub fn conv(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
     let mut dx = ndarray::Array4::<f32>::zeros((n, c, ah.input, aw.input));
     let pointwise =
         taps == 1 && [ah, aw].iter().all(|a| a.stride == 1 && a.pad_begin == 0 && a.input == a.output);
+    let plane_len = ah.input * aw.input;
+    let out_len = ah.output * aw.output;
+    let dx_data = dx.as_slice_mut().ok_or_else(|| Error::ModelRun("dx is not contiguous".into()))?;
+    let dy_data = dy.as_slice().ok_or_else(|| Error::ModelRun("dy is not contiguous".into()))?;
+    let w_data = w2.as_slice().ok_or_else(|| Error::ModelRun("weights are not contiguous".into()))?;
     for b in 0..n {
         for g in 0..group {
+            let dx_g = &mut dx_data[(b * c + g * cg) * plane_len..(b * c + (g + 1) * cg) * plane_len];
+            if mg == 1 {
+                // One output channel per group (depthwise): each tap scatters dY scaled by
+                // its weight; no column matrix needed.
+                let dy_m = &dy_data[(b * m + g) * out_len..(b * m + g + 1) * out_len];
+                for ci in 0..cg {
+                    let plane = &mut dx_g[ci * plane_len..(ci + 1) * plane_len];
+                    for tap in 0..taps {
+                        let weight = w_data[g * cg * taps + ci * taps + tap];
+                        scatter_tap(plane, dy_m, weight, ah, aw, tap / aw.kernel, tap % aw.kernel);
+                    }
+                }
+                continue;
+            }
             let w_g: ArrayView2<f32> = w2.slice(s![g * mg..(g + 1) * mg, ..]);
             let dy_g: ArrayView2<f32> = dy.slice(s![b, g * mg..(g + 1) * mg, ..]);
             let cols: Array2<f32> = w_g.t().dot(&dy_g);
-            let mut dx_g = dx.slice_mut(s![b, g * cg..(g + 1) * cg, .., ..]);
+            let cols = cols.as_slice().ok_or_else(|| Error::ModelRun("cols are not contiguous".into()))?;
             if pointwise {
-                let shape = dx_g.raw_dim();
-                dx_g += &cols.into_shape_with_order(shape).map_err(|e| Error::ModelRun(e.to_string()))?;
+                for (d, v) in dx_g.iter_mut().zip(cols) {
+                    *d += v;
+                }
                 continue;
             }
             for ci in 0..cg {
-                let mut plane = dx_g.slice_mut(s![ci, .., ..]);
-                for ki in 0..ah.kernel {
-                    for kj in 0..aw.kernel {
-                        let row = cols.row((ci * ah.kernel + ki) * aw.kernel + kj);
-                        for oh in 0..ah.output {
-                            let Some(ih) = ah.input_at(oh, ki) else { continue };
-                            for ow in 0..aw.output {
-                                if let Some(iw) = aw.input_at(ow, kj) {
-                                    plane[[ih, iw]] += row[oh * aw.output + ow];
-                                }
-                            }
-                        }
-                    }
+                let plane = &mut dx_g[ci * plane_len..(ci + 1) * plane_len];
+                for tap in 0..taps {
+                    let row = &cols[(ci * taps + tap) * out_len..(ci * taps + tap + 1) * out_len];
+                    scatter_tap(plane, row, 1.0, ah, aw, tap / aw.kernel, tap % aw.kernel);
                 }
             }
         }
     }
     let dx = dx.into_dyn().into_shape_with_order(x_shape).map_err(|e| Error::ModelRun(e.to_string()))?;
     Ok(cx.only_first(dx))
+}
+
+/// The output positions `o` whose tap `k` reads inside the input: `lo..hi`.
+fn valid_outputs(a: Axis, k: usize) -> (usize, usize) {
+    let offset = (k * a.dilation) as isize - a.pad_begin as isize;
+    // Need 0 <= o*stride + offset < input.
+    let lo = if offset >= 0 { 0 } else { (-offset as usize).div_ceil(a.stride) };
+    let last = a.input as isize - 1 - offset;
+    let hi = if last < 0 { 0 } else { (last as usize / a.stride + 1).min(a.output) };
+    (lo.min(hi), hi)
+}
+
+/// `plane[input position of (o, tap)] += scale · src[o]` for every output position whose tap
+/// (`ki`, `kj`) falls inside the input: col2im for one row of the column matrix.
+fn scatter_tap(plane: &mut [f32], src: &[f32], scale: f32, ah: Axis, aw: Axis, ki: usize, kj: usize) {
+    let (oh_lo, oh_hi) = valid_outputs(ah, ki);
+    let (ow_lo, ow_hi) = valid_outputs(aw, kj);
+    if ow_lo >= ow_hi {
+        return;
+    }
+    let col_offset = kj * aw.dilation;
+    for oh in oh_lo..oh_hi {
+        let ih = oh * ah.stride + ki * ah.dilation - ah.pad_begin;
+        let dst_row = &mut plane[ih * aw.input..(ih + 1) * aw.input];
+        let src_row = &src[oh * aw.output + ow_lo..oh * aw.output + ow_hi];
+        let first = ow_lo * aw.stride + col_offset - aw.pad_begin;
+        if aw.stride == 1 {
+            for (d, s) in dst_row[first..first + src_row.len()].iter_mut().zip(src_row) {
+                *d += scale * s;
+            }
+        } else {
+            for (d, s) in dst_row[first..].iter_mut().step_by(aw.stride).zip(src_row) {
+                *d += scale * s;
+            }
+        }
+    }
 }
 
 pub(super) fn as4(a: &ArrayD<f32>) -> Result<ndarray::ArrayView4<'_, f32>> {
