@@ -124,15 +124,14 @@ impl GradModel {
             return Err(Error::NotDifferentiable(missing));
         }
 
-        // Expose every tensor a VJP on the path reads, except the input and constants.
+        // Expose every tensor a VJP on the path reads, except the input and constants, and
+        // the intermediates whose gradients are kept (their values are returned too).
         let mut exposed = Vec::new();
         let mut seen = HashSet::from([input.clone(), output.clone()]);
-        for &index in &path {
-            let node = &graph.nodes[index];
-            for name in node.inputs.iter().chain(&node.outputs) {
-                if !name.is_empty() && !graph.constants.contains_key(name) && seen.insert(name.clone()) {
-                    exposed.push(name.clone());
-                }
+        let read = path.iter().flat_map(|&index| ops::reads(&graph.nodes[index]));
+        for name in read.chain(keep) {
+            if !graph.constants.contains_key(name) && seen.insert(name.clone()) {
+                exposed.push(name.clone());
             }
         }
         let plan = Model::from_bytes_exposing(bytes, &exposed)?;

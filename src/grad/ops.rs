@@ -158,6 +158,23 @@ pub fn cuts_gradient(node: &Node) -> bool {
         || (node.op_type == "Cast" && node.int("to").is_some_and(|t| !FLOAT_TYPES.contains(&t)))
 }
 
+/// The tensors a node's VJP reads: every input and output, except for the elementwise
+/// operators that need only their output, or nothing.
+pub fn reads(node: &Node) -> Vec<&String> {
+    let outputs_only = ["Relu", "Clip", "Sigmoid", "Tanh", "Exp", "Sqrt", "Reciprocal"];
+    let nothing = ["Identity", "Dropout", "Cast", "Neg"];
+    let op = node.op_type.as_str();
+    let tensors: Vec<&String> = if nothing.contains(&op) {
+        Vec::new()
+    } else if outputs_only.contains(&op) {
+        // Clip's bounds are inputs 1 and 2 (constants, usually).
+        node.outputs.iter().chain(node.inputs.iter().skip(1)).collect()
+    } else {
+        node.inputs.iter().chain(&node.outputs).collect()
+    };
+    tensors.into_iter().filter(|t| !t.is_empty()).collect()
+}
+
 /// The operator types among `nodes` that have no VJP here, each named once.
 pub fn unsupported<'a>(nodes: impl Iterator<Item = &'a Node>) -> Vec<String> {
     let mut missing: Vec<String> = nodes
@@ -227,28 +244,29 @@ fn axis(a: i64, rank: usize) -> Result<usize> {
 
 fn unary(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
     let op = cx.node.op_type.as_str();
-    if matches!(op, "Identity" | "Dropout") {
+    // Casts to integers never get here: they cut the path (`cuts_gradient`).
+    if matches!(op, "Identity" | "Dropout" | "Cast") {
         return Ok(cx.only_first(g));
     }
-    if op == "Cast" {
-        // Only float-to-float casts carry a gradient; a cast to integers cuts the path.
-        return Ok(if cx.outputs.first().copied().flatten().and_then(Value::as_f32).is_some() {
-            cx.only_first(g)
-        } else {
-            vec![None; cx.inputs.len()]
-        });
-    }
-    let x = cx.f32_input(0)?;
     let mut out = g;
     let node = cx.node;
     match op {
-        "Relu" => match cx.mode {
-            Mode::Plain => Zip::from(&mut out).and(x).for_each(|g, &x| *g = if x > 0.0 { *g } else { 0.0 }),
-            Mode::Guided => {
-                Zip::from(&mut out).and(x).for_each(|g, &x| *g = if x > 0.0 { g.max(0.0) } else { 0.0 })
+        // Relu and Clip read their output: y > 0 exactly where x > 0, and lo < y < hi exactly
+        // where lo < x < hi. So their inputs (convolution outputs, mostly) need not be
+        // exposed, and tract can fuse the convolution with the activation.
+        "Relu" => {
+            let y = cx.f32_output(0)?;
+            match cx.mode {
+                Mode::Plain => {
+                    Zip::from(&mut out).and(y).for_each(|g, &y| *g = if y > 0.0 { *g } else { 0.0 })
+                }
+                Mode::Guided => {
+                    Zip::from(&mut out).and(y).for_each(|g, &y| *g = if y > 0.0 { g.max(0.0) } else { 0.0 })
+                }
             }
-        },
+        }
         "LeakyRelu" => {
+            let x = cx.f32_input(0)?;
             let alpha = node.float("alpha").unwrap_or(0.01);
             Zip::from(&mut out).and(x).for_each(|g, &x| *g *= if x > 0.0 { 1.0 } else { alpha });
         }
@@ -265,13 +283,15 @@ fn unary(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
             };
             let (lo, hi) = (bound(1, "min", f32::NEG_INFINITY), bound(2, "max", f32::INFINITY));
             // As PyTorch's hardtanh: no gradient at the bounds themselves.
-            Zip::from(&mut out).and(x).for_each(|g, &x| *g = if x > lo && x < hi { *g } else { 0.0 });
+            let y = cx.f32_output(0)?;
+            Zip::from(&mut out).and(y).for_each(|g, &y| *g = if y > lo && y < hi { *g } else { 0.0 });
         }
         "Sigmoid" => {
             let y = cx.f32_output(0)?;
             Zip::from(&mut out).and(y).for_each(|g, &y| *g *= y * (1.0 - y));
         }
         "HardSigmoid" | "HardSwish" => {
+            let x = cx.f32_input(0)?;
             let (alpha, beta) = if op == "HardSwish" {
                 (1.0 / 6.0, 0.5)
             } else {
@@ -288,8 +308,11 @@ fn unary(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
             let y = cx.f32_output(0)?;
             Zip::from(&mut out).and(y).for_each(|g, &y| *g *= 1.0 - y * y);
         }
-        "Erf" => Zip::from(&mut out).and(x).for_each(|g, &x| *g *= 2.0 / PI.sqrt() * (-x * x).exp()),
+        "Erf" => {
+            Zip::from(&mut out).and(cx.f32_input(0)?).for_each(|g, &x| *g *= 2.0 / PI.sqrt() * (-x * x).exp())
+        }
         "Gelu" => {
+            let x = cx.f32_input(0)?;
             let tanh_approx = node.string("approximate") == Some("tanh");
             Zip::from(&mut out).and(x).for_each(|g, &x| *g *= gelu_derivative(x, tanh_approx));
         }
@@ -297,18 +320,22 @@ fn unary(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
             let y = cx.f32_output(0)?;
             Zip::from(&mut out).and(y).for_each(|g, &y| *g *= y);
         }
-        "Log" => Zip::from(&mut out).and(x).for_each(|g, &x| *g /= x),
+        "Log" => Zip::from(&mut out).and(cx.f32_input(0)?).for_each(|g, &x| *g /= x),
         "Sqrt" => {
             let y = cx.f32_output(0)?;
             Zip::from(&mut out).and(y).for_each(|g, &y| *g /= 2.0 * y);
         }
         "Neg" => out.mapv_inplace(|g| -g),
-        "Abs" => Zip::from(&mut out).and(x).for_each(|g, &x| *g *= x.signum() * f32::from(x != 0.0)),
+        "Abs" => {
+            Zip::from(&mut out).and(cx.f32_input(0)?).for_each(|g, &x| *g *= x.signum() * f32::from(x != 0.0))
+        }
         "Reciprocal" => {
             let y = cx.f32_output(0)?;
             Zip::from(&mut out).and(y).for_each(|g, &y| *g *= -y * y);
         }
-        "Softplus" => Zip::from(&mut out).and(x).for_each(|g, &x| *g *= 1.0 / (1.0 + (-x).exp())),
+        "Softplus" => {
+            Zip::from(&mut out).and(cx.f32_input(0)?).for_each(|g, &x| *g *= 1.0 / (1.0 + (-x).exp()))
+        }
         _ => return Err(Error::NotDifferentiable(vec![op.to_owned()])),
     }
     Ok(cx.only_first(out))
