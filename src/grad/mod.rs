@@ -61,7 +61,6 @@ pub struct Gradients {
 #[derive(Debug, Clone)]
 pub struct GradModel {
     graph: Graph,
-    opset: i64,
     plan: Model,
     input: String,
     output: String,
@@ -135,8 +134,7 @@ impl GradModel {
             }
         }
         let plan = Model::from_bytes_exposing(bytes, &exposed)?;
-        let opset = graph.opset;
-        Ok(GradModel { graph, opset, plan, input, output, path, exposed, on_path, keep: keep.to_vec() })
+        Ok(GradModel { graph, plan, input, output, path, exposed, on_path, keep: keep.to_vec() })
     }
 
     /// The forward pass's model, with its input and output descriptions.
@@ -192,7 +190,7 @@ impl GradModel {
             let wants: Vec<bool> = node.inputs.iter().map(|i| self.on_path.contains(i)).collect();
             let context = ops::Context {
                 node,
-                opset: self.opset,
+                opset: self.graph.opset,
                 inputs: &inputs,
                 outputs: &outputs,
                 wants: &wants,
