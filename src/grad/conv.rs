@@ -76,7 +76,7 @@ pub fn conv(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
     if cx.wants.get(1) == Some(&true) {
         return Err(Error::ModelRun("Conv weights that depend on the input are not supported".into()));
     }
-    let x_shape = cx.input(0)?.shape().to_vec();
+    let x_shape = cx.input_shape(0)?.to_vec();
     let w = cx.f32_input(1)?;
     let group = cx.node.int("group").unwrap_or(1).max(1) as usize;
     let kernel: Vec<usize> = w.shape()[2..].to_vec();

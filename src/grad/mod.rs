@@ -160,6 +160,7 @@ impl GradModel {
         values.insert(&self.input, Value::F32(input.clone()));
         values.insert(&self.output, Value::F32(output.clone()));
 
+        let shapes = self.plan.tensor_shapes(input.shape())?;
         let (seed, target_values) = seed(&output, target)?;
         let mut grads: HashMap<String, ArrayD<f32>> = HashMap::from([(self.output.clone(), seed)]);
         let mut intermediates = HashMap::new();
@@ -187,12 +188,18 @@ impl GradModel {
             }
             let inputs: Vec<Option<&Value>> = node.inputs.iter().map(|i| lookup(i)).collect();
             let outputs: Vec<Option<&Value>> = node.outputs.iter().map(|o| lookup(o)).collect();
+            let input_shapes: Vec<Option<&[usize]>> =
+                node.inputs.iter().zip(&inputs).map(|(n, v)| shape_of(&shapes, n, *v)).collect();
+            let output_shapes: Vec<Option<&[usize]>> =
+                node.outputs.iter().zip(&outputs).map(|(n, v)| shape_of(&shapes, n, *v)).collect();
             let wants: Vec<bool> = node.inputs.iter().map(|i| self.on_path.contains(i)).collect();
             let context = ops::Context {
                 node,
                 opset: self.graph.opset,
                 inputs: &inputs,
                 outputs: &outputs,
+                input_shapes: &input_shapes,
+                output_shapes: &output_shapes,
                 wants: &wants,
                 mode,
             };
@@ -210,6 +217,15 @@ impl GradModel {
         };
         Ok(Gradients { output, target: target_values, input: input_grad, intermediates })
     }
+}
+
+/// A tensor's shape: from its value when kept, else from shape inference.
+fn shape_of<'a>(
+    shapes: &'a HashMap<String, Vec<usize>>,
+    name: &str,
+    value: Option<&'a Value>,
+) -> Option<&'a [usize]> {
+    value.map(Value::shape).or_else(|| shapes.get(name).map(Vec::as_slice))
 }
 
 fn accumulate(grads: &mut HashMap<String, ArrayD<f32>>, name: &str, grad: ArrayD<f32>) -> Result<()> {

@@ -21,6 +21,9 @@ pub struct Context<'a> {
     pub opset: i64,
     pub inputs: &'a [Option<&'a Value>],
     pub outputs: &'a [Option<&'a Value>],
+    /// Shapes of every input and output, known even where the value was not kept.
+    pub input_shapes: &'a [Option<&'a [usize]>],
+    pub output_shapes: &'a [Option<&'a [usize]>],
     /// Which inputs depend on the model input (and so need a gradient).
     pub wants: &'a [bool],
     pub mode: Mode,
@@ -33,6 +36,22 @@ impl Context<'_> {
 
     pub fn f32_input(&self, i: usize) -> Result<&ArrayD<f32>> {
         self.input(i)?.as_f32().ok_or_else(|| Error::ModelRun(format!("input {i} is not f32")))
+    }
+
+    pub fn input_shape(&self, i: usize) -> Result<&[usize]> {
+        self.input_shapes
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::ModelRun(format!("input {i}'s shape is unknown")))
+    }
+
+    fn output_shape(&self, i: usize) -> Result<&[usize]> {
+        self.output_shapes
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::ModelRun(format!("output {i}'s shape is unknown")))
     }
 
     fn has_input(&self, i: usize) -> bool {
@@ -63,7 +82,7 @@ impl Context<'_> {
     }
 
     fn rank(&self) -> Result<usize> {
-        Ok(self.input(0)?.shape().len())
+        Ok(self.input_shape(0)?.len())
     }
 }
 
@@ -158,19 +177,28 @@ pub fn cuts_gradient(node: &Node) -> bool {
         || (node.op_type == "Cast" && node.int("to").is_some_and(|t| !FLOAT_TYPES.contains(&t)))
 }
 
-/// The tensors a node's VJP reads: every input and output, except for the elementwise
-/// operators that need only their output, or nothing.
+/// The tensors whose values a node's VJP reads. Every other input and output is needed for
+/// its shape only, which comes from shape inference: so a convolution's padded input, or a
+/// residual sum, need not be kept, and tract can fuse them away.
 pub fn reads(node: &Node) -> Vec<&String> {
-    let outputs_only = ["Relu", "Clip", "Sigmoid", "Tanh", "Exp", "Sqrt", "Reciprocal"];
-    let nothing = ["Identity", "Dropout", "Cast", "Neg"];
     let op = node.op_type.as_str();
-    let tensors: Vec<&String> = if nothing.contains(&op) {
-        Vec::new()
-    } else if outputs_only.contains(&op) {
+    let inputs =
+        |indices: &[usize]| -> Vec<&String> { indices.iter().filter_map(|&i| node.inputs.get(i)).collect() };
+    let tensors: Vec<&String> = match op {
+        "Identity" | "Dropout" | "Cast" | "Neg" | "Add" | "Sub" | "Sum" | "Mean" | "Concat" | "Split"
+        | "Expand" | "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" | "Transpose" | "GlobalAveragePool"
+        | "AveragePool" => Vec::new(),
         // Clip's bounds are inputs 1 and 2 (constants, usually).
-        node.outputs.iter().chain(node.inputs.iter().skip(1)).collect()
-    } else {
-        node.inputs.iter().chain(&node.outputs).collect()
+        "Relu" | "Clip" | "Sigmoid" | "Tanh" | "Exp" | "Sqrt" | "Reciprocal" | "Softmax" | "LogSoftmax" => {
+            node.outputs.iter().chain(inputs(&[1, 2])).collect()
+        }
+        "Conv" | "Gather" | "ReduceMean" | "ReduceSum" => inputs(&[1]),
+        "BatchNormalization" => inputs(&[1, 4]),
+        "Slice" => inputs(&[1, 2, 3, 4]),
+        "Pad" => inputs(&[1, 3]),
+        "Resize" => inputs(&[2]),
+        "Where" => inputs(&[0]),
+        _ => node.inputs.iter().chain(&node.outputs).collect(),
     };
     tensors.into_iter().filter(|t| !t.is_empty()).collect()
 }
@@ -213,7 +241,7 @@ pub fn vjp(cx: &Context, grad_outputs: Vec<Option<ArrayD<f32>>>) -> Result<Grads
         "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" => reshape_back(cx, grad),
         "Concat" => concat(cx, grad),
         "Slice" => slice(cx, grad),
-        "Expand" => Ok(cx.only_first(unbroadcast(grad, cx.input(0)?.shape())?)),
+        "Expand" => Ok(cx.only_first(unbroadcast(grad, cx.input_shape(0)?)?)),
         "Where" => where_(cx, grad),
         "Pad" => pad(cx, grad),
         "Gather" => gather(cx, grad),
@@ -373,12 +401,20 @@ fn erf(x: f32) -> f32 {
 }
 
 fn binary(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
+    let want = |i: usize| cx.wants.get(i).copied().unwrap_or(false);
+    let (shape_a, shape_b) = (cx.input_shape(0)?, cx.input_shape(1)?);
+    let op = cx.node.op_type.as_str();
+    if op == "Add" || op == "Sub" {
+        let ga = want(0).then(|| g.clone());
+        let gb = want(1).then(|| if op == "Sub" { -&g } else { g.clone() });
+        return Ok(vec![
+            ga.map(|g| unbroadcast(g, shape_a)).transpose()?,
+            gb.map(|g| unbroadcast(g, shape_b)).transpose()?,
+        ]);
+    }
     let a = cx.f32_input(0)?;
     let b = cx.f32_input(1)?;
-    let want = |i: usize| cx.wants.get(i).copied().unwrap_or(false);
-    let (ga, gb) = match cx.node.op_type.as_str() {
-        "Add" => (want(0).then(|| g.clone()), want(1).then(|| g.clone())),
-        "Sub" => (want(0).then(|| g.clone()), want(1).then(|| -&g)),
+    let (ga, gb) = match op {
         "Mul" => (want(0).then(|| &g * b), want(1).then(|| &g * a)),
         "Div" => (want(0).then(|| &g / b), want(1).then(|| -(&g * a) / (b * b))),
         "Pow" => {
@@ -410,11 +446,11 @@ fn binary(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
 
 fn variadic_sum(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
     let scale = if cx.node.op_type == "Mean" { 1.0 / cx.inputs.len() as f32 } else { 1.0 };
-    cx.inputs
+    cx.input_shapes
         .iter()
         .zip(cx.wants)
-        .map(|(input, &wanted)| match (input, wanted) {
-            (Some(v), true) => unbroadcast(&g * scale, v.shape()).map(Some),
+        .map(|(shape, &wanted)| match (shape, wanted) {
+            (Some(shape), true) => unbroadcast(&g * scale, shape).map(Some),
             _ => Ok(None),
         })
         .collect()
@@ -516,7 +552,7 @@ fn gemm(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
         grads[1] = Some(if trans_b { d.t().to_owned() } else { d }.into_dyn());
     }
     if cx.wants.get(2) == Some(&true) && cx.has_input(2) {
-        grads[2] = Some(unbroadcast(&g * beta, cx.input(2)?.shape())?);
+        grads[2] = Some(unbroadcast(&g * beta, cx.input_shape(2)?)?);
     }
     Ok(grads)
 }
@@ -612,7 +648,7 @@ fn instance_norm(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
 }
 
 fn reduce(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
-    let shape = cx.input(0)?.shape().to_vec();
+    let shape = cx.input_shape(0)?.to_vec();
     let rank = shape.len();
     // Axes come from an input from opset 13 (ReduceSum) and 18 (ReduceMean), else an attribute.
     let listed = cx.ints_input(1).or_else(|| cx.node.ints("axes").map(<[i64]>::to_vec)).unwrap_or_default();
@@ -650,15 +686,15 @@ fn transpose(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
 }
 
 fn reshape_back(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
-    Ok(cx.only_first(reshape(g, cx.input(0)?.shape())?))
+    Ok(cx.only_first(reshape(g, cx.input_shape(0)?)?))
 }
 
 fn concat(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
     let ax = axis(cx.node.int("axis").unwrap_or(0), g.ndim())?;
     let mut start = 0;
     let mut grads = Vec::with_capacity(cx.inputs.len());
-    for (input, &wanted) in cx.inputs.iter().zip(cx.wants) {
-        let len = input.map_or(0, |v| v.shape().get(ax).copied().unwrap_or(0));
+    for (shape, &wanted) in cx.input_shapes.iter().zip(cx.wants) {
+        let len = shape.map_or(0, |s| s.get(ax).copied().unwrap_or(0));
         grads.push(wanted.then(|| g.slice_axis(Axis(ax), Slice::from(start..start + len)).to_owned()));
         start += len;
     }
@@ -666,16 +702,14 @@ fn concat(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
 }
 
 fn split(cx: &Context, grads: Vec<Option<ArrayD<f32>>>) -> Result<Grads> {
-    let x_shape = cx.input(0)?.shape().to_vec();
+    let x_shape = cx.input_shape(0)?.to_vec();
     let ax = axis(cx.node.int("axis").unwrap_or(0), x_shape.len())?;
-    let parts: Vec<ArrayD<f32>> = cx
-        .outputs
-        .iter()
-        .zip(grads)
-        .map(|(out, g)| match (g, out) {
-            (Some(g), _) => Ok(g),
-            (None, Some(v)) => Ok(ArrayD::zeros(v.shape())),
-            (None, None) => Err(Error::ModelRun("a Split output is missing".into())),
+    let parts: Vec<ArrayD<f32>> = grads
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| match g {
+            Some(g) => Ok(g),
+            None => Ok(ArrayD::zeros(cx.output_shape(i)?)),
         })
         .collect::<Result<_>>()?;
     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
@@ -684,7 +718,7 @@ fn split(cx: &Context, grads: Vec<Option<ArrayD<f32>>>) -> Result<Grads> {
 }
 
 fn slice(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
-    let shape = cx.input(0)?.shape().to_vec();
+    let shape = cx.input_shape(0)?.to_vec();
     let rank = shape.len();
     // From opset 10 starts/ends/axes/steps are inputs; before, attributes.
     let get =
@@ -738,13 +772,13 @@ fn where_(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
                 *d = 0.0
             }
         });
-        unbroadcast(d, cx.input(i)?.shape()).map(Some)
+        unbroadcast(d, cx.input_shape(i)?).map(Some)
     };
     Ok(vec![None, pick(true, 1)?, pick(false, 2)?])
 }
 
 fn pad(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
-    let shape = cx.input(0)?.shape().to_vec();
+    let shape = cx.input_shape(0)?.to_vec();
     let rank = shape.len();
     let pads = cx
         .ints_input(1)
@@ -793,7 +827,7 @@ fn pad(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
 }
 
 fn gather(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
-    let shape = cx.input(0)?.shape().to_vec();
+    let shape = cx.input_shape(0)?.to_vec();
     let ax = axis(cx.node.int("axis").unwrap_or(0), shape.len())?;
     let indices = cx.input(1)?.to_i64_vec();
     let dim = shape[ax] as i64;
@@ -816,7 +850,7 @@ fn gather(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
 /// `Resize` backwards for `nearest` and `linear` modes over the last two axes (the common image
 /// case); other axes must keep their size.
 fn resize(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
-    let shape = cx.input(0)?.shape().to_vec();
+    let shape = cx.input_shape(0)?.to_vec();
     let rank = shape.len();
     if rank < 2 || g.shape()[..rank - 2] != shape[..rank - 2] {
         return Err(Error::ModelRun("Resize gradients need the leading axes to keep their size".into()));

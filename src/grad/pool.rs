@@ -51,7 +51,7 @@ pub fn max_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
 }
 
 pub fn average_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
-    let x_shape = cx.input(0)?.shape().to_vec();
+    let x_shape = cx.input_shape(0)?.to_vec();
     let [ah, aw] = geometry(cx, &x_shape, grad.shape(), &kernel(cx)?)?;
     let include_pad = cx.node.int("count_include_pad").unwrap_or(0) != 0;
     let pads_end = pads_end(cx, x_shape.len() - 2);
@@ -107,7 +107,7 @@ fn pads_end(cx: &Context, spatial: usize) -> [usize; 2] {
 }
 
 pub fn global_average_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
-    let shape = cx.input(0)?.shape().to_vec();
+    let shape = cx.input_shape(0)?.to_vec();
     let count: usize = shape[2..].iter().product();
     let mut g = grad / count.max(1) as f32;
     // grad is [N, C, 1, 1, ...]: broadcast it over the spatial axes.

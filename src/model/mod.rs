@@ -49,6 +49,8 @@ pub struct Model {
     inference: Arc<InferenceModel>,
     /// Optimised plans by concrete input shape.
     plans: Arc<Mutex<HashMap<Vec<usize>, Arc<TypedRunnableModel>>>>,
+    /// Every labelled tensor's shape, by concrete input shape.
+    shapes: Arc<Mutex<HashMap<Vec<usize>, Arc<HashMap<String, Vec<usize>>>>>>,
     input: TensorInfo,
     outputs: Vec<TensorInfo>,
 }
@@ -99,7 +101,13 @@ impl Model {
         }
         let outputs =
             typed.outputs.iter().map(|&outlet| tensor_info(&typed, outlet)).collect::<Result<Vec<_>>>()?;
-        let model = Model { inference: Arc::new(inference), plans: Arc::default(), input, outputs };
+        let model = Model {
+            inference: Arc::new(inference),
+            plans: Arc::default(),
+            shapes: Arc::default(),
+            input,
+            outputs,
+        };
         // Optimise now for the common shape, so a broken model fails at load, not at first use.
         let first_shape: Vec<usize> = model
             .input
@@ -136,6 +144,31 @@ impl Model {
             .map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
         plans.insert(shape.to_vec(), plan.clone());
         Ok(plan)
+    }
+
+    /// The shapes of the model's named tensors for one concrete input shape, from tract's
+    /// shape inference: no forward pass, and no tensor kept just to learn its shape.
+    pub fn tensor_shapes(&self, input_shape: &[usize]) -> Result<Arc<HashMap<String, Vec<usize>>>> {
+        let mut cache = self.shapes.lock().map_err(|_| Error::ModelRun("a previous run failed".into()))?;
+        if let Some(shapes) = cache.get(input_shape) {
+            return Ok(shapes.clone());
+        }
+        let typed = (*self.inference)
+            .clone()
+            .with_input_fact(0, f32::fact(input_shape).into())
+            .and_then(|m| m.into_typed())
+            .map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
+        let mut shapes = HashMap::new();
+        for (outlet, label) in typed.outlet_labels.iter() {
+            if let Ok(fact) = typed.outlet_fact(*outlet) {
+                if let Some(dims) = fact.shape.as_concrete() {
+                    shapes.insert(label.to_string(), dims.to_vec());
+                }
+            }
+        }
+        let shapes = Arc::new(shapes);
+        cache.insert(input_shape.to_vec(), shapes.clone());
+        Ok(shapes)
     }
 
     fn run_plan(&self, input: ArrayD<f32>) -> Result<TVec<TValue>> {
