@@ -42,15 +42,21 @@ pub struct TensorInfo {
     pub shape: Vec<Dim>,
 }
 
+/// The shapes of a model's named tensors, by ONNX name.
+pub type TensorShapes = HashMap<String, Vec<usize>>;
+
+/// Things made once per concrete input shape and kept.
+type ByInputShape<T> = Arc<Mutex<HashMap<Vec<usize>, Arc<T>>>>;
+
 /// A runnable ONNX model with one `f32` input.
 #[derive(Debug, Clone)]
 pub struct Model {
     /// The parsed model, outputs (and exposed intermediates) selected, input shape open.
     inference: Arc<InferenceModel>,
     /// Optimised plans by concrete input shape.
-    plans: Arc<Mutex<HashMap<Vec<usize>, Arc<TypedRunnableModel>>>>,
+    plans: ByInputShape<TypedRunnableModel>,
     /// Every labelled tensor's shape, by concrete input shape.
-    shapes: Arc<Mutex<HashMap<Vec<usize>, Arc<HashMap<String, Vec<usize>>>>>>,
+    shapes: ByInputShape<TensorShapes>,
     input: TensorInfo,
     outputs: Vec<TensorInfo>,
 }
@@ -148,7 +154,7 @@ impl Model {
 
     /// The shapes of the model's named tensors for one concrete input shape, from tract's
     /// shape inference: no forward pass, and no tensor kept just to learn its shape.
-    pub fn tensor_shapes(&self, input_shape: &[usize]) -> Result<Arc<HashMap<String, Vec<usize>>>> {
+    pub fn tensor_shapes(&self, input_shape: &[usize]) -> Result<Arc<TensorShapes>> {
         let mut cache = self.shapes.lock().map_err(|_| Error::ModelRun("a previous run failed".into()))?;
         if let Some(shapes) = cache.get(input_shape) {
             return Ok(shapes.clone());
