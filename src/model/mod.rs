@@ -138,43 +138,43 @@ impl Model {
 
     /// The optimised plan for one concrete input shape, made on first use.
     fn plan(&self, shape: &[usize]) -> Result<Arc<TypedRunnableModel>> {
-        let mut plans = self.plans.lock().map_err(|_| Error::ModelRun("a previous run failed".into()))?;
-        if let Some(plan) = plans.get(shape) {
-            return Ok(plan.clone());
-        }
-        let plan = (*self.inference)
-            .clone()
-            .with_input_fact(0, f32::fact(shape).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
-        plans.insert(shape.to_vec(), plan.clone());
-        Ok(plan)
+        self.for_shape(&self.plans, shape, |model| model.into_optimized()?.into_runnable())
     }
 
     /// The shapes of the model's named tensors for one concrete input shape, from tract's
     /// shape inference: no forward pass, and no tensor kept just to learn its shape.
     pub fn tensor_shapes(&self, input_shape: &[usize]) -> Result<Arc<TensorShapes>> {
-        let mut cache = self.shapes.lock().map_err(|_| Error::ModelRun("a previous run failed".into()))?;
-        if let Some(shapes) = cache.get(input_shape) {
-            return Ok(shapes.clone());
-        }
-        let typed = (*self.inference)
-            .clone()
-            .with_input_fact(0, f32::fact(input_shape).into())
-            .and_then(|m| m.into_typed())
-            .map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
-        let mut shapes = HashMap::new();
-        for (outlet, label) in typed.outlet_labels.iter() {
-            if let Ok(fact) = typed.outlet_fact(*outlet) {
-                if let Some(dims) = fact.shape.as_concrete() {
+        self.for_shape(&self.shapes, input_shape, |model| {
+            let typed = model.into_typed()?;
+            let mut shapes = TensorShapes::new();
+            for (outlet, label) in typed.outlet_labels.iter() {
+                if let Some(dims) = typed.outlet_fact(*outlet).ok().and_then(|f| f.shape.as_concrete()) {
                     shapes.insert(label.to_string(), dims.to_vec());
                 }
             }
+            Ok(Arc::new(shapes))
+        })
+    }
+
+    /// Looks `shape` up in `cache`, or makes the entry from the model with its input fixed to
+    /// that shape, and keeps it.
+    fn for_shape<T>(
+        &self,
+        cache: &ByInputShape<T>,
+        shape: &[usize],
+        make: impl FnOnce(InferenceModel) -> TractResult<Arc<T>>,
+    ) -> Result<Arc<T>> {
+        let mut cache = cache.lock().map_err(|_| Error::ModelRun("a previous run failed".into()))?;
+        if let Some(entry) = cache.get(shape) {
+            return Ok(entry.clone());
         }
-        let shapes = Arc::new(shapes);
-        cache.insert(input_shape.to_vec(), shapes.clone());
-        Ok(shapes)
+        let entry = (*self.inference)
+            .clone()
+            .with_input_fact(0, f32::fact(shape).into())
+            .and_then(make)
+            .map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
+        cache.insert(shape.to_vec(), entry.clone());
+        Ok(entry)
     }
 
     fn run_plan(&self, input: ArrayD<f32>) -> Result<TVec<TValue>> {
