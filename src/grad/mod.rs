@@ -38,8 +38,8 @@ pub enum Mode {
     /// The true gradient.
     #[default]
     Plain,
-    /// Guided Backprop (Springenberg et al. 2015): `Relu` passes only positive gradients,
-    /// and only where its input was positive.
+    /// Guided Backprop (Springenberg et al. 2015): rectifiers (`Relu`, and `Clip` from 0 such
+    /// as ReLU6) pass only positive gradients, and only where they pass their input.
     Guided,
 }
 
@@ -54,6 +54,22 @@ pub struct Gradients {
     pub input: ArrayD<f32>,
     /// For each requested intermediate tensor: its value and its gradient.
     pub intermediates: HashMap<String, (ArrayD<f32>, ArrayD<f32>)>,
+}
+
+/// The value and gradient of one intermediate tensor, with the model's output and target.
+#[derive(Debug, Clone)]
+pub struct LayerGradients {
+    pub output: ArrayD<f32>,
+    pub target: Vec<f32>,
+    pub value: ArrayD<f32>,
+    pub grad: ArrayD<f32>,
+}
+
+/// How far back a backward pass goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    Input,
+    Kept,
 }
 
 /// A model prepared for gradients: the ONNX graph, and a tract plan that exposes the tensors
@@ -142,8 +158,43 @@ impl GradModel {
         &self.plan
     }
 
+    /// The ONNX graph, as plain data.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Whether gradients flow from the target to this tensor: it depends on the input and the
+    /// output depends on it.
+    pub fn on_path(&self, tensor: &str) -> bool {
+        self.path.iter().any(|&i| self.graph.nodes[i].outputs.iter().any(|o| o == tensor))
+    }
+
     /// One forward and backward pass over a batch of inputs.
     pub fn gradients(&self, input: ArrayD<f32>, target: &Target, mode: Mode) -> Result<Gradients> {
+        self.backward(input, target, mode, Until::Input)
+    }
+
+    /// The value and gradient of one kept intermediate tensor, for a batch of inputs. The
+    /// backward pass stops there, so this costs little more than the forward pass when the
+    /// layer is near the output (Grad-CAM's).
+    pub fn layer_gradients(
+        &self,
+        input: ArrayD<f32>,
+        target: &Target,
+        layer: &str,
+    ) -> Result<LayerGradients> {
+        if !self.keep.iter().any(|k| k == layer) {
+            return Err(Error::ModelRun(format!("tensor {layer} was not kept when the model was prepared")));
+        }
+        let mut grads = self.backward(input, target, Mode::Plain, Until::Kept)?;
+        let (value, grad) = grads
+            .intermediates
+            .remove(layer)
+            .ok_or_else(|| Error::ModelRun(format!("no gradient reached tensor {layer}")))?;
+        Ok(LayerGradients { output: grads.output, target: grads.target, value, grad })
+    }
+
+    fn backward(&self, input: ArrayD<f32>, target: &Target, mode: Mode, until: Until) -> Result<Gradients> {
         let mut outputs = self.plan.run_all(input.clone())?.into_iter();
         let output = match outputs.next() {
             Some(Value::F32(o)) => o,
@@ -185,6 +236,16 @@ impl GradModel {
                 {
                     intermediates.insert(name.clone(), (value.clone(), grad.clone()));
                 }
+            }
+            // In reverse graph order, every consumer of a node's outputs has been visited by
+            // the time the node is: the kept gradients are complete.
+            if until == Until::Kept && intermediates.len() == self.keep.len() {
+                return Ok(Gradients {
+                    output,
+                    target: target_values,
+                    input: ArrayD::zeros(vec![0]),
+                    intermediates,
+                });
             }
             let inputs: Vec<Option<&Value>> = node.inputs.iter().map(|i| lookup(i)).collect();
             let outputs: Vec<Option<&Value>> = node.outputs.iter().map(|o| lookup(o)).collect();

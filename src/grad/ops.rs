@@ -310,9 +310,21 @@ fn unary(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
                     .unwrap_or(default)
             };
             let (lo, hi) = (bound(1, "min", f32::NEG_INFINITY), bound(2, "max", f32::INFINITY));
-            // As PyTorch's hardtanh: no gradient at the bounds themselves.
+            // As PyTorch's hardtanh: no gradient at the bounds themselves. A clip from 0 (ReLU6)
+            // is a rectifier, so Guided Backprop treats it like Relu.
             let y = cx.f32_output(0)?;
-            Zip::from(&mut out).and(y).for_each(|g, &y| *g = if y > lo && y < hi { *g } else { 0.0 });
+            let guided = cx.mode == Mode::Guided && lo == 0.0;
+            Zip::from(&mut out).and(y).for_each(|g, &y| {
+                *g = if y > lo && y < hi {
+                    if guided {
+                        g.max(0.0)
+                    } else {
+                        *g
+                    }
+                } else {
+                    0.0
+                }
+            });
         }
         "Sigmoid" => {
             let y = cx.f32_output(0)?;
