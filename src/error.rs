@@ -7,7 +7,7 @@ pub enum Error {
     NotOnnx(String),
     #[error("The model uses operators Glimpse cannot run: {}.", .0.join(", "))]
     UnsupportedOps(Vec<String>),
-    #[error("Gradients cannot pass through these operators yet: {}. The perturbation methods still work.", .0.join(", "))]
+    #[error("Gradients cannot pass through these operators yet: {}.", .0.join(", "))]
     NotDifferentiable(Vec<String>),
     #[error("The model could not be prepared: {0}")]
     ModelPrepare(String),
@@ -21,6 +21,8 @@ pub enum Error {
     Image(String),
     #[error("This is not a readable .npy tensor: {0}")]
     Npy(String),
+    #[error("{0}")]
+    Explain(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -7,9 +7,11 @@
 pub mod classify;
 pub mod config;
 pub mod error;
+pub mod explain;
 pub mod grad;
 pub mod model;
 pub mod preprocess;
+pub mod render;
 pub mod tensor;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,0 +1,397 @@
+//! Attribution methods built on gradients: one file per method, all listed in [`Method`].
+//!
+//! A method takes the model, one input tensor in the model's own space (1×C×H×W after
+//! preprocessing, or any shape for non-image models), a target class and its settings, and
+//! returns an [`Attribution`]: the raw map (signed, in the input's shape, or at a layer's
+//! resolution for the CAMs) and what is needed to draw it honestly. The machinery shared by
+//! several methods lives here: batching gradient passes, and the per-layer models.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ndarray::{ArrayD, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Preprocess;
+use crate::error::{Error, Result};
+use crate::grad::{GradModel, Mode, Target};
+
+pub mod baseline;
+mod cam;
+mod grad_cam;
+mod grad_cam_pp;
+mod grad_x_input;
+mod gradient;
+mod guided_backprop;
+pub mod integrated_gradients;
+pub mod layers;
+mod path_sampled_ig;
+pub mod smoothgrad;
+
+pub use baseline::Baseline;
+pub use integrated_gradients::{PathConfig, Rule};
+pub use layers::Layer;
+pub use path_sampled_ig::PathSampledConfig;
+pub use smoothgrad::NoiseConfig;
+
+/// Every gradient-based method, with its settings. In JSON (the page, the CLI's reports):
+/// `{"method": "integrated-gradients", "steps": 50, "rule": "gauss-legendre", ...}`; settings
+/// left out take their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "kebab-case")]
+pub enum Method {
+    Gradient,
+    GradXInput,
+    IntegratedGradients(PathConfig),
+    PathSampledIg(PathSampledConfig),
+    #[serde(rename = "smoothgrad")]
+    SmoothGrad(NoiseConfig),
+    #[serde(rename = "smoothgrad-sq")]
+    SmoothGradSq(NoiseConfig),
+    #[serde(rename = "vargrad")]
+    VarGrad(NoiseConfig),
+    GuidedBackprop,
+    Cam,
+    GradCam(LayerConfig),
+    GradCamPp(LayerConfig),
+}
+
+/// Which layer a CAM method looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LayerConfig {
+    /// An ONNX tensor name, from [`Explainer::layers`]; `None` is the default layer: the last
+    /// one before global pooling.
+    pub layer: Option<String>,
+}
+
+impl Method {
+    /// Every method at its default settings, in the order the page lists them.
+    pub fn all() -> Vec<Method> {
+        vec![
+            Method::Gradient,
+            Method::GradXInput,
+            Method::IntegratedGradients(PathConfig::default()),
+            Method::PathSampledIg(PathSampledConfig::default()),
+            Method::SmoothGrad(NoiseConfig::default()),
+            Method::SmoothGradSq(NoiseConfig::default()),
+            Method::VarGrad(NoiseConfig::default()),
+            Method::GuidedBackprop,
+            Method::Cam,
+            Method::GradCam(LayerConfig::default()),
+            Method::GradCamPp(LayerConfig::default()),
+        ]
+    }
+
+    /// The method's name on the command line and in JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Method::Gradient => "gradient",
+            Method::GradXInput => "grad-x-input",
+            Method::IntegratedGradients(_) => "integrated-gradients",
+            Method::PathSampledIg(_) => "path-sampled-ig",
+            Method::SmoothGrad(_) => "smoothgrad",
+            Method::SmoothGradSq(_) => "smoothgrad-sq",
+            Method::VarGrad(_) => "vargrad",
+            Method::GuidedBackprop => "guided-backprop",
+            Method::Cam => "cam",
+            Method::GradCam(_) => "grad-cam",
+            Method::GradCamPp(_) => "grad-cam-pp",
+        }
+    }
+
+    /// The method at its default settings, by name.
+    pub fn from_name(name: &str) -> Result<Method> {
+        Method::all().into_iter().find(|m| m.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Method::all().iter().map(Method::name).collect();
+            Error::Explain(format!("there is no method {name}; the methods are {}", names.join(", ")))
+        })
+    }
+
+    /// How the map is drawn: signed maps with a diverging colour map centred at zero,
+    /// magnitudes with a sequential one.
+    pub fn display(&self) -> Display {
+        match self {
+            Method::Gradient | Method::GuidedBackprop => Display::MaxAbsOverChannels,
+            Method::SmoothGrad(_) | Method::SmoothGradSq(_) | Method::VarGrad(_) => {
+                Display::MaxAbsOverChannels
+            }
+            Method::GradXInput | Method::IntegratedGradients(_) | Method::PathSampledIg(_) => {
+                Display::SumOverChannels
+            }
+            Method::Cam => Display::Signed,
+            Method::GradCam(_) | Method::GradCamPp(_) => Display::Magnitude,
+        }
+    }
+
+    /// Forward and backward passes the method needs at these settings, for progress reports.
+    pub fn passes(&self) -> usize {
+        match self {
+            Method::IntegratedGradients(c) => c.steps + 1,
+            Method::PathSampledIg(c) => c.steps + 1,
+            Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) => c.samples,
+            _ => 1,
+        }
+    }
+}
+
+/// How an attribution becomes one value per pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Display {
+    /// Derivatives: |·|, the largest over channels (Simonyan et al. 2014). Unsigned.
+    MaxAbsOverChannels,
+    /// Contributions: summed over channels, keeping the sign, as Captum's visualiser does.
+    SumOverChannels,
+    /// A one-channel signed map at a layer's resolution.
+    Signed,
+    /// A one-channel non-negative map at a layer's resolution.
+    Magnitude,
+}
+
+impl Display {
+    pub fn signed(self) -> bool {
+        matches!(self, Display::SumOverChannels | Display::Signed)
+    }
+}
+
+/// What is explained: one input, in the model's space, and the class.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// The model input, batch size 1.
+    pub input: ArrayD<f32>,
+    /// The output element (class index) explained.
+    pub target: usize,
+    /// How pixels map to the input, for baselines defined in pixel space; `None` for models
+    /// whose input is not an image.
+    pub pixels: Option<Preprocess>,
+    /// The user's own baseline, already in the model's space (for [`Baseline::Custom`]).
+    pub custom_baseline: Option<ArrayD<f32>>,
+}
+
+/// Σφ against what the method's axiom says it should be.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Completeness {
+    /// Σφ over every input element.
+    pub sum: f32,
+    /// f(x) − f(x′) for IG; f(x) − E f(x″) over the sampled baselines for path-sampled IG.
+    pub expected: f32,
+}
+
+impl Completeness {
+    /// Σφ − expected.
+    pub fn error(&self) -> f32 {
+        self.sum - self.expected
+    }
+
+    /// |Σφ − expected| / |expected|.
+    pub fn relative_error(&self) -> f32 {
+        self.error().abs() / self.expected.abs().max(f32::MIN_POSITIVE)
+    }
+}
+
+/// A method's answer.
+#[derive(Debug, Clone)]
+pub struct Attribution {
+    /// The method and the settings it ran with.
+    pub method: Method,
+    pub target: usize,
+    /// The raw map: in the input's shape, or 1×1×h×w at `layer`'s resolution for the CAMs.
+    pub map: ArrayD<f32>,
+    /// The layer the map lives on (the CAMs), by ONNX tensor name.
+    pub layer: Option<String>,
+    pub display: Display,
+    /// The completeness check, for the path methods.
+    pub completeness: Option<Completeness>,
+}
+
+/// Reports progress as (passes done, passes in all).
+pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
+
+/// Gradient passes on one input batch at a time, by default. Measured on EfficientNet-Lite0
+/// (BENCHMARKS.md): tract's per-item cost grows with the batch (52 ms at 1, 83 ms at 4,
+/// 92 ms at 8, natively), so larger batches only pay off on models with per-pass overhead.
+pub const DEFAULT_BATCH_SIZE: usize = 1;
+
+/// A model ready for every gradient method: the model prepared for input gradients, and one
+/// prepared per layer that a CAM method has asked for (made on first use and kept).
+#[derive(Debug)]
+pub struct Explainer {
+    onnx: Vec<u8>,
+    model: GradModel,
+    layer_models: Mutex<HashMap<String, Arc<GradModel>>>,
+    /// Inputs per gradient pass; a model with a fixed batch size of 1 always gets 1.
+    pub batch_size: usize,
+}
+
+impl Explainer {
+    /// Prepares an ONNX model for the gradient methods. Fails, naming them, if the path from
+    /// input to output crosses operators the gradient engine cannot differentiate.
+    pub fn from_bytes(onnx: &[u8]) -> Result<Explainer> {
+        let model = GradModel::from_bytes(onnx, &[])?;
+        Ok(Explainer {
+            onnx: onnx.to_vec(),
+            model,
+            layer_models: Mutex::default(),
+            batch_size: DEFAULT_BATCH_SIZE,
+        })
+    }
+
+    pub fn model(&self) -> &GradModel {
+        &self.model
+    }
+
+    /// The layers a CAM method can look at, in graph order.
+    pub fn layers(&self) -> Result<Vec<Layer>> {
+        layers::candidates(&self.model)
+    }
+
+    /// The default CAM layer: the one feeding the global pooling, or else the last candidate.
+    pub fn default_layer(&self) -> Result<String> {
+        if let Some(head) = layers::linear_head(&self.model)? {
+            return Ok(head.layer);
+        }
+        self.layers()?
+            .pop()
+            .map(|l| l.name)
+            .ok_or_else(|| Error::Explain("the model has no convolutional layer to look at".into()))
+    }
+
+    /// Runs one method.
+    pub fn explain(&self, subject: &Subject, method: &Method, progress: Progress<'_>) -> Result<Attribution> {
+        if subject.input.shape().first() != Some(&1) {
+            return Err(Error::Explain(format!(
+                "explanations take one input at a time; this one has shape {:?}",
+                subject.input.shape()
+            )));
+        }
+        let mut layer = None;
+        let mut completeness = None;
+        let map = match method {
+            Method::Gradient => gradient::attribute(self, subject)?,
+            Method::GradXInput => grad_x_input::attribute(self, subject)?,
+            Method::IntegratedGradients(config) => {
+                let (map, check) = integrated_gradients::attribute(self, subject, config, progress)?;
+                completeness = Some(check);
+                map
+            }
+            Method::PathSampledIg(config) => {
+                let (map, check) = path_sampled_ig::attribute(self, subject, config, progress)?;
+                completeness = Some(check);
+                map
+            }
+            Method::SmoothGrad(config) => smoothgrad::attribute(self, subject, config, progress)?.mean(),
+            Method::SmoothGradSq(config) => {
+                smoothgrad::attribute(self, subject, config, progress)?.mean_square()
+            }
+            Method::VarGrad(config) => smoothgrad::attribute(self, subject, config, progress)?.variance(),
+            Method::GuidedBackprop => guided_backprop::attribute(self, subject)?,
+            Method::Cam => {
+                let (name, map) = cam::attribute(self, subject)?;
+                layer = Some(name);
+                map
+            }
+            Method::GradCam(config) => {
+                let (name, map) = grad_cam::attribute(self, subject, config)?;
+                layer = Some(name);
+                map
+            }
+            Method::GradCamPp(config) => {
+                let (name, map) = grad_cam_pp::attribute(self, subject, config)?;
+                layer = Some(name);
+                map
+            }
+        };
+        progress(method.passes(), method.passes());
+        Ok(Attribution {
+            method: method.clone(),
+            target: subject.target,
+            map,
+            layer,
+            display: method.display(),
+            completeness,
+        })
+    }
+
+    /// The model prepared to keep one layer's value and gradient.
+    fn layer_model(&self, layer: &str) -> Result<Arc<GradModel>> {
+        let mut models =
+            self.layer_models.lock().map_err(|_| Error::Explain("a layer model was lost".into()))?;
+        if let Some(model) = models.get(layer) {
+            return Ok(Arc::clone(model));
+        }
+        let model = Arc::new(GradModel::from_bytes(&self.onnx, &[layer.to_owned()])?);
+        models.insert(layer.to_owned(), Arc::clone(&model));
+        Ok(model)
+    }
+
+    /// The layer a CAM method's settings name, checked against the candidates.
+    fn resolve_layer(&self, config: &LayerConfig) -> Result<String> {
+        match &config.layer {
+            None => self.default_layer(),
+            Some(name) if self.model.on_path(name) => Ok(name.clone()),
+            Some(name) => Err(Error::Explain(format!(
+                "tensor {name} is not a layer between the model's input and its output"
+            ))),
+        }
+    }
+
+    fn batch_size(&self) -> usize {
+        match self.model.model().input().shape.first() {
+            Some(crate::model::Dim::Fixed(_)) => 1,
+            _ => self.batch_size.max(1),
+        }
+    }
+
+    /// Runs gradient passes over `points` (each of batch size 1) in batches, and hands each
+    /// point's input gradient and target value to `visit`, in order.
+    fn for_each_gradient(
+        &self,
+        points: impl Iterator<Item = ArrayD<f32>>,
+        target: usize,
+        mode: Mode,
+        progress: Progress<'_>,
+        total: usize,
+        mut visit: impl FnMut(usize, ArrayD<f32>, f32) -> Result<()>,
+    ) -> Result<()> {
+        let batch_size = self.batch_size();
+        let mut points = points.peekable();
+        let mut done = 0;
+        while points.peek().is_some() {
+            let chunk: Vec<ArrayD<f32>> = points.by_ref().take(batch_size).collect();
+            let views: Vec<_> = chunk.iter().map(|a| a.view()).collect();
+            let batch = ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Explain(e.to_string()))?;
+            let grads = self.model.gradients(batch, &Target::Index(target), mode)?;
+            for (i, value) in grads.target.iter().enumerate() {
+                let grad = grads.input.slice_axis(Axis(0), (i..=i).into()).to_owned();
+                visit(done + i, grad, *value)?;
+            }
+            done += chunk.len();
+            progress(done, total);
+        }
+        Ok(())
+    }
+
+    /// The target's value at each input, in one forward pass per batch.
+    fn target_values(&self, inputs: &[ArrayD<f32>], target: usize) -> Result<Vec<f32>> {
+        let mut values = Vec::with_capacity(inputs.len());
+        for chunk in inputs.chunks(self.batch_size()) {
+            let views: Vec<_> = chunk.iter().map(|a| a.view()).collect();
+            let batch = ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Explain(e.to_string()))?;
+            let output = self.model.model().run(batch)?;
+            let rows = output.len() / chunk.len().max(1);
+            if target >= rows {
+                return Err(Error::Explain(format!("class {target} is outside the model's {rows} outputs")));
+            }
+            let output = output.to_shape((chunk.len(), rows)).map_err(|e| Error::Explain(e.to_string()))?;
+            values.extend(output.outer_iter().map(|row| row[target]));
+        }
+        Ok(values)
+    }
+}
+
+/// One input gradient: ∂y_target/∂x, in the input's shape.
+fn input_gradient(explainer: &Explainer, subject: &Subject, mode: Mode) -> Result<ArrayD<f32>> {
+    let grads = explainer.model.gradients(subject.input.clone(), &Target::Index(subject.target), mode)?;
+    Ok(grads.input)
+}

@@ -1,0 +1,223 @@
+//! Drawing attributions: one value per pixel, a scale (per map or shared, with percentile
+//! clipping), a colour map, and an overlay on the image the model saw. RGBA bytes out.
+//!
+//! Signed maps use a diverging colour map centred at zero, magnitudes a sequential one. The
+//! overlay's opacity at a pixel grows with |value| / scale, so where a map says nothing the
+//! (greyed) image shows through.
+
+use image::RgbImage;
+use ndarray::{Array2, ArrayView2, Axis, Ix2};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::explain::{Attribution, Display};
+
+/// One value per pixel of the model's input, ready to colour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    pub values: Array2<f32>,
+    /// Whether the values carry a sign (diverging colour map) or are magnitudes.
+    pub signed: bool,
+}
+
+/// The attribution as one value per pixel at `height`×`width`: channels reduced as the
+/// method's [`Display`] says, layer maps upsampled bilinearly.
+pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result<Heatmap> {
+    let map = &attribution.map;
+    if map.ndim() != 4 || map.shape()[0] != 1 {
+        return Err(Error::Explain(format!("a map of shape {:?} cannot be drawn as an image", map.shape())));
+    }
+    let item = map.index_axis(Axis(0), 0);
+    let plane: Array2<f32> = match attribution.display {
+        Display::MaxAbsOverChannels => item.fold_axis(Axis(0), 0.0f32, |m, &v| m.max(v.abs())),
+        Display::SumOverChannels => item.sum_axis(Axis(0)),
+        Display::Signed | Display::Magnitude => item.index_axis(Axis(0), 0).to_owned(),
+    }
+    .into_dimensionality::<Ix2>()
+    .map_err(|e| Error::Explain(e.to_string()))?;
+    let values =
+        if plane.dim() == (height, width) { plane } else { upsample_bilinear(plane.view(), height, width) };
+    Ok(Heatmap { values, signed: attribution.display.signed() })
+}
+
+/// Bilinear resampling with half-pixel centres and edges clamped (OpenCV's `INTER_LINEAR`,
+/// PyTorch's `align_corners=False`).
+pub fn upsample_bilinear(map: ArrayView2<'_, f32>, height: usize, width: usize) -> Array2<f32> {
+    let (h, w) = map.dim();
+    let source = |out: usize, out_len: usize, len: usize| -> (usize, usize, f32) {
+        let x = ((out as f32 + 0.5) * len as f32 / out_len as f32 - 0.5).max(0.0);
+        let lo = (x.floor() as usize).min(len - 1);
+        let hi = (lo + 1).min(len - 1);
+        (lo, hi, x - lo as f32)
+    };
+    if h == 0 || w == 0 {
+        return Array2::zeros((height, width));
+    }
+    Array2::from_shape_fn((height, width), |(y, x)| {
+        let (y0, y1, fy) = source(y, height, h);
+        let (x0, x1, fx) = source(x, width, w);
+        let top = map[[y0, x0]] * (1.0 - fx) + map[[y0, x1]] * fx;
+        let bottom = map[[y1, x0]] * (1.0 - fx) + map[[y1, x1]] * fx;
+        top * (1.0 - fy) + bottom * fy
+    })
+}
+
+/// The `percentile`-th percentile (0‥100) of |value| over all the maps: the value that maps
+/// to full colour. One map gives a per-map scale; several give one shared scale.
+pub fn scale(maps: &[&Heatmap], percentile: f32) -> f32 {
+    let mut magnitudes: Vec<f32> = maps.iter().flat_map(|m| m.values.iter().map(|v| v.abs())).collect();
+    if magnitudes.is_empty() {
+        return 1.0;
+    }
+    let rank = ((percentile.clamp(0.0, 100.0) / 100.0) * magnitudes.len() as f32).ceil() as usize;
+    let index = rank.clamp(1, magnitudes.len()) - 1;
+    let (_, value, _) = magnitudes.select_nth_unstable_by(index, f32::total_cmp);
+    if *value > 0.0 && value.is_finite() {
+        *value
+    } else {
+        1.0
+    }
+}
+
+/// Colour maps: diverging ones for signed maps (negative, white at zero, positive) and
+/// sequential ones for magnitudes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Colormap {
+    /// Blue for negative, red for positive.
+    BlueRed,
+    /// Purple for negative, green for positive.
+    PurpleGreen,
+    /// Brown for negative, teal for positive.
+    BrownTeal,
+    Inferno,
+    Viridis,
+    Magma,
+    Cividis,
+}
+
+impl Colormap {
+    pub const DIVERGING: [Colormap; 3] = [Colormap::BlueRed, Colormap::PurpleGreen, Colormap::BrownTeal];
+    pub const SEQUENTIAL: [Colormap; 4] =
+        [Colormap::Inferno, Colormap::Viridis, Colormap::Magma, Colormap::Cividis];
+
+    pub fn diverging(self) -> bool {
+        Colormap::DIVERGING.contains(&self)
+    }
+
+    /// The default for a map: blue–red for signed maps, inferno for magnitudes.
+    pub fn default_for(signed: bool) -> Colormap {
+        if signed {
+            Colormap::BlueRed
+        } else {
+            Colormap::Inferno
+        }
+    }
+
+    /// The colour at t ∈ [0, 1] (for diverging maps, 0.5 is zero).
+    pub fn rgb(self, t: f32) -> [u8; 3] {
+        let t = f64::from(t.clamp(0.0, 1.0));
+        let colour = match self {
+            // colorous runs red → blue; positive should be red.
+            Colormap::BlueRed => colorous::RED_BLUE.eval_continuous(1.0 - t),
+            Colormap::PurpleGreen => colorous::PURPLE_GREEN.eval_continuous(t),
+            Colormap::BrownTeal => colorous::BROWN_GREEN.eval_continuous(t),
+            Colormap::Inferno => colorous::INFERNO.eval_continuous(t),
+            Colormap::Viridis => colorous::VIRIDIS.eval_continuous(t),
+            Colormap::Magma => colorous::MAGMA.eval_continuous(t),
+            Colormap::Cividis => colorous::CIVIDIS.eval_continuous(t),
+        };
+        [colour.r, colour.g, colour.b]
+    }
+}
+
+/// How one map is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Style {
+    pub colormap: Colormap,
+    /// The overlay's opacity where the map is at full scale, 0‥1.
+    pub opacity: f32,
+}
+
+/// The heatmap over the image, as RGBA bytes: the image in grey, and over it the colour of
+/// value / scale with opacity `style.opacity · |value| / scale`.
+pub fn overlay(heat: &Heatmap, scale: f32, style: Style, image: &RgbImage) -> Result<Vec<u8>> {
+    let (h, w) = heat.values.dim();
+    if (image.width() as usize, image.height() as usize) != (w, h) {
+        return Err(Error::Explain(format!(
+            "a {w}×{h} map cannot be drawn over a {}×{} image",
+            image.width(),
+            image.height()
+        )));
+    }
+    let scale = if scale > 0.0 && scale.is_finite() { scale } else { 1.0 };
+    let opacity = style.opacity.clamp(0.0, 1.0);
+    let mut rgba = Vec::with_capacity(4 * w * h);
+    for (value, pixel) in heat.values.iter().zip(image.pixels()) {
+        let (t, strength) = if heat.signed {
+            let t = (value / scale).clamp(-1.0, 1.0);
+            ((t + 1.0) / 2.0, t.abs())
+        } else {
+            let t = (value / scale).clamp(0.0, 1.0);
+            (t, t)
+        };
+        let colour = style.colormap.rgb(t);
+        let alpha = opacity * strength;
+        let [r, g, b] = pixel.0.map(f32::from);
+        let grey = 0.299 * r + 0.587 * g + 0.114 * b;
+        let mix = |c: u8| (grey * (1.0 - alpha) + f32::from(c) * alpha).round().clamp(0.0, 255.0) as u8;
+        rgba.extend_from_slice(&[mix(colour[0]), mix(colour[1]), mix(colour[2]), 255]);
+    }
+    Ok(rgba)
+}
+
+/// A horizontal colour bar, `width`×`height` RGBA, for a legend.
+pub fn colorbar(colormap: Colormap, width: usize, height: usize) -> Vec<u8> {
+    let row: Vec<[u8; 3]> = (0..width).map(|x| colormap.rgb(x as f32 / (width.max(2) - 1) as f32)).collect();
+    (0..height).flat_map(|_| row.iter().flat_map(|&[r, g, b]| [r, g, b, 255])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn bilinear_matches_half_pixel_centres() {
+        // PyTorch: F.interpolate([[0, 1], [2, 3]], size=4, mode="bilinear", align_corners=False)
+        let up = upsample_bilinear(array![[0.0f32, 1.0], [2.0, 3.0]].view(), 4, 4);
+        let want = array![
+            [0.0f32, 0.25, 0.75, 1.0],
+            [0.5, 0.75, 1.25, 1.5],
+            [1.5, 1.75, 2.25, 2.5],
+            [2.0, 2.25, 2.75, 3.0]
+        ];
+        assert_eq!(up, want);
+    }
+
+    #[test]
+    fn scale_is_the_percentile_of_magnitudes() {
+        let values = Array2::from_shape_fn((10, 10), |(i, j)| -((i * 10 + j + 1) as f32));
+        let heat = Heatmap { values, signed: true };
+        assert_eq!(scale(&[&heat], 99.0), 99.0);
+        assert_eq!(scale(&[&heat], 100.0), 100.0);
+        let zero = Heatmap { values: Array2::zeros((2, 2)), signed: false };
+        assert_eq!(scale(&[&zero], 99.0), 1.0, "an all-zero map still draws");
+        let big = Heatmap { values: Array2::from_elem((10, 10), 1000.0), signed: false };
+        assert_eq!(scale(&[&heat, &big], 50.0), 100.0, "shared: the percentile of both maps together");
+    }
+
+    #[test]
+    fn overlay_shows_the_image_where_the_map_is_zero_and_colour_where_it_is_full() {
+        let image = RgbImage::from_pixel(2, 1, image::Rgb([200, 100, 0]));
+        let heat = Heatmap { values: array![[0.0f32, -5.0]], signed: true };
+        let style = Style { colormap: Colormap::BlueRed, opacity: 1.0 };
+        let rgba = overlay(&heat, 5.0, style, &image).unwrap();
+        let grey = (0.299f32 * 200.0 + 0.587 * 100.0).round() as u8;
+        assert_eq!(&rgba[..4], &[grey, grey, grey, 255]);
+        let blue = Colormap::BlueRed.rgb(0.0);
+        assert_eq!(&rgba[4..], &[blue[0], blue[1], blue[2], 255]);
+        assert!(blue[2] > blue[0], "negative is blue");
+        assert!(Colormap::BlueRed.rgb(1.0)[0] > Colormap::BlueRed.rgb(1.0)[2], "positive is red");
+    }
+}
