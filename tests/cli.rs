@@ -68,28 +68,81 @@ fn bad_input_is_a_message_and_a_failing_exit() {
     assert!(message.contains("README.md: not a readable image"), "{message}");
 }
 
+/// `glimpse explain` on chelsea with EfficientNet-Lite0.
+fn explain_chelsea(args: &[&str], out: &std::path::Path) -> std::process::Output {
+    let mut all = vec!["explain", "--model", MODEL, "--input", "www/examples/chelsea.png"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    glimpse(&all)
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("glimpse-{}-{name}", std::process::id()))
+}
+
+fn relative_l2(got: &ndarray::ArrayD<f32>, want: &ndarray::ArrayD<f32>) -> f32 {
+    assert_eq!(got.shape(), want.shape());
+    let diff: f32 = got.iter().zip(want).map(|(g, w)| (g - w) * (g - w)).sum::<f32>().sqrt();
+    diff / want.iter().map(|w| w * w).sum::<f32>().sqrt()
+}
+
 #[test]
-fn explain_gradient_writes_the_raw_signed_gradient() {
-    let out = std::env::temp_dir().join(format!("glimpse-grad-{}.npy", std::process::id()));
+fn explain_writes_the_raw_map_as_npy() {
+    let out = temp("ig.npy");
     let result = glimpse(&[
         "explain",
         "--model",
-        "tests/data/small_cnn.onnx",
+        "tests/data/explain/small_cnn_gap.onnx",
         "--input",
-        "tests/data/small_cnn_input.npy",
+        "tests/data/explain/small_cnn_gap_input.npy",
         "--method",
-        "gradient",
+        "integrated-gradients",
+        "--steps",
+        "20",
+        "--rule",
+        "riemann-middle",
+        "--baseline",
+        "tests/data/explain/small_cnn_gap_baseline.npy",
         "--target",
         "3",
         "--out",
         out.to_str().unwrap(),
     ]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(summary["method"]["steps"], 20);
+    assert!(summary["completeness"]["error"].as_f64().unwrap().abs() < 1e-3, "{summary}");
     let got = glimpse::tensor::from_npy(&std::fs::read(&out).unwrap()).unwrap();
-    let want = glimpse::tensor::from_npy(include_bytes!("data/small_cnn_grad.npy")).unwrap();
-    let diff: f32 = got.iter().zip(&want).map(|(g, w)| (g - w) * (g - w)).sum::<f32>().sqrt();
-    let norm: f32 = want.iter().map(|w| w * w).sum::<f32>().sqrt();
-    assert!(diff / norm < 1e-4, "relative L2 {}", diff / norm);
-    assert!(got.iter().any(|&v| v < 0.0) && got.iter().any(|&v| v > 0.0), "signed");
+    let want =
+        glimpse::tensor::from_npy(include_bytes!("data/explain/small_cnn_gap_ig_riemann_middle_20.npy"))
+            .unwrap();
+    assert!(relative_l2(&got, &want) < 1e-3, "against Captum: {}", relative_l2(&got, &want));
     std::fs::remove_file(out).unwrap();
+}
+
+#[test]
+fn explain_draws_a_png_over_the_image() {
+    let out = temp("grad-cam.png");
+    let result = explain_chelsea(&["--method", "grad-cam"], &out);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(summary["label"], "tiger cat", "the top class by default");
+    assert_eq!(summary["layer"], "/_swish_1/Clip_output_0");
+    assert_eq!(summary["shape"], serde_json::json!([1, 1, 7, 7]));
+    let png = image::load_from_memory(&std::fs::read(&out).unwrap()).unwrap().into_rgb8();
+    assert_eq!(png.dimensions(), (224, 224));
+    // The map is coloured where Grad-CAM is high and grey elsewhere.
+    let coloured = png.pixels().filter(|p| p[0].abs_diff(p[1]) > 40 || p[1].abs_diff(p[2]) > 40).count();
+    assert!(coloured > 224 * 224 / 20 && coloured < 224 * 224 * 19 / 20, "{coloured} coloured pixels");
+    std::fs::remove_file(out).unwrap();
+}
+
+#[test]
+fn explain_refuses_flags_that_do_not_apply() {
+    let out = temp("x.npy");
+    let result = explain_chelsea(&["--method", "gradient", "--steps", "10"], &out);
+    assert!(!result.status.success());
+    let message = String::from_utf8_lossy(&result.stderr);
+    assert!(message.contains("--steps does not apply to gradient"), "{message}");
+    assert!(!out.exists());
 }

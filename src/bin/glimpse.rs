@@ -7,10 +7,13 @@
 //! the model's description says; a `.npy` input goes to the model as it is.
 //!
 //! ```text
-//! glimpse explain --model M.onnx --input X.npy --method gradient --target T --out G.npy
+//! glimpse explain --model M.onnx [--config M.json] --input FILE --method NAME [--target T]
+//!   [--layer TENSOR] [--steps N --rule R] [--baseline black|blur|noise|FILE.npy]
+//!   [--samples N --sigma S] [--seed S] --out OUT.npy|OUT.png
 //! ```
-//! writes the raw, signed gradient of output element T (per batch item) with respect to the
-//! input tensor, in the input's shape.
+//! writes the attribution and prints a JSON summary. `.npy` is the raw, signed map in the
+//! input's shape (for the CAMs: 1×1×h×w at the layer's resolution); `.png` is the map drawn
+//! over the image as the model sees it, scaled to its own 99th percentile.
 
 fn main() -> std::process::ExitCode {
     cli::main()
@@ -20,9 +23,16 @@ mod cli {
     use std::path::{Path, PathBuf};
     use std::process::ExitCode;
 
-    use clap::{Parser, Subcommand, ValueEnum};
-    use glimpse::grad::{GradModel, Mode, Target};
-    use glimpse::{ImageClassifier, Prediction, RgbaPixels};
+    use clap::builder::PossibleValuesParser;
+    use clap::{Parser, Subcommand};
+    use glimpse::config::Preprocess;
+    use glimpse::explain::{
+        Attribution, Baseline, Explainer, Method, PathConfig, PathSampledConfig, Rule, Subject,
+    };
+    use glimpse::render::{self, Colormap, Style};
+    use glimpse::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
+    use image::RgbImage;
+    use ndarray::ArrayD;
 
     #[derive(Parser)]
     #[command(name = "glimpse", version, about = "Explain ONNX models from the command line")]
@@ -35,12 +45,8 @@ mod cli {
     enum Command {
         /// Print the top classes for one input as JSON.
         Classify {
-            /// The ONNX model.
-            #[arg(long)]
-            model: PathBuf,
-            /// The model's description; defaults to the model's path with `.json`.
-            #[arg(long)]
-            config: Option<PathBuf>,
+            #[command(flatten)]
+            model: ModelArgs,
             /// An image file (PNG, JPEG, WebP, GIF, BMP), or a `.npy` tensor fed as it is.
             #[arg(long)]
             input: PathBuf,
@@ -48,32 +54,83 @@ mod cli {
             #[arg(long, default_value_t = 5)]
             top: usize,
         },
-        /// Write an attribution for a `.npy` input tensor as `.npy`.
-        Explain {
-            /// The ONNX model.
-            #[arg(long)]
-            model: PathBuf,
-            /// A `.npy` tensor, fed to the model as it is.
-            #[arg(long)]
-            input: PathBuf,
-            #[arg(long, value_enum)]
-            method: Method,
-            /// The output element to explain (a class index); default: the top class of the
-            /// first batch item.
-            #[arg(long)]
-            target: Option<usize>,
-            /// Where to write the attribution (`.npy`).
-            #[arg(long)]
-            out: PathBuf,
-        },
+        /// Explain one input with one method; write the map as .npy or .png.
+        Explain(Box<ExplainArgs>),
     }
 
-    /// Attribution methods the CLI can run.
-    #[derive(Clone, Copy, ValueEnum)]
-    enum Method {
-        /// The raw, signed gradient ∂output[target]/∂input.
-        Gradient,
+    /// The model and its description.
+    #[derive(clap::Args)]
+    struct ModelArgs {
+        /// The ONNX model.
+        #[arg(long)]
+        model: PathBuf,
+        /// The model's description; defaults to the model's path with `.json`.
+        #[arg(long)]
+        config: Option<PathBuf>,
     }
+
+    impl ModelArgs {
+        fn config_path(&self) -> PathBuf {
+            self.config.clone().unwrap_or_else(|| self.model.with_extension("json"))
+        }
+    }
+
+    #[derive(clap::Args)]
+    struct ExplainArgs {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// An image file, preprocessed as the description says, or a `.npy` tensor (batch 1)
+        /// fed as it is.
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long, value_parser = PossibleValuesParser::new(METHOD_NAMES))]
+        method: String,
+        /// The class to explain; default: the top class.
+        #[arg(long)]
+        target: Option<usize>,
+        /// The layer for grad-cam and grad-cam-pp, by ONNX tensor name; default: the one
+        /// feeding the global pooling.
+        #[arg(long)]
+        layer: Option<String>,
+        /// Points on the path (integrated-gradients, path-sampled-ig).
+        #[arg(long)]
+        steps: Option<usize>,
+        /// The quadrature rule (integrated-gradients, path-sampled-ig).
+        #[arg(long, value_parser = PossibleValuesParser::new(RULE_NAMES))]
+        rule: Option<String>,
+        /// black, blur, noise, or a `.npy` in pixel units (0‥255) in the input's shape.
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Noisy samples (smoothgrad, smoothgrad-sq, vargrad).
+        #[arg(long)]
+        samples: Option<usize>,
+        /// Noise σ as a fraction of the input's range (smoothgrad, smoothgrad-sq, vargrad).
+        #[arg(long)]
+        sigma: Option<f32>,
+        /// Seed of the noise (smoothgrad and its variants, the noise baseline).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Where to write the map: `.npy` (raw) or `.png` (drawn over the image).
+        #[arg(long)]
+        out: PathBuf,
+    }
+
+    const METHOD_NAMES: [&str; 11] = [
+        "gradient",
+        "grad-x-input",
+        "integrated-gradients",
+        "path-sampled-ig",
+        "smoothgrad",
+        "smoothgrad-sq",
+        "vargrad",
+        "guided-backprop",
+        "cam",
+        "grad-cam",
+        "grad-cam-pp",
+    ];
+
+    const RULE_NAMES: [&str; 5] =
+        ["gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid"];
 
     pub fn main() -> ExitCode {
         match run(Cli::parse()) {
@@ -90,45 +147,186 @@ mod cli {
 
     fn run(cli: Cli) -> Result<String, String> {
         match cli.command {
-            Command::Classify { model, config, input, top } => {
-                let config = config.unwrap_or_else(|| model.with_extension("json"));
-                let classifier = ImageClassifier::from_bytes(&read(&model)?, &read(&config)?)
-                    .map_err(|e| e.to_string())?;
+            Command::Classify { model, input, top } => {
+                let classifier =
+                    ImageClassifier::from_bytes(&read(&model.model)?, &read(&model.config_path())?)
+                        .map_err(|e| e.to_string())?;
                 let predictions = classify(&classifier, &input, top)?;
                 serde_json::to_string_pretty(&predictions).map_err(|e| e.to_string())
             }
-            Command::Explain { model, input, method, target, out } => {
-                let input = glimpse::tensor::from_npy(&read(&input)?).map_err(|e| e.to_string())?;
-                let attribution = match method {
-                    Method::Gradient => gradient(&read(&model)?, input, target)?,
-                };
-                let bytes = glimpse::tensor::to_npy(&attribution).map_err(|e| e.to_string())?;
-                std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
-                Ok(format!("wrote {} ({:?})", out.display(), attribution.shape()))
-            }
+            Command::Explain(args) => explain(*args),
         }
     }
 
-    fn gradient(
-        model: &[u8],
-        input: ndarray::ArrayD<f32>,
-        target: Option<usize>,
-    ) -> Result<ndarray::ArrayD<f32>, String> {
-        let model = GradModel::from_bytes(model, &[]).map_err(|e| e.to_string())?;
-        let target = match target {
-            Some(t) => t,
-            None => {
-                let output = model.model().run(input.clone()).map_err(|e| e.to_string())?;
-                let row: usize = output.shape().iter().skip(1).product();
-                let first = output.iter().take(row);
-                first
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
-                    .0
-            }
+    fn explain(args: ExplainArgs) -> Result<String, String> {
+        let onnx = read(&args.model.model)?;
+        let config_path = args.model.config_path();
+        // Without a description the input is used as it is; a named one must exist.
+        let config = match (args.model.config.is_some(), config_path.exists()) {
+            (false, false) => None,
+            _ => Some(ModelConfig::from_json(&read(&config_path)?).map_err(|e| e.to_string())?),
         };
-        let grads = model.gradients(input, &Target::Index(target), Mode::Plain).map_err(|e| e.to_string())?;
-        Ok(grads.input)
+        let explainer = Explainer::from_bytes(&onnx).map_err(|e| e.to_string())?;
+        let (input, view) = load_input(&args.input, config.as_ref())?;
+        let pixels = config.as_ref().map(|c| c.preprocess.clone());
+        let target = match args.target {
+            Some(t) => t,
+            None => top_class(&explainer, &input)?,
+        };
+        let custom_baseline = match args.baseline.as_deref() {
+            Some(path) if path.ends_with(".npy") => Some(pixel_baseline(Path::new(path), pixels.as_ref())?),
+            _ => None,
+        };
+        let method = method(&args)?;
+        let subject = Subject { input, target, pixels, custom_baseline };
+        let attribution = explainer.explain(&subject, &method, &mut |_, _| {}).map_err(|e| e.to_string())?;
+
+        let bytes = if args.out.extension().is_some_and(|e| e == "png") {
+            let view = view.ok_or("a .png needs an image input, or a .npy input with a model description")?;
+            png(&attribution, &view)?
+        } else {
+            glimpse::tensor::to_npy(&attribution.map).map_err(|e| e.to_string())?
+        };
+        std::fs::write(&args.out, bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
+        let summary = serde_json::json!({
+            "out": args.out.display().to_string(),
+            "method": attribution.method,
+            "target": target,
+            "label": config.as_ref().map(|c| c.label(target)),
+            "layer": attribution.layer,
+            "shape": attribution.map.shape(),
+            "completeness": attribution.completeness.map(|c| serde_json::json!({
+                "sum": c.sum, "expected": c.expected, "error": c.error(), "relative_error": c.relative_error(),
+            })),
+        });
+        serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+    }
+
+    /// The method named on the command line, with the flags that apply to it; a flag that
+    /// does not apply is an error rather than silently ignored.
+    fn method(args: &ExplainArgs) -> Result<Method, String> {
+        let mut method = Method::from_name(&args.method).map_err(|e| e.to_string())?;
+        let rule = args.rule.as_deref().map(|r| serde_json::from_value::<Rule>(r.into())).transpose();
+        let rule = rule.map_err(|e| e.to_string())?;
+        let baseline = match args.baseline.as_deref() {
+            None => None,
+            Some("black") => Some(Baseline::Black),
+            Some("blur") => Some(Baseline::Blur { sigma: 20.0 }),
+            Some("noise") => Some(Baseline::Noise { seed: args.seed.unwrap_or(0) }),
+            Some(path) if path.ends_with(".npy") => Some(Baseline::Custom),
+            Some(other) => return Err(format!("--baseline {other}: use black, blur, noise or a .npy file")),
+        };
+        let mut used = Vec::new();
+        match &mut method {
+            Method::IntegratedGradients(PathConfig { steps, rule: r, baseline: b })
+            | Method::PathSampledIg(PathSampledConfig { steps, rule: r, baseline: b }) => {
+                set(steps, args.steps, "--steps", &mut used);
+                set(r, rule, "--rule", &mut used);
+                set(b, baseline, "--baseline", &mut used);
+                if matches!(b, Baseline::Noise { .. }) {
+                    used.push("--seed");
+                }
+            }
+            Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) => {
+                set(&mut c.samples, args.samples, "--samples", &mut used);
+                set(&mut c.sigma, args.sigma, "--sigma", &mut used);
+                set(&mut c.seed, args.seed, "--seed", &mut used);
+            }
+            Method::GradCam(c) | Method::GradCamPp(c) => {
+                set(&mut c.layer, args.layer.clone().map(Some), "--layer", &mut used);
+            }
+            Method::Gradient | Method::GradXInput | Method::GuidedBackprop | Method::Cam => {}
+        }
+        let given = [
+            ("--steps", args.steps.is_some()),
+            ("--rule", args.rule.is_some()),
+            ("--baseline", args.baseline.is_some()),
+            ("--samples", args.samples.is_some()),
+            ("--sigma", args.sigma.is_some()),
+            ("--seed", args.seed.is_some()),
+            ("--layer", args.layer.is_some()),
+        ];
+        for (flag, present) in given {
+            if present && !used.contains(&flag) {
+                return Err(format!("{flag} does not apply to {}", args.method));
+            }
+        }
+        Ok(method)
+    }
+
+    fn set<T>(slot: &mut T, value: Option<T>, flag: &'static str, used: &mut Vec<&'static str>) {
+        used.push(flag);
+        if let Some(value) = value {
+            *slot = value;
+        }
+    }
+
+    /// The model input, and the image as the model sees it (for drawing). An image file is
+    /// preprocessed; a `.npy` is used as it is, and drawn by undoing the normalisation.
+    fn load_input(
+        path: &Path,
+        config: Option<&ModelConfig>,
+    ) -> Result<(ArrayD<f32>, Option<RgbImage>), String> {
+        let bytes = read(path)?;
+        if path.extension().is_some_and(|e| e == "npy") {
+            let input = glimpse::tensor::from_npy(&bytes).map_err(|e| e.to_string())?;
+            let view = config.and_then(|c| unnormalise(&input, &c.preprocess));
+            return Ok((input, view));
+        }
+        let config = config.ok_or("an image input needs the model's description (--config)")?;
+        let image = decode(path, &bytes)?;
+        let (width, height) = image.dimensions();
+        let pixels = RgbaPixels { width, height, data: image.as_raw() };
+        let view = preprocess::model_view(pixels, &config.preprocess).map_err(|e| e.to_string())?;
+        let input = preprocess::to_tensor(&view, &config.preprocess).into_dyn();
+        Ok((input, Some(view)))
+    }
+
+    fn unnormalise(input: &ArrayD<f32>, spec: &Preprocess) -> Option<RgbImage> {
+        let &[1, 3, h, w] = input.shape() else { return None };
+        Some(RgbImage::from_fn(w as u32, h as u32, |x, y| {
+            image::Rgb(std::array::from_fn(|c| {
+                let v = input[[0, c, y as usize, x as usize]] * spec.std[c] + spec.mean[c];
+                v.round().clamp(0.0, 255.0) as u8
+            }))
+        }))
+    }
+
+    /// A baseline given in pixel units, normalised as the model's input is.
+    fn pixel_baseline(path: &Path, spec: Option<&Preprocess>) -> Result<ArrayD<f32>, String> {
+        let mut baseline = glimpse::tensor::from_npy(&read(path)?).map_err(|e| e.to_string())?;
+        if baseline.ndim() == 3 {
+            baseline.insert_axis_inplace(ndarray::Axis(0));
+        }
+        if let (Some(spec), 4, Some(3)) = (spec, baseline.ndim(), baseline.shape().get(1).copied()) {
+            for (c, mut channel) in baseline.axis_iter_mut(ndarray::Axis(1)).enumerate() {
+                channel.mapv_inplace(|v| (v - spec.mean[c]) / spec.std[c]);
+            }
+        }
+        Ok(baseline)
+    }
+
+    fn top_class(explainer: &Explainer, input: &ArrayD<f32>) -> Result<usize, String> {
+        let output = explainer.model().model().run(input.clone()).map_err(|e| e.to_string())?;
+        let best = output
+            .iter()
+            .enumerate()
+            .fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+        Ok(best.0)
+    }
+
+    fn png(attribution: &Attribution, view: &RgbImage) -> Result<Vec<u8>, String> {
+        let (width, height) = view.dimensions();
+        let heat =
+            render::heatmap(attribution, height as usize, width as usize).map_err(|e| e.to_string())?;
+        let scale = render::scale(&[&heat], 99.0);
+        let style = Style { colormap: Colormap::default_for(heat.signed), opacity: 0.85 };
+        let rgba = render::overlay(&heat, scale, style, view).map_err(|e| e.to_string())?;
+        let image =
+            image::RgbaImage::from_raw(width, height, rgba).ok_or("the drawn map has the wrong size")?;
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut bytes, image::ImageFormat::Png).map_err(|e| e.to_string())?;
+        Ok(bytes.into_inner())
     }
 
     fn classify(classifier: &ImageClassifier, input: &Path, top: usize) -> Result<Vec<Prediction>, String> {
@@ -137,14 +335,19 @@ mod cli {
             let tensor = glimpse::tensor::from_npy(&bytes).map_err(|e| e.to_string())?;
             classifier.classify_tensor(tensor, top)
         } else {
-            let image = image::load_from_memory(&bytes)
-                .map_err(|e| format!("{}: not a readable image ({e})", input.display()))?
-                .into_rgba8();
+            let image = decode(input, &bytes)?;
             let (width, height) = image.dimensions();
             let pixels = RgbaPixels { width, height, data: image.as_raw() };
             classifier.classify_pixels(pixels, top).map(|c| c.top)
         };
         predictions.map_err(|e| e.to_string())
+    }
+
+    fn decode(path: &Path, bytes: &[u8]) -> Result<image::RgbaImage, String> {
+        preprocess::check_encoded(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let image = image::load_from_memory(bytes)
+            .map_err(|e| format!("{}: not a readable image ({e})", path.display()))?;
+        Ok(image.into_rgba8())
     }
 
     fn read(path: &Path) -> Result<Vec<u8>, String> {
