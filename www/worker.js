@@ -1,14 +1,22 @@
 // Runs in a module Web Worker: loads Glimpse's wasm, holds the model, answers the page.
-// Messages in: {id, type: 'load-model', modelUrl, configUrl} | {id, type: 'classify', image: Blob}.
+// Messages in: {id, type, ...}:
+//   'load-model' {modelUrl, configUrl}  → {name, labels, methods, colormaps, layers, gradientsUnavailable}
+//   'classify' {image: Blob}            → {view: {width, height, rgba}, top: [{index, label, prob}]}
+//                                         (also makes it the image that 'explain' explains)
+//   'set-baseline' {image: Blob}        → {view} (the custom baseline, as the model sees it)
+//   'explain' {tile, method, target}    → {method, layer, completeness, signed, shape, min, max}
+//   'render' {request}                  → [{tile, rgba, scale, colormap}]
+//   'colorbar' {colormap, width, height} → Uint8Array (RGBA)
+//   'forget' {tile}                     → null
 // Messages out: {id, type: 'progress', stage, fraction} then {id, type: 'done', result} or
 // {id, type: 'error', message}.
 
-import init, { Classifier, checkImageFile } from './glimpse.js';
+import init, { Playground, checkImageFile, colorbar, colormaps, methods } from './glimpse.js';
 
 const MAX_FILE_BYTES = 200 * 1024 * 1024;
 const wasmReady = init();
-let classifier = null;
-let classifierReady = null;
+let playground = null;
+let playgroundReady = null;
 
 self.onmessage = async ({ data }) => {
   const { id, type } = data;
@@ -17,19 +25,51 @@ self.onmessage = async ({ data }) => {
     let result;
     let transfer = [];
     if (type === 'load-model') {
-      classifierReady = loadModel(data, progress);
-      result = await classifierReady;
-    } else if (type === 'classify') {
-      result = await classify(data.image, progress);
-      transfer = [result.view.rgba.buffer];
+      playgroundReady = loadModel(data, progress);
+      result = await playgroundReady;
     } else {
-      throw new Error(`Unknown request ${type}`);
+      const model = await loaded();
+      if (type === 'classify') {
+        const { pixels, width, height } = await decode(data.image, progress);
+        progress('Running the model');
+        result = model.setImage(pixels, width, height, 5);
+        result.view.rgba = bytes(result.view.rgba);
+        transfer = [result.view.rgba.buffer];
+      } else if (type === 'set-baseline') {
+        const { pixels, width, height } = await decode(data.image, progress);
+        result = { view: model.setBaseline(pixels, width, height) };
+        result.view.rgba = bytes(result.view.rgba);
+        transfer = [result.view.rgba.buffer];
+      } else if (type === 'explain') {
+        const stage = data.stage ?? data.method.method;
+        progress(stage, 0);
+        result = model.explain(data.tile, JSON.stringify(data.method), data.target,
+          (done, total) => progress(`${stage}: pass ${done} of ${total}`, done / total));
+      } else if (type === 'render') {
+        result = model.render(JSON.stringify(data.request));
+        for (const tile of result) tile.rgba = bytes(tile.rgba);
+        transfer = result.map((tile) => tile.rgba.buffer);
+      } else if (type === 'colorbar') {
+        result = colorbar(data.colormap, data.width, data.height);
+        transfer = [result.buffer];
+      } else if (type === 'forget') {
+        model.forget(data.tile);
+        result = null;
+      } else {
+        throw new Error(`Unknown request ${type}`);
+      }
     }
     postMessage({ id, type: 'done', result }, transfer);
   } catch (error) {
     postMessage({ id, type: 'error', message: messageOf(error) });
   }
 };
+
+async function loaded() {
+  if (!playgroundReady) throw new Error('No model is loaded.');
+  await playgroundReady;
+  return playground;
+}
 
 async function loadModel({ modelUrl, configUrl }, progress) {
   progress('Starting the engine');
@@ -38,15 +78,22 @@ async function loadModel({ modelUrl, configUrl }, progress) {
   const onnx = await download(modelUrl, 'model', (done, total) =>
     progress(`Downloading the model: ${mb(done)} of ${mb(total)}`, total ? done / total : null));
   progress('Preparing the model (optimising its graph)');
-  classifier?.free();
-  classifier = null;
-  classifier = new Classifier(onnx, config);
-  return { name: classifier.name };
+  playground?.free();
+  playground = null;
+  playground = new Playground(onnx, config);
+  const unavailable = playground.gradientsUnavailable();
+  return {
+    name: playground.name,
+    labels: playground.labels(),
+    methods: methods(),
+    colormaps: colormaps(),
+    layers: unavailable ? null : playground.layers(),
+    gradientsUnavailable: unavailable ?? null,
+  };
 }
 
-async function classify(image, progress) {
-  if (!classifierReady) throw new Error('No model is loaded.');
-  await classifierReady;
+/** The image's RGBA pixels, decoded by the browser. */
+async function decode(image, progress) {
   if (image.size === 0) throw new Error('The file is empty.');
   if (image.size > MAX_FILE_BYTES) {
     throw new Error(`The file is ${mb(image.size)}; Glimpse accepts images up to ${mb(MAX_FILE_BYTES)}.`);
@@ -64,9 +111,8 @@ async function classify(image, progress) {
   const context = canvas.getContext('2d', { willReadFrequently: true });
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
-  const pixels = context.getImageData(0, 0, width, height).data;
-  progress('Running the model');
-  return classifier.classify(new Uint8Array(pixels.buffer), width, height, 5);
+  const pixels = new Uint8Array(context.getImageData(0, 0, width, height).data.buffer);
+  return { pixels, width, height };
 }
 
 async function download(url, what, onProgress) {
@@ -90,6 +136,14 @@ async function download(url, what, onProgress) {
     offset += chunk.length;
   }
   return bytes;
+}
+
+/**
+ * Pixel bytes as a transferable `Uint8Array`. serde-wasm-bindgen's JSON-compatible serialiser
+ * turns byte buffers into plain arrays of numbers, which have no buffer to transfer.
+ */
+function bytes(pixels) {
+  return pixels instanceof Uint8Array ? pixels : Uint8Array.from(pixels);
 }
 
 function mb(bytes) {

@@ -3,9 +3,14 @@
 //! Each exported method converts its arguments, calls the core and maps errors to `JsError`,
 //! so the worker can show the message and carry on. Nothing here panics.
 
+use std::collections::HashMap;
+
+use image::RgbImage;
+use ndarray::ArrayD;
 use wasm_bindgen::prelude::*;
 
-use crate::grad::{GradModel, Mode, Target};
+use crate::explain::{Attribution, Explainer, Method, Subject};
+use crate::render::{self, Colormap, Heatmap, Style};
 use crate::{preprocess, ImageClassifier, RgbaPixels};
 
 #[wasm_bindgen(start)]
@@ -19,64 +24,216 @@ pub fn check_image_file(bytes: &[u8]) -> Result<(), JsError> {
     Ok(preprocess::check_encoded(bytes)?)
 }
 
-/// An image classifier loaded from an ONNX file and its JSON description.
+/// Every gradient method at its default settings:
+/// `[{method, ...settings, signed, passes}]`, in the order the page lists them.
 #[wasm_bindgen]
-pub struct Classifier(ImageClassifier);
+pub fn methods() -> Result<JsValue, JsError> {
+    let list: Vec<serde_json::Value> = Method::all()
+        .iter()
+        .map(|m| {
+            let mut entry = serde_json::to_value(m)?;
+            entry["signed"] = m.display().signed().into();
+            entry["passes"] = m.passes().into();
+            Ok(entry)
+        })
+        .collect::<Result<_, serde_json::Error>>()?;
+    to_js(&list)
+}
+
+/// The colour maps: `{diverging: [...], sequential: [...]}`.
+#[wasm_bindgen]
+pub fn colormaps() -> Result<JsValue, JsError> {
+    #[derive(serde::Serialize)]
+    struct Colormaps {
+        diverging: [Colormap; 3],
+        sequential: [Colormap; 4],
+    }
+    let all = Colormaps { diverging: Colormap::DIVERGING, sequential: Colormap::SEQUENTIAL };
+    to_js(&all)
+}
+
+/// A horizontal colour bar as RGBA bytes, for a legend.
+#[wasm_bindgen]
+pub fn colorbar(colormap: JsValue, width: usize, height: usize) -> Result<Vec<u8>, JsError> {
+    let colormap: Colormap = serde_wasm_bindgen::from_value(colormap)?;
+    Ok(render::colorbar(colormap, width, height))
+}
+
+/// An image classifier with its explainer, and the image and maps of the current session.
+#[wasm_bindgen]
+pub struct Playground {
+    classifier: ImageClassifier,
+    /// `Err` holds why gradients are unavailable (operators without a VJP, named).
+    explainer: Result<Explainer, String>,
+    image: Option<(RgbImage, ArrayD<f32>)>,
+    custom_baseline: Option<ArrayD<f32>>,
+    /// Finished maps by tile id, with their heatmaps at the image's size.
+    maps: HashMap<u32, (Attribution, Heatmap)>,
+}
 
 #[wasm_bindgen]
-impl Classifier {
+impl Playground {
     #[wasm_bindgen(constructor)]
-    pub fn new(onnx: &[u8], config_json: &[u8]) -> Result<Classifier, JsError> {
-        Ok(Classifier(ImageClassifier::from_bytes(onnx, config_json)?))
+    pub fn new(onnx: &[u8], config_json: &[u8]) -> Result<Playground, JsError> {
+        let classifier = ImageClassifier::from_bytes(onnx, config_json)?;
+        let explainer = Explainer::from_bytes(onnx).map_err(|e| e.to_string());
+        Ok(Playground { classifier, explainer, image: None, custom_baseline: None, maps: HashMap::new() })
     }
 
     /// The model's display name.
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
-        self.0.config.name.clone()
+        self.classifier.config.name.clone()
+    }
+
+    /// The class labels, in output order.
+    pub fn labels(&self) -> Vec<String> {
+        (0..self.classifier.config.labels.len()).map(|i| self.classifier.config.label(i)).collect()
+    }
+
+    /// Why the gradient methods cannot run on this model, or `undefined` when they can.
+    #[wasm_bindgen(js_name = gradientsUnavailable)]
+    pub fn gradients_unavailable(&self) -> Option<String> {
+        self.explainer.as_ref().err().cloned()
+    }
+
+    /// The layers Grad-CAM can look at: `{layers: [{name, op, shape}], default}`.
+    pub fn layers(&self) -> Result<JsValue, JsError> {
+        #[derive(serde::Serialize)]
+        struct Layers {
+            layers: Vec<crate::explain::Layer>,
+            default: String,
+        }
+        let explainer = self.explainer()?;
+        let layers = Layers { layers: explainer.layers()?, default: explainer.default_layer()? };
+        to_js(&layers)
     }
 
     /// The logits for one input tensor of the model's input size (1×3×H×W), as it is.
     pub fn logits(&self, input: &[f32]) -> Result<Vec<f32>, JsError> {
-        let p = &self.0.config.preprocess;
-        let shape = vec![1, 3, p.height as usize, p.width as usize];
-        let tensor = ndarray::ArrayD::from_shape_vec(shape, input.to_vec())?;
-        Ok(self.0.logits(tensor)?.to_vec())
+        Ok(self.classifier.logits(self.input_tensor(input)?)?.to_vec())
     }
 
-    /// Preprocesses RGBA pixels and returns `{ view: {width, height, rgba}, top: [{index, label, prob}] }`.
-    pub fn classify(&self, rgba: &[u8], width: u32, height: u32, k: usize) -> Result<JsValue, JsError> {
-        let result = self.0.classify_pixels(RgbaPixels { width, height, data: rgba }, k)?;
-        let (view_width, view_height) = result.view.dimensions();
-        let out = ClassifyOutput {
-            view: View {
-                width: view_width,
-                height: view_height,
-                rgba: serde_bytes::ByteBuf::from(preprocess::to_rgba_bytes(&result.view)),
-            },
-            top: result.top,
+    /// Makes RGBA pixels the current image, forgets earlier maps, and returns
+    /// `{view: {width, height, rgba}, top: [{index, label, prob}]}`.
+    #[wasm_bindgen(js_name = setImage)]
+    pub fn set_image(&mut self, rgba: &[u8], width: u32, height: u32, k: usize) -> Result<JsValue, JsError> {
+        let spec = &self.classifier.config.preprocess;
+        let view = preprocess::model_view(RgbaPixels { width, height, data: rgba }, spec)?;
+        let input = preprocess::to_tensor(&view, spec).into_dyn();
+        let top = self.classifier.classify_tensor(input.clone(), k)?;
+        let out = ClassifyOutput { view: view_of(&view), top };
+        self.image = Some((view, input));
+        self.maps.clear();
+        to_js(&out)
+    }
+
+    /// Makes RGBA pixels the custom baseline (preprocessed like the image); returns its view.
+    #[wasm_bindgen(js_name = setBaseline)]
+    pub fn set_baseline(&mut self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsError> {
+        let spec = &self.classifier.config.preprocess;
+        let view = preprocess::model_view(RgbaPixels { width, height, data: rgba }, spec)?;
+        self.custom_baseline = Some(preprocess::to_tensor(&view, spec).into_dyn());
+        to_js(&view_of(&view))
+    }
+
+    /// Runs one method (JSON settings, as [`Method`]) on the current image for `target`, and
+    /// keeps the map as tile `tile`. `progress(done, total)` is called as passes finish.
+    /// Returns `{method, layer, completeness, signed, shape, min, max}`.
+    pub fn explain(
+        &mut self,
+        tile: u32,
+        method: &str,
+        target: usize,
+        progress: &js_sys::Function,
+    ) -> Result<JsValue, JsError> {
+        let method: Method = serde_json::from_str(method)?;
+        let (view, input) = self.image.as_ref().ok_or_else(|| JsError::new("No image is loaded."))?;
+        let subject = Subject {
+            input: input.clone(),
+            target,
+            pixels: Some(self.classifier.config.preprocess.clone()),
+            custom_baseline: self.custom_baseline.clone(),
         };
-        Ok(serde_wasm_bindgen::to_value(&out)?)
+        let mut report = |done: usize, total: usize| {
+            // A failing progress callback must not stop the computation.
+            let _ = progress.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
+        };
+        let attribution = self.explainer()?.explain(&subject, &method, &mut report)?;
+        let heat = render::heatmap(&attribution, view.height() as usize, view.width() as usize)?;
+        let (min, max) = attribution
+            .map
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let summary = ExplainOutput {
+            method: serde_json::to_value(&attribution.method)?,
+            layer: attribution.layer.clone(),
+            completeness: attribution.completeness.map(|c| Completeness {
+                sum: c.sum,
+                expected: c.expected,
+                error: c.error(),
+                relative: c.relative_error(),
+            }),
+            signed: heat.signed,
+            shape: attribution.map.shape().to_vec(),
+            min,
+            max,
+        };
+        self.maps.insert(tile, (attribution, heat));
+        to_js(&summary)
+    }
+
+    /// Forgets a tile's map.
+    pub fn forget(&mut self, tile: u32) {
+        self.maps.remove(&tile);
+    }
+
+    /// Draws finished tiles over the image. The request is JSON:
+    /// `{"shared": bool, "percentile": 99, "tiles": [{"tile", "colormap", "opacity"}]}`; with
+    /// `shared`, one scale (the percentile of |value| over every listed map) serves them all.
+    /// Returns `[{tile, rgba, scale}]`.
+    pub fn render(&self, request: &str) -> Result<JsValue, JsError> {
+        let request: RenderRequest = serde_json::from_str(request)?;
+        let (view, _) = self.image.as_ref().ok_or_else(|| JsError::new("No image is loaded."))?;
+        let tiles: Vec<(&TileStyle, &Heatmap)> =
+            request.tiles.iter().filter_map(|t| self.maps.get(&t.tile).map(|(_, heat)| (t, heat))).collect();
+        let shared = request.shared.then(|| {
+            let heats: Vec<&Heatmap> = tiles.iter().map(|(_, h)| *h).collect();
+            render::scale(&heats, request.percentile)
+        });
+        let mut out = Vec::with_capacity(tiles.len());
+        for (style, heat) in tiles {
+            let scale = shared.unwrap_or_else(|| render::scale(&[heat], request.percentile));
+            let colormap = if style.colormap.diverging() == heat.signed {
+                style.colormap
+            } else {
+                Colormap::default_for(heat.signed)
+            };
+            let rgba = render::overlay(heat, scale, Style { colormap, opacity: style.opacity }, view)?;
+            out.push(Rendered { tile: style.tile, rgba: serde_bytes::ByteBuf::from(rgba), scale, colormap });
+        }
+        to_js(&out)
+    }
+
+    fn explainer(&self) -> Result<&Explainer, JsError> {
+        self.explainer.as_ref().map_err(|e| JsError::new(e))
+    }
+
+    fn input_tensor(&self, input: &[f32]) -> Result<ArrayD<f32>, JsError> {
+        let p = &self.classifier.config.preprocess;
+        let shape = vec![1, 3, p.height as usize, p.width as usize];
+        Ok(ArrayD::from_shape_vec(shape, input.to_vec())?)
     }
 }
 
-/// A model prepared for gradients with respect to its input.
-#[wasm_bindgen]
-pub struct GradientModel(GradModel);
+/// Serialises as plain JS objects (not `Map`s), with byte buffers as `Uint8Array`.
+fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    Ok(value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+}
 
-#[wasm_bindgen]
-impl GradientModel {
-    #[wasm_bindgen(constructor)]
-    pub fn new(onnx: &[u8]) -> Result<GradientModel, JsError> {
-        Ok(GradientModel(GradModel::from_bytes(onnx, &[])?))
-    }
-
-    /// ∂output[target]/∂input for an input tensor of the given shape, flattened like the input.
-    pub fn gradient(&self, input: &[f32], shape: Vec<usize>, target: usize) -> Result<Vec<f32>, JsError> {
-        let tensor = ndarray::ArrayD::from_shape_vec(shape, input.to_vec())?;
-        let grads = self.0.gradients(tensor, &Target::Index(target), Mode::Plain)?;
-        Ok(grads.input.into_iter().collect())
-    }
+fn view_of(view: &RgbImage) -> View {
+    let (width, height) = view.dimensions();
+    View { width, height, rgba: serde_bytes::ByteBuf::from(preprocess::to_rgba_bytes(view)) }
 }
 
 #[derive(serde::Serialize)]
@@ -90,4 +247,50 @@ struct View {
     width: u32,
     height: u32,
     rgba: serde_bytes::ByteBuf,
+}
+
+#[derive(serde::Serialize)]
+struct ExplainOutput {
+    method: serde_json::Value,
+    layer: Option<String>,
+    completeness: Option<Completeness>,
+    signed: bool,
+    shape: Vec<usize>,
+    min: f32,
+    max: f32,
+}
+
+#[derive(serde::Serialize)]
+struct Completeness {
+    sum: f32,
+    expected: f32,
+    error: f32,
+    relative: f32,
+}
+
+#[derive(serde::Deserialize)]
+struct RenderRequest {
+    shared: bool,
+    #[serde(default = "default_percentile")]
+    percentile: f32,
+    tiles: Vec<TileStyle>,
+}
+
+fn default_percentile() -> f32 {
+    99.0
+}
+
+#[derive(serde::Deserialize)]
+struct TileStyle {
+    tile: u32,
+    colormap: Colormap,
+    opacity: f32,
+}
+
+#[derive(serde::Serialize)]
+struct Rendered {
+    tile: u32,
+    rgba: serde_bytes::ByteBuf,
+    scale: f32,
+    colormap: Colormap,
 }
