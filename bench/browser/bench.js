@@ -1,13 +1,16 @@
 // Times one forward pass of the same ONNX file with Glimpse's wasm (tract) and with
-// onnxruntime-web (wasm backend, one thread), on the same input, in the same page.
+// onnxruntime-web (wasm backend, one thread), on the same input, in the same page; then one
+// gradient, and every explanation method at its defaults on chelsea.
 // run.mjs serves this page and reads `window.benchResult`.
 
-import init, { Classifier, GradientModel } from '/glimpse/glimpse.js';
+import init, { Playground, methods } from '/glimpse/glimpse.js';
 import * as ort from '/ort/ort.wasm.min.mjs';
 
 const params = new URLSearchParams(location.search);
 const RUNS = Number(params.get('runs') ?? 20);
 const WARMUP = 3;
+// Methods at their defaults take up to 100 passes each: fewer runs, one warm-up.
+const METHOD_RUNS = Number(params.get('method-runs') ?? 3);
 const log = (line) => { document.getElementById('log').textContent += `\n${line}`; };
 
 function median(values) {
@@ -16,10 +19,10 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-async function time(fn) {
-  for (let i = 0; i < WARMUP; i++) await fn();
+async function time(fn, runs = RUNS, warmup = WARMUP) {
+  for (let i = 0; i < warmup; i++) await fn();
   const samples = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     const start = performance.now();
     await fn();
     samples.push(performance.now() - start);
@@ -40,7 +43,7 @@ async function main() {
 
   let start = performance.now();
   await init();
-  const glimpse = new Classifier(onnx, config);
+  const glimpse = new Playground(onnx, config);
   const glimpseLoad = performance.now() - start;
   log(`glimpse loaded in ${glimpseLoad.toFixed(0)} ms`);
 
@@ -61,21 +64,38 @@ async function main() {
   const glimpseTime = await time(() => glimpse.logits(input));
   log(`glimpse forward: median ${glimpseTime.median.toFixed(1)} ms`);
 
-  start = performance.now();
-  const gradientModel = new GradientModel(onnx);
-  const gradientLoad = performance.now() - start;
-  const gradientTime = await time(() => gradientModel.gradient(input, [1, 3, 224, 224], 282));
-  log(`glimpse forward + backward: median ${gradientTime.median.toFixed(1)} ms`);
   const ortTime = await time(() => session.run(feeds));
   log(`onnxruntime-web forward: median ${ortTime.median.toFixed(1)} ms`);
+
+  const { data, width, height } = await pixels('/examples/chelsea.png');
+  glimpse.setImage(data, width, height, 5);
+  const explain = (method) => glimpse.explain(0, JSON.stringify(method), 282, () => {});
+  const gradientTime = await time(() => explain({ method: 'gradient' }));
+  log(`glimpse forward + backward: median ${gradientTime.median.toFixed(1)} ms`);
+  const methodTimes = {};
+  for (const { signed, passes, ...method } of methods()) {
+    methodTimes[method.method] = { passes, ...await time(() => explain(method), METHOD_RUNS, 1) };
+    log(`${method.method}: median ${methodTimes[method.method].median.toFixed(0)} ms`);
+  }
 
   window.benchResult = {
     runs: RUNS, maxDiff,
     glimpse: { load: glimpseLoad, ...glimpseTime },
-    gradient: { load: gradientLoad, ...gradientTime },
+    gradient: gradientTime,
+    methods: methodTimes,
     ort: { load: ortLoad, ...ortTime },
     ratio: glimpseTime.median / ortTime.median,
   };
+}
+
+async function pixels(url) {
+  const bitmap = await createImageBitmap(await (await fetch(url)).blob(),
+    { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const context = canvas.getContext('2d');
+  context.drawImage(bitmap, 0, 0);
+  const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+  return { data: new Uint8Array(data.buffer), width: bitmap.width, height: bitmap.height };
 }
 
 main().catch((error) => { window.benchResult = { error: String(error.stack ?? error) }; log(String(error)); });

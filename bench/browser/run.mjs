@@ -1,7 +1,7 @@
 // Browser benchmark: Glimpse's wasm against onnxruntime-web on EfficientNet-Lite0, in Debian's
 // headless Chromium. Build the page first (`trunk build --release`), then:
 //
-//   node bench/browser/run.mjs [DIST ...] [--runs N]
+//   node bench/browser/run.mjs [DIST ...] [--runs N] [--method-runs N]
 //
 // Each DIST is a built page folder (default: dist); several compare builds (SIMD on and off).
 
@@ -13,6 +13,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const args = process.argv.slice(2);
 const runsAt = args.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 20;
+const methodRunsAt = args.indexOf('--method-runs');
+const methodRuns = methodRunsAt >= 0 ? Number(args.splice(methodRunsAt, 2)[1]) : 3;
 const dists = args.length ? args : ['dist'];
 
 const browser = await launchChromium();
@@ -22,19 +24,23 @@ try {
       '/glimpse/': path.resolve(ROOT, dist),
       '/ort/': path.join(ROOT, 'node_modules/onnxruntime-web/dist'),
       '/models/': path.join(ROOT, 'models'),
+      '/examples/': path.join(ROOT, 'www/examples'),
     });
     const page = await browser.newPage();
-    await page.goto(`${server.url}?runs=${runs}`);
-    await page.waitForFunction(() => window.benchResult, null, { timeout: 600_000 });
+    await page.goto(`${server.url}?runs=${runs}&method-runs=${methodRuns}`);
+    await page.waitForFunction(() => window.benchResult, null, { timeout: 3_600_000 });
     const result = await page.evaluate(() => window.benchResult);
     await page.close();
     await server.close();
     if (result.error) throw new Error(result.error);
     console.log(`${dist}: ${runs} runs, max |Δlogit| ${result.maxDiff.toExponential(2)}`);
     console.log(`  glimpse (tract)   load ${result.glimpse.load.toFixed(0)} ms, forward median ${result.glimpse.median.toFixed(1)} ms (min ${result.glimpse.min.toFixed(1)})`);
-    console.log(`  glimpse gradient  load ${result.gradient.load.toFixed(0)} ms, forward + backward median ${result.gradient.median.toFixed(1)} ms (min ${result.gradient.min.toFixed(1)}); ${(result.gradient.median / result.glimpse.median).toFixed(2)}× one forward pass`);
+    console.log(`  glimpse gradient  forward + backward median ${result.gradient.median.toFixed(1)} ms (min ${result.gradient.min.toFixed(1)}); ${(result.gradient.median / result.glimpse.median).toFixed(2)}× one forward pass`);
     console.log(`  onnxruntime-web   load ${result.ort.load.toFixed(0)} ms, forward median ${result.ort.median.toFixed(1)} ms (min ${result.ort.min.toFixed(1)})`);
     console.log(`  ratio glimpse / onnxruntime-web: ${result.ratio.toFixed(2)}`);
+    for (const [name, { passes, median, min }] of Object.entries(result.methods)) {
+      console.log(`  ${name.padEnd(22)} ${passes} passes: median ${median.toFixed(0)} ms (min ${min.toFixed(0)})`);
+    }
   }
 } finally {
   await browser.close();
