@@ -262,13 +262,34 @@ fn small_cnn_smoothgrad_matches_captum_given_the_same_noise() {
 #[test]
 fn the_same_seed_gives_the_same_map() {
     let (explainer, s) = small_cnn();
-    let run =
-        |seed| explain(&explainer, &s, Method::SmoothGrad(NoiseConfig { samples: 4, sigma: 0.15, seed })).map;
-    assert_eq!(run(3), run(3));
-    assert_ne!(run(3), run(4));
+    let smoothgrad = |seed| Method::SmoothGrad(NoiseConfig { samples: 4, sigma: 0.15, seed });
+    let run = |seed| explain(&explainer, &s, smoothgrad(seed)).map;
+    // Seed 4 in between, so that seed 3 is computed again, not read from the explainer's cache.
+    let (first, other) = (run(3), run(4));
+    assert_ne!(first, other);
+    assert_eq!(run(3), first);
+    let (fresh, _) = small_cnn();
+    assert_eq!(explain(&fresh, &s, smoothgrad(3)).map, first, "and in a fresh explainer");
     let noisy = |seed| explain(&explainer, &s, ig(4, Rule::GaussLegendre, Baseline::Noise { seed })).map;
     assert_eq!(noisy(5), noisy(5));
     assert_ne!(noisy(5), noisy(6));
+}
+
+/// SmoothGrad, SmoothGrad² and VarGrad at the same settings share one set of gradient passes.
+#[test]
+fn the_smoothgrad_family_shares_its_passes() {
+    let (explainer, s) = small_cnn();
+    let config = NoiseConfig { samples: 5, sigma: 0.1, seed: 9 };
+    let mut reports = 0;
+    let mean = explainer.explain(&s, &Method::SmoothGrad(config.clone()), &mut |_, _| reports += 1).unwrap();
+    assert!(reports >= 5, "{reports} progress reports for 5 passes");
+    reports = 0;
+    let square =
+        explainer.explain(&s, &Method::SmoothGradSq(config.clone()), &mut |_, _| reports += 1).unwrap();
+    assert_eq!(reports, 1, "only the final report: no passes ran");
+    let variance = explainer.explain(&s, &Method::VarGrad(config), &mut |_, _| {}).unwrap();
+    let implied = &square.map - &(&mean.map * &mean.map);
+    assert!(max_abs_diff(&variance.map, &implied) < 1e-5, "VarGrad = E[g²] − E[g]²");
 }
 
 /// Path-sampled IG is IG averaged over baselines on the path: the nested average (20 baselines,

@@ -205,6 +205,8 @@ pub struct Attribution {
     pub completeness: Option<Completeness>,
 }
 
+type NoiseCacheEntry = (ArrayD<f32>, usize, NoiseConfig, Arc<smoothgrad::NoiseStatistics>);
+
 /// Reports progress as (passes done, passes in all).
 pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
 
@@ -220,6 +222,8 @@ pub struct Explainer {
     onnx: Vec<u8>,
     model: GradModel,
     layer_models: Mutex<HashMap<String, Arc<GradModel>>>,
+    /// The last SmoothGrad statistics, with the input, target and settings they are for.
+    noise_cache: Mutex<Option<NoiseCacheEntry>>,
     /// Inputs per gradient pass; a model with a fixed batch size of 1 always gets 1.
     pub batch_size: usize,
 }
@@ -233,6 +237,7 @@ impl Explainer {
             onnx: onnx.to_vec(),
             model,
             layer_models: Mutex::default(),
+            noise_cache: Mutex::default(),
             batch_size: DEFAULT_BATCH_SIZE,
         })
     }
@@ -280,11 +285,9 @@ impl Explainer {
                 completeness = Some(check);
                 map
             }
-            Method::SmoothGrad(config) => smoothgrad::attribute(self, subject, config, progress)?.mean(),
-            Method::SmoothGradSq(config) => {
-                smoothgrad::attribute(self, subject, config, progress)?.mean_square()
-            }
-            Method::VarGrad(config) => smoothgrad::attribute(self, subject, config, progress)?.variance(),
+            Method::SmoothGrad(config) => self.noise_statistics(subject, config, progress)?.mean(),
+            Method::SmoothGradSq(config) => self.noise_statistics(subject, config, progress)?.mean_square(),
+            Method::VarGrad(config) => self.noise_statistics(subject, config, progress)?.variance(),
             Method::GuidedBackprop => guided_backprop::attribute(self, subject)?,
             Method::Cam => {
                 let (name, map) = cam::attribute(self, subject)?;
@@ -311,6 +314,26 @@ impl Explainer {
             display: method.display(),
             completeness,
         })
+    }
+
+    /// SmoothGrad's statistics; SmoothGrad, SmoothGrad² and VarGrad with the same settings on
+    /// the same subject share one set of passes.
+    fn noise_statistics(
+        &self,
+        subject: &Subject,
+        config: &NoiseConfig,
+        progress: Progress<'_>,
+    ) -> Result<Arc<smoothgrad::NoiseStatistics>> {
+        let mut cache =
+            self.noise_cache.lock().map_err(|_| Error::Explain("the noise cache was lost".into()))?;
+        if let Some((input, target, cached_config, stats)) = cache.as_ref() {
+            if *target == subject.target && cached_config == config && *input == subject.input {
+                return Ok(Arc::clone(stats));
+            }
+        }
+        let stats = Arc::new(smoothgrad::attribute(self, subject, config, progress)?);
+        *cache = Some((subject.input.clone(), subject.target, config.clone(), Arc::clone(&stats)));
+        Ok(stats)
     }
 
     /// The model prepared to keep one layer's value and gradient.
