@@ -1,7 +1,9 @@
-// The page: examples, upload, progress, results. All computation happens in the worker
-// (engine.js → worker.js → Rust); this file only moves bytes and draws what comes back.
+// The page: examples, upload, progress, results, and the explanation grid (grid.js). All
+// computation happens in the worker (engine.js → worker.js → Rust); this file only moves bytes
+// and draws what comes back.
 
 import { Cancelled, Engine } from './engine.js';
+import { Grid } from './grid.js';
 
 const MODEL = { modelUrl: 'models/efficientnet-lite0.onnx', configUrl: 'models/efficientnet-lite0.json' };
 const EXAMPLES = [
@@ -17,11 +19,26 @@ const ui = {
   status: $('status'), progress: $('progress'), statusText: $('status-text'), cancel: $('cancel'),
   error: $('error'), errorText: $('error-text'), errorClose: $('error-close'),
   result: $('result'), view: $('model-view'), viewCaption: $('model-view-caption'), top5: $('top5'),
-  modelName: $('model-name'),
+  explanations: $('explanations'), modelName: $('model-name'),
 };
 
-const engine = new Engine({ onProgress: showProgress, onRestart: loadModel });
+const engine = new Engine({ onProgress: showProgress, onRestart: restarted });
+const grid = new Grid({
+  engine, root: ui.explanations, prepareImage, onIdle: settle, onTarget: markTarget,
+});
+
+/** What 'load-model' answered, once it has. */
+let model = null;
+/** The 'load-model' request in flight. */
+let loading = null;
+/** The newest image picked; answers for older ones are ignored. */
 let latestJob = 0;
+/** The 'classify' request of the newest image, while it is in flight. */
+let classifying = null;
+/** The newest image classified: {image: Blob, name}. */
+let current = null;
+/** The image the worker holds (it explains that one); null after the worker restarted. */
+let workerImage = null;
 
 function showProgress(stage, fraction) {
   ui.status.classList.remove('idle');
@@ -29,12 +46,21 @@ function showProgress(stage, fraction) {
   if (fraction === null || fraction === undefined) ui.progress.removeAttribute('value');
   else ui.progress.value = fraction;
   ui.cancel.hidden = false;
+  grid.progress(stage, fraction);
 }
 
 function showIdle(text) {
   ui.status.classList.add('idle');
   ui.statusText.textContent = text;
   ui.cancel.hidden = true;
+}
+
+/** Once nothing runs: says where things stand. */
+function settle() {
+  if (loading || classifying || grid.busy) return;
+  if (!model) return;
+  if (!current) showIdle('Ready. Pick an example or drop an image.');
+  else showIdle(`Done: ${current.name}. ${grid.summary()}`.trim());
 }
 
 function showError(message) {
@@ -48,29 +74,44 @@ function clearError() {
 }
 
 async function loadModel() {
+  const request = engine.request('load-model', MODEL);
+  loading = request;
   try {
-    const { name } = await engine.request('load-model', MODEL);
-    ui.modelName.textContent = `Model: ${name}. Weights and code run locally, in WebAssembly.`;
-    showIdle('Ready. Pick an example or drop an image.');
+    const info = await request;
+    model = info;
+    grid.setModel(info);
+    ui.modelName.textContent = `Model: ${info.name}. Weights and code run locally, in WebAssembly.`;
   } catch (error) {
     if (error instanceof Cancelled) return; // the engine restarted and loads the model again
     ui.modelName.textContent = 'The model could not be loaded.';
     showIdle('');
     showError(error.message);
+  } finally {
+    if (loading === request) loading = null;
   }
+  settle();
 }
 
+/** The worker was replaced (Cancel, or a crash): it must load the model and image again. */
+function restarted() {
+  workerImage = null;
+  grid.workerLost();
+  loadModel();
+}
+
+/** Classifies an image, shows the top five, and starts explaining it. */
 async function classify(image, name) {
   const job = ++latestJob;
   clearError();
+  // The old image's maps are about to be useless: stop the one computing rather than wait.
+  grid.interrupt();
+  const request = engine.request('classify', { image });
+  classifying = request;
+  let result;
   try {
-    const result = await engine.request('classify', { image });
-    if (job !== latestJob) return;
-    drawView(result.view, name);
-    drawTop(result.top);
-    ui.result.hidden = false;
-    showIdle(`Done: ${name}.`);
+    result = await request;
   } catch (error) {
+    if (classifying === request) classifying = null;
     if (job !== latestJob) return;
     if (error instanceof Cancelled) {
       showIdle('Cancelled.');
@@ -78,6 +119,27 @@ async function classify(image, name) {
     }
     showIdle('');
     showError(`${name}: ${error.message}`);
+    return;
+  }
+  if (classifying === request) classifying = null;
+  workerImage = image; // even if a newer image was picked meanwhile: the worker holds this one
+  if (job !== latestJob) return;
+  current = { image, name };
+  drawView(result.view, name);
+  drawTop(result.top);
+  ui.result.hidden = false;
+  showIdle(`Done: ${name}.`);
+  grid.setImage(result.view, result.top);
+}
+
+/** Before an explanation: waits for a classification in flight, or sends the image again. */
+async function prepareImage() {
+  while (classifying) await classifying.catch(() => {});
+  if (!current) throw new Error('No image is loaded.');
+  if (workerImage !== current.image) {
+    const { image } = current;
+    await engine.request('classify', { image });
+    workerImage = image;
   }
 }
 
@@ -93,6 +155,12 @@ function drawTop(top) {
   ui.top5.replaceChildren(...top.map(({ label, prob, index }) => {
     const item = document.createElement('li');
     item.dataset.index = index;
+    // Each row is a button: it makes that class the one explained.
+    const pick = document.createElement('button');
+    pick.type = 'button';
+    pick.className = 'pick';
+    pick.title = `Explain “${label}”`;
+    pick.addEventListener('click', () => grid.setTarget(index));
     const row = document.createElement('div');
     row.className = 'row';
     const name = document.createElement('span');
@@ -107,9 +175,20 @@ function drawTop(top) {
     const fill = document.createElement('div');
     fill.style.width = `${Math.max(prob * 100, 0.5)}%`;
     bar.append(fill);
-    item.append(row, bar);
+    pick.append(row, bar);
+    item.append(pick);
     return item;
   }));
+  markTarget(grid.target);
+}
+
+/** Marks the explained class in the top five. */
+function markTarget(index) {
+  for (const item of ui.top5.children) {
+    const chosen = Number(item.dataset.index) === index;
+    item.classList.toggle('target', chosen);
+    item.querySelector('.pick').setAttribute('aria-pressed', String(chosen));
+  }
 }
 
 function setUpExamples() {

@@ -33,12 +33,10 @@ self.onmessage = async ({ data }) => {
         const { pixels, width, height } = await decode(data.image, progress);
         progress('Running the model');
         result = model.setImage(pixels, width, height, 5);
-        result.view.rgba = bytes(result.view.rgba);
         transfer = [result.view.rgba.buffer];
       } else if (type === 'set-baseline') {
         const { pixels, width, height } = await decode(data.image, progress);
         result = { view: model.setBaseline(pixels, width, height) };
-        result.view.rgba = bytes(result.view.rgba);
         transfer = [result.view.rgba.buffer];
       } else if (type === 'explain') {
         const stage = data.stage ?? data.method.method;
@@ -47,7 +45,6 @@ self.onmessage = async ({ data }) => {
           (done, total) => progress(`${stage}: pass ${done} of ${total}`, done / total));
       } else if (type === 'render') {
         result = model.render(JSON.stringify(data.request));
-        for (const tile of result) tile.rgba = bytes(tile.rgba);
         transfer = result.map((tile) => tile.rgba.buffer);
       } else if (type === 'colorbar') {
         result = colorbar(data.colormap, data.width, data.height);
@@ -136,14 +133,6 @@ async function download(url, what, onProgress) {
     offset += chunk.length;
   }
   return bytes;
-}
-
-/**
- * Pixel bytes as a transferable `Uint8Array`. serde-wasm-bindgen's JSON-compatible serialiser
- * turns byte buffers into plain arrays of numbers, which have no buffer to transfer.
- */
-function bytes(pixels) {
-  return pixels instanceof Uint8Array ? pixels : Uint8Array.from(pixels);
 }
 
 function mb(bytes) {

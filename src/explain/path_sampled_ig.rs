@@ -3,8 +3,10 @@
 //!
 //! With x″ = x′ + β(x − x′), β ~ U(0, 1), IG from x″ is (x − x′) ⊙ ∫_β^1 ∂y/∂x(α) dα, and its
 //! expectation over β is the path-weighted IG (x − x′) ⊙ ∫₀¹ α ∂y/∂x(α) dα: the points near the
-//! input count more. This evaluates that integral deterministically with a Riemann rule (the
-//! midpoint rule by default), so no baselines are drawn at random.
+//! input count more. This evaluates that integral deterministically, so no baselines are drawn
+//! at random: by Gauss–Legendre by default, or by any of IG's Riemann rules. Gauss–Legendre is
+//! the default because the expected value here is small (f(x) minus the mean of f on the path):
+//! on chelsea the completeness error at 50 points is 1.5% with it and 17% with the midpoint sum.
 //!
 //! Cost: `steps` forward and backward passes, plus one forward pass for f(x). Completeness:
 //! Σφ = f(x) − E f(x″) = f(x) − ∫₀¹ f(α) dα, with the integral taken by the same rule from the
@@ -28,7 +30,7 @@ pub struct PathSampledConfig {
 
 impl Default for PathSampledConfig {
     fn default() -> Self {
-        PathSampledConfig { steps: 50, rule: Rule::RiemannMiddle, baseline: Baseline::Black }
+        PathSampledConfig { steps: 50, rule: Rule::GaussLegendre, baseline: Baseline::Black }
     }
 }
 

@@ -228,7 +228,8 @@ impl Playground {
 
 /// Serialises as plain JS objects (not `Map`s), with byte buffers as `Uint8Array`.
 fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
-    Ok(value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible().serialize_bytes_as_arrays(false);
+    Ok(value.serialize(&serializer)?)
 }
 
 fn view_of(view: &RgbImage) -> View {

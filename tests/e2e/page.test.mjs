@@ -46,9 +46,12 @@ async function waitForReady(page) {
     null, { timeout: READY_TIMEOUT });
 }
 
+/** Waits until `expectedName` is classified: its view and top five are on the page. */
 async function waitForResult(page, expectedName) {
+  // The status line moves on to the explanations at once, so wait on the result itself.
   await page.waitForFunction(
-    (name) => document.getElementById('status-text').textContent === `Done: ${name}.`,
+    (name) => !document.getElementById('result').hidden
+      && document.getElementById('model-view-caption').textContent.startsWith(`${name}, as the model sees it`),
     expectedName, { timeout: 60_000 });
 }
 
@@ -150,5 +153,195 @@ test('cancelling restarts the engine, and the page works afterwards', async () =
   await page.click('[data-example="coffee.png"]');
   await waitForResult(page, 'A cup of coffee');
   assert.equal((await topLabels(page))[0].label, 'espresso');
+  await page.close();
+});
+
+// ---- The explanation grid ---------------------------------------------------------------------
+
+const ALL_METHODS = [
+  'gradient', 'grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'smoothgrad', 'smoothgrad-sq',
+  'vargrad', 'guided-backprop', 'cam', 'grad-cam', 'grad-cam-pp',
+];
+// One pass (forward and backward) takes about 0.3 s in the debug build on 2 cores, so the
+// 50-pass methods take about 15 s each; all eleven at their defaults, under 2 minutes.
+const EXPLAIN_TIMEOUT = 600_000;
+
+async function selectMethods(page, methods) {
+  for (const method of ALL_METHODS) {
+    await page.setChecked(`.methods input[value="${method}"]`, methods.includes(method));
+  }
+}
+
+async function waitForTiles(page, methods, timeout = EXPLAIN_TIMEOUT) {
+  await page.waitForFunction((names) => names.every((name) => {
+    const tile = document.querySelector(`.tile[data-method="${name}"]`);
+    return tile && ['done', 'error'].includes(tile.dataset.state) && tile.dataset.scale;
+  }), methods, { timeout, polling: 250 });
+}
+
+/**
+ * A tile's canvas read back: the spread of its pixels, and how far it strays from the greyed
+ * input (the worker's grey, 0.299 R + 0.587 G + 0.114 B), i.e. how much map is drawn on it.
+ */
+async function tileStats(page, method) {
+  return page.evaluate((name) => {
+    const read = (canvas) => canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const input = read(document.getElementById('model-view'));
+    const tile = document.querySelector(`.tile[data-method="${name}"]`);
+    const data = read(tile.querySelector('.canvas-box canvas'));
+    let sum = 0;
+    let sumSq = 0;
+    let coloured = 0;
+    let checksum = 0;
+    const n = data.length / 4;
+    for (let i = 0; i < data.length; i += 4) {
+      const luma = (data[i] + data[i + 1] + data[i + 2]) / 3;
+      sum += luma;
+      sumSq += luma * luma;
+      const grey = 0.299 * input[i] + 0.587 * input[i + 1] + 0.114 * input[i + 2];
+      const off = Math.max(Math.abs(data[i] - grey), Math.abs(data[i + 1] - grey), Math.abs(data[i + 2] - grey));
+      if (off > 12) coloured += 1;
+      checksum = (checksum * 31 + data[i] + 7 * data[i + 1] + 13 * data[i + 2]) % 1_000_000_007;
+    }
+    const mean = sum / n;
+    return {
+      std: Math.sqrt(sumSq / n - mean * mean),
+      coloured: coloured / n,
+      checksum,
+      state: tile.dataset.state,
+      stateText: tile.querySelector('.state').textContent,
+      legend: tile.querySelector('.legend .ticks').textContent,
+      ticks: [...tile.querySelectorAll('.legend .ticks span')].map((s) => s.textContent),
+      completeness: tile.querySelector('.completeness:not([hidden])')?.textContent ?? null,
+    };
+  }, method);
+}
+
+/** The Explanations section, from the top of the page (where the sticky status bar is not on it). */
+async function screenshotSection(page, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const box = await page.locator('#explanations').boundingBox();
+  await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true, clip: box });
+}
+
+test('every method explains the cat, and the grid renders with per-map and shared scales', { timeout: 900_000 }, async () => {
+  const { page, problems } = await openPage();
+  const started = Date.now();
+  await page.click('[data-example="chelsea.png"]');
+  await waitForResult(page, 'Chelsea the cat');
+  await page.waitForSelector('#explanations:not([hidden])');
+  // The top prediction is the class explained.
+  const top = await topLabels(page);
+  assert.equal(await page.$eval('#target', (s) => s.selectedOptions[0].textContent), top[0].label);
+  await selectMethods(page, ALL_METHODS);
+
+  await waitForTiles(page, ALL_METHODS);
+  console.log(`all ${ALL_METHODS.length} methods explained in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const before = {};
+  for (const method of ALL_METHODS) {
+    const stats = await tileStats(page, method);
+    before[method] = stats;
+    console.log(`  ${method}: ${stats.stateText}; scale ${stats.legend}; ${(stats.coloured * 100).toFixed(1)}% coloured`);
+    assert.equal(stats.state, 'done', `${method}: ${stats.stateText}`);
+    assert.match(stats.stateText, /^Done in /);
+    assert.ok(stats.std > 10, `${method}: the tile has contrast (std ${stats.std})`);
+    assert.ok(stats.coloured > 0.01, `${method}: a map is drawn over the grey image (${stats.coloured} coloured)`);
+    // Signed maps have a legend centred at zero, magnitudes one starting at zero.
+    assert.equal(stats.ticks.length, ['grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'cam'].includes(method) ? 3 : 2);
+  }
+  assert.equal(await page.$$eval('.tile .state.bad', (bad) => bad.length), 0);
+  for (const method of ['integrated-gradients', 'path-sampled-ig']) {
+    assert.match(before[method].completeness, /^Σφ − \(f\(x\) − (f\(x′\)|E f\(x″\))\) = −?[\d.]+.* \([\d.]+% of −?[\d.]+\)/);
+  }
+  assert.equal(before.gradient.completeness, null);
+
+  await screenshotSection(page, 'grid.png');
+
+  // One shared scale per kind of map: every tile is drawn again, and maps in the same units
+  // (here the contributions to the logit) show the same scale.
+  await page.check('input[name="normalisation"][value="shared"]');
+  await page.waitForFunction(() => [...document.querySelectorAll('.tile:not(.input-tile):not([hidden])')]
+    .every((tile) => tile.dataset.scale === 'shared'), null, { timeout: 60_000 });
+  const after = {};
+  for (const method of ALL_METHODS) after[method] = await tileStats(page, method);
+  assert.equal(after['integrated-gradients'].legend, after['grad-x-input'].legend);
+  assert.equal(after['integrated-gradients'].legend, after['path-sampled-ig'].legend);
+  assert.equal(after.gradient.legend, after.smoothgrad.legend);
+  assert.equal(after['smoothgrad-sq'].legend, after.vargrad.legend);
+  const changed = ALL_METHODS.filter((m) => after[m].checksum !== before[m].checksum);
+  assert.ok(changed.length >= 4, `tiles redrawn with the shared scales: ${changed.join(', ')}`);
+  for (const method of ALL_METHODS) assert.equal(after[method].state, 'done');
+
+  await screenshotSection(page, 'grid-shared.png');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('changing the target class explains that class instead', { timeout: 300_000 }, async () => {
+  const { page, problems } = await openPage();
+  await page.click('[data-example="chelsea.png"]');
+  await waitForResult(page, 'Chelsea the cat');
+  await page.waitForSelector('#explanations:not([hidden])');
+  await selectMethods(page, ['gradient']);
+  await waitForTiles(page, ['gradient']);
+  const cat = await tileStats(page, 'gradient');
+  assert.equal(cat.state, 'done');
+
+  // Any of the 1000 classes: espresso (967), far from the top five.
+  await page.selectOption('#target', '967');
+  assert.match(await page.textContent('.target-line'), /Explaining espresso \(not in the top 5\)/);
+  await page.waitForFunction((old) => {
+    const tile = document.querySelector('.tile[data-method="gradient"]');
+    return tile.dataset.state === 'done' && tile.dataset.scale && tile.querySelector('.legend .ticks').textContent !== old;
+  }, cat.legend, { timeout: 120_000 });
+  const espresso = await tileStats(page, 'gradient');
+  assert.notEqual(espresso.checksum, cat.checksum, 'a different map for espresso');
+  assert.ok(espresso.coloured > 0.01);
+
+  // A row of the top five picks its class too.
+  const second = (await topLabels(page))[1].label;
+  await page.click('#top5 li:nth-child(2) .pick');
+  assert.equal(await page.$eval('#target', (s) => s.selectedOptions[0].textContent), second);
+  assert.equal(await page.getAttribute('#top5 li:nth-child(2) .pick', 'aria-pressed'), 'true');
+  await page.waitForFunction((old) => {
+    const tile = document.querySelector('.tile[data-method="gradient"]');
+    return tile.dataset.state === 'done' && tile.dataset.scale && tile.querySelector('.legend .ticks').textContent !== old;
+  }, espresso.legend, { timeout: 120_000 });
+  const runnerUp = await tileStats(page, 'gradient');
+  assert.notEqual(runnerUp.checksum, cat.checksum);
+  assert.notEqual(runnerUp.checksum, espresso.checksum);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('cancelling an explanation keeps finished maps, and Explain finishes the rest', { timeout: 300_000 }, async () => {
+  const { page, problems } = await openPage();
+  await page.click('[data-example="chelsea.png"]');
+  await waitForResult(page, 'Chelsea the cat');
+  await page.waitForSelector('#explanations:not([hidden])');
+  await selectMethods(page, ['gradient', 'integrated-gradients', 'grad-cam']);
+  // Cancel Integrated Gradients halfway.
+  await page.waitForFunction(() => /pass (1\d|[2-9]\d) of 51/.test(document.getElementById('status-text').textContent),
+    null, { timeout: 120_000, polling: 100 });
+  await page.click('#cancel');
+  await page.waitForSelector('.tile[data-method="integrated-gradients"][data-state="cancelled"]');
+  assert.equal(await page.getAttribute('.tile[data-method="grad-cam"]', 'data-state'), 'cancelled');
+  assert.equal(await page.getAttribute('.tile[data-method="gradient"]', 'data-state'), 'done');
+  const gradient = await tileStats(page, 'gradient');
+  assert.ok(gradient.coloured > 0.01, 'the finished map stays on screen');
+  await page.waitForFunction(() => /cancelled \(Explain finishes them\)/.test(document.getElementById('status-text').textContent),
+    null, { timeout: READY_TIMEOUT });
+
+  // The engine restarted without the image: Explain sends it again, then runs what is missing.
+  await page.click('#explain');
+  await waitForTiles(page, ['gradient', 'integrated-gradients', 'grad-cam']);
+  for (const method of ['integrated-gradients', 'grad-cam']) {
+    const stats = await tileStats(page, method);
+    assert.equal(stats.state, 'done', `${method}: ${stats.stateText}`);
+    assert.ok(stats.coloured > 0.01);
+  }
+  assert.match((await tileStats(page, 'integrated-gradients')).completeness, /^Σφ − \(f\(x\) − f\(x′\)\) = /);
+  assert.match(await page.textContent('#status-text'), /^Done: Chelsea the cat\. 3 of 3 maps drawn\.$/);
+  assert.deepEqual(problems, []);
   await page.close();
 });

@@ -1,0 +1,785 @@
+// The explanation grid: which methods to run, for which class, how to colour them, and one
+// tile per method. Tiles run one at a time through the engine, in grid order, and each fills in
+// as its map is done. The worker keeps the maps (by tile id) and draws them over the image;
+// this file decides what to compute and when, and paints what comes back.
+//
+// Every time a tile is (re)queued it gets a new ticket; an answer that arrives for an older
+// ticket (an earlier image, target or setting) is dropped, so runs never mix.
+
+import { Cancelled } from './engine.js';
+import {
+  BASELINES, DEFAULT_SELECTION, METHODS, RULES, colormapName, formatNumber, formatPercent, layerName,
+  UNIT_GROUPS, ordinal, scaleGroup, shapeText,
+} from './methods.js';
+
+const DEFAULT_OPACITY = 0.85;
+const DEFAULT_PERCENTILE = 99;
+/** Completeness errors above this share of f(x) − f(x′) are highlighted. */
+const COMPLETENESS_WARNING = 0.01;
+const COLORBAR_WIDTH = 256;
+
+const STATE_TEXT = {
+  idle: 'Not computed yet',
+  waiting: 'Choose a baseline image in Settings',
+  queued: 'Queued',
+  running: 'Running…',
+  cancelled: 'Cancelled: press Explain to finish it',
+};
+
+/** Makes an element: `el('p', {className: 'x'}, 'text', child)`. */
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key in node) node[key] = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+function option(value, text, selected = false) {
+  return el('option', { value, selected }, text);
+}
+
+/** A labelled form field: the label's text above the control. */
+function field(label, control, hint) {
+  return el('label', { className: 'field' }, el('span', {}, label), control, hint ? el('small', {}, hint) : null);
+}
+
+export class Grid {
+  #engine;
+  #prepareImage;
+  #onIdle;
+  #onTarget;
+  #ui;
+
+  #model = null;
+  /** Tiles by id, in grid order (the worker's method order). */
+  #tiles = [];
+  /** The image explained: {width, height, rgba} and its grey version (as the worker greys it). */
+  #view = null;
+  #grey = null;
+  #top = [];
+  #target = null;
+  #shared = false;
+  #percentile = DEFAULT_PERCENTILE;
+
+  #tickets = 0;
+  #pumping = false;
+  /** The explain request in flight: {tile, ticket}. */
+  #inFlight = null;
+
+  /** Tiles waiting for a render, and the promise of the render loop while it runs. */
+  #dirty = new Set();
+  #flushing = null;
+  #colorbars = new Map();
+
+  /** The custom baseline: {image: Blob, name, view}; which Blob the worker holds; an upload. */
+  #baseline = null;
+  #workerBaseline = null;
+  #uploading = null;
+
+  /**
+   * @param {object} options
+   * @param {import('./engine.js').Engine} options.engine
+   * @param {HTMLElement} options.root the Explanations section, filled in by `setModel`
+   * @param {() => Promise<void>} options.prepareImage makes sure the worker holds the current image
+   * @param {() => void} options.onIdle called when the last queued tile has finished
+   * @param {(index: number) => void} options.onTarget called when the target class changes
+   */
+  constructor({ engine, root, prepareImage, onIdle, onTarget }) {
+    this.#engine = engine;
+    this.#prepareImage = prepareImage;
+    this.#onIdle = onIdle;
+    this.#onTarget = onTarget;
+    this.#ui = { root };
+  }
+
+  /** Whether tiles are being computed (or wait to be). */
+  get busy() {
+    return this.#pumping;
+  }
+
+  get target() {
+    return this.#target;
+  }
+
+  /** Builds the controls and tiles for a freshly loaded model (once: reloads keep them). */
+  setModel(model) {
+    if (this.#model) return;
+    this.#model = model;
+    const { root } = this.#ui;
+    const heading = el('h2', { id: 'explanations-heading' }, 'Explanations');
+    if (model.gradientsUnavailable) {
+      root.replaceChildren(heading, el('p', { className: 'unavailable', id: 'gradients-unavailable' },
+        `Explanations need gradients, which this model cannot give: ${model.gradientsUnavailable}`));
+      return;
+    }
+    this.#tiles = model.methods.map(({ signed, passes, ...method }, id) => this.#makeTile(id, method, signed));
+    root.replaceChildren(heading, this.#makeControls(), this.#makeGrid());
+    for (const colormap of [...model.colormaps.diverging, ...model.colormaps.sequential]) this.#colorbar(colormap);
+  }
+
+  /** A new image was classified: explain it for its top class, from scratch. */
+  setImage(view, top) {
+    if (!this.#model) return;
+    this.#ui.root.hidden = false;
+    if (this.#model.gradientsUnavailable) return;
+    this.#view = view;
+    this.#grey = greyOf(view);
+    this.#top = top;
+    this.#target = top[0]?.index ?? 0;
+    this.#ui.target.value = String(this.#target);
+    this.#drawInput();
+    this.#onTarget(this.#target);
+    // The worker forgot every map when it took the new image.
+    for (const tile of this.#tiles) this.#reset(tile);
+    this.#queueSelected();
+  }
+
+  /** Explains another class: every selected tile runs again. */
+  setTarget(index) {
+    if (index === this.#target || !this.#view) return;
+    this.#target = index;
+    this.#ui.target.value = String(index);
+    this.#drawTargetLine();
+    this.#onTarget(index);
+    // Every map is about to be stale: stop the one computing rather than wait for it.
+    this.interrupt();
+    for (const tile of this.#tiles) this.#reset(tile);
+    this.#queueSelected();
+  }
+
+  /** Stops the computation in flight, if any, by restarting the engine. */
+  interrupt() {
+    if (this.#inFlight) this.#engine.cancel();
+  }
+
+  /** The worker was replaced (Cancel, or a crash): it holds no map, image or baseline now. */
+  workerLost() {
+    this.#workerBaseline = null;
+    for (const tile of this.#tiles) {
+      // Finished tiles keep their picture; the map is computed again only if it must be redrawn.
+      tile.live = false;
+      // A queued tile, or a finished one whose render was lost with the worker, is cancelled.
+      if (tile.state === 'queued' || (tile.state === 'done' && !tile.overlay)) this.#setState(tile, 'cancelled');
+      // The running tile learns of it from its rejected request.
+    }
+  }
+
+  /** Routes the engine's progress messages to the running tile. */
+  progress(stage, fraction) {
+    const tile = this.#inFlight?.tile;
+    // Not for a run whose answer will be dropped (the tile was unticked or changed meanwhile).
+    if (!tile || tile.ticket !== this.#inFlight.ticket || !stage.startsWith(tile.info.title)) return;
+    const pass = stage.slice(tile.info.title.length).replace(/^:\s*/, '');
+    tile.ui.state.textContent = pass ? `Running: ${pass}` : STATE_TEXT.running;
+    if (fraction === null || fraction === undefined) tile.ui.progress.removeAttribute('value');
+    else tile.ui.progress.value = fraction;
+  }
+
+  /** One line on how the selected tiles stand, for the status bar. */
+  summary() {
+    const selected = this.#tiles.filter((t) => t.selected);
+    if (!selected.length || !this.#view) return '';
+    const count = (state) => selected.filter((t) => t.state === state).length;
+    const parts = [`${count('done')} of ${selected.length} maps drawn`];
+    if (count('error')) parts.push(`${count('error')} failed`);
+    if (count('cancelled')) parts.push(`${count('cancelled')} cancelled (Explain finishes them)`);
+    if (count('waiting')) parts.push(`${count('waiting')} waiting for a baseline image`);
+    return `${parts.join('; ')}.`;
+  }
+
+  // ---- The queue ----------------------------------------------------------------------------
+
+  #queueSelected() {
+    for (const tile of this.#tiles) if (tile.selected) this.#queue(tile);
+  }
+
+  /** Puts a tile in the queue (or, if it needs a baseline image that is missing, waits). */
+  #queue(tile) {
+    tile.ticket = ++this.#tickets;
+    tile.live = false;
+    if (!this.#view) return this.#setState(tile, 'idle');
+    if (tile.method.baseline?.kind === 'custom' && !this.#baseline && !this.#uploading) {
+      tile.ui.settings.open = true;
+      return this.#setState(tile, 'waiting');
+    }
+    this.#setState(tile, 'queued');
+    this.#pump();
+  }
+
+  /** Forgets a tile's map and result, as when the image or target changes. */
+  #reset(tile) {
+    tile.ticket = ++this.#tickets;
+    tile.live = false;
+    tile.result = null;
+    tile.overlay = null;
+    tile.scale = null;
+    this.#setState(tile, 'idle');
+  }
+
+  /** Runs queued tiles one at a time, in grid order, until none is left. */
+  async #pump() {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        const tile = this.#tiles.find((t) => t.selected && t.state === 'queued');
+        if (!tile) break;
+        await this.#run(tile);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    this.#onIdle();
+  }
+
+  async #run(tile) {
+    const ticket = tile.ticket;
+    this.#setState(tile, 'running');
+    try {
+      await this.#prepare(tile);
+      if (tile.ticket !== ticket) return;
+      this.#inFlight = { tile, ticket };
+      const started = performance.now();
+      const result = await this.#engine.request('explain', {
+        tile: tile.id, method: tile.method, target: this.#target, stage: tile.info.title,
+      });
+      if (tile.ticket !== ticket) return;
+      tile.result = result;
+      tile.seconds = (performance.now() - started) / 1000;
+      tile.live = true;
+      this.#setState(tile, 'done');
+      this.#describe(tile);
+      await this.#render([tile]);
+    } catch (error) {
+      if (tile.ticket !== ticket) return;
+      if (error instanceof Cancelled) {
+        this.#setState(tile, 'cancelled');
+      } else {
+        tile.error = error.message;
+        this.#setState(tile, 'error');
+      }
+    } finally {
+      if (this.#inFlight?.ticket === ticket) this.#inFlight = null;
+    }
+  }
+
+  /** Makes sure the worker holds the image and, if the tile needs it, the custom baseline. */
+  async #prepare(tile) {
+    await this.#prepareImage();
+    if (tile.method.baseline?.kind !== 'custom') return;
+    while (this.#uploading) {
+      const upload = this.#uploading;
+      await upload.catch(() => {});
+      if (this.#uploading === upload) this.#uploading = null;
+    }
+    if (!this.#baseline) throw new Error('Choose a baseline image first (Settings, Baseline).');
+    if (this.#workerBaseline !== this.#baseline.image) {
+      const { image } = this.#baseline;
+      await this.#engine.request('set-baseline', { image });
+      this.#workerBaseline = image;
+    }
+  }
+
+  // ---- Drawing ------------------------------------------------------------------------------
+
+  /**
+   * Redraws tiles whose colour map, colour scale or map changed. A lost map (the engine restarted
+   * since) is computed again first. With a shared scale, the whole group of each tile is redrawn.
+   */
+  #restyle(tiles) {
+    const live = [];
+    for (const tile of tiles) {
+      if (!tile.selected || tile.state !== 'done') continue;
+      if (tile.live) live.push(tile);
+      else this.#queue(tile);
+    }
+    if (live.length) this.#render(live);
+  }
+
+  /** Asks the worker to draw these tiles (and their groups); resolves when drawn. */
+  #render(tiles) {
+    for (const tile of tiles) this.#dirty.add(tile);
+    this.#flushing ??= this.#flush();
+    return this.#flushing;
+  }
+
+  async #flush() {
+    try {
+      while (this.#dirty.size) {
+        const tiles = [...this.#dirty];
+        this.#dirty.clear();
+        for (const batch of this.#renderBatches(tiles)) await this.#renderBatch(batch);
+      }
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  /** Per map: one request for them all. Shared: one request per group, with every member. */
+  #renderBatches(tiles) {
+    const drawable = (t) => t.selected && t.state === 'done' && t.live;
+    if (!this.#shared) return [tiles.filter(drawable)];
+    const groups = new Set(tiles.map((t) => scaleGroup(t.method.method)));
+    return [...groups].map((group) => this.#tiles.filter((t) => drawable(t) && scaleGroup(t.method.method) === group));
+  }
+
+  async #renderBatch(tiles) {
+    if (!tiles.length) return;
+    const tickets = new Map(tiles.map((t) => [t.id, t.ticket]));
+    const shared = this.#shared;
+    // Drawn at full opacity: the tile's own opacity is applied here, so the slider needs no worker.
+    const request = {
+      shared, percentile: this.#percentile,
+      tiles: tiles.map((t) => ({ tile: t.id, colormap: t.colormap, opacity: 1 })),
+    };
+    let answer;
+    try {
+      answer = await this.#engine.request('render', { request });
+    } catch (error) {
+      if (error instanceof Cancelled) return;
+      for (const tile of tiles) {
+        if (tile.ticket !== tickets.get(tile.id)) continue;
+        tile.error = `The map could not be drawn: ${error.message}`;
+        this.#setState(tile, 'error');
+      }
+      return;
+    }
+    for (const { tile: id, rgba, scale, colormap } of answer) {
+      const tile = this.#tiles[id];
+      if (!tile || tile.ticket !== tickets.get(id) || !tile.live) continue;
+      tile.overlay = rgba;
+      tile.scale = scale;
+      tile.colormap = colormap;
+      tile.ui.colormap.value = colormap;
+      tile.sharedWith = shared ? tiles.filter((t) => t !== tile) : null;
+      this.#paint(tile);
+      this.#drawLegend(tile);
+    }
+  }
+
+  /** The tile's canvas: the map over the grey image at the tile's opacity, or the grey image. */
+  #paint(tile) {
+    const { width, height } = this.#view;
+    const canvas = tile.ui.canvas;
+    canvas.width = width;
+    canvas.height = height;
+    const pixels = new ImageData(width, height);
+    const out = pixels.data;
+    const grey = this.#grey;
+    if (tile.overlay) {
+      // The worker drew colour c over grey g with alpha s: g + s(c − g). At opacity o the
+      // colour's weight is o·s, so the pixel is g + o(drawn − g).
+      const drawn = tile.overlay;
+      const o = tile.opacity;
+      for (let i = 0, p = 0; p < grey.length; p++, i += 4) {
+        const g = grey[p];
+        out[i] = g + o * (drawn[i] - g);
+        out[i + 1] = g + o * (drawn[i + 1] - g);
+        out[i + 2] = g + o * (drawn[i + 2] - g);
+        out[i + 3] = 255;
+      }
+    } else {
+      for (let i = 0, p = 0; p < grey.length; p++, i += 4) {
+        out[i] = out[i + 1] = out[i + 2] = grey[p];
+        out[i + 3] = 255;
+      }
+    }
+    canvas.getContext('2d').putImageData(pixels, 0, 0);
+    canvas.classList.toggle('pending', !tile.overlay || tile.state !== 'done');
+    tile.root.dataset.scale = tile.overlay ? (tile.sharedWith ? 'shared' : 'own') : '';
+  }
+
+  async #drawLegend(tile) {
+    const { legend } = tile.ui;
+    const { scale, colormap } = tile;
+    legend.root.hidden = scale === null;
+    if (scale === null) return;
+    const signed = tile.signed;
+    const ticks = signed
+      ? [formatNumber(-scale), '0', formatNumber(scale, { plus: true })]
+      : ['0', formatNumber(scale)];
+    legend.ticks.replaceChildren(...ticks.map((t) => el('span', {}, t)));
+    const others = tile.sharedWith?.map((t) => t.info.title);
+    const percentile = `${ordinal(this.#percentile)} percentile of |value|`;
+    legend.note.textContent = !tile.sharedWith
+      ? `${percentile}, this map`
+      : others.length
+        ? `${percentile}, shared with ${others.join(', ')}`
+        : `${percentile}; no other map shown has its units`;
+    try {
+      const bar = await this.#colorbar(colormap);
+      if (tile.colormap !== colormap) return;
+      legend.bar.getContext('2d').putImageData(bar, 0, 0);
+    } catch {
+      // The legend's colours are a nicety; the numbers are already there.
+    }
+  }
+
+  /** A colour map's bar, asked for once and kept. */
+  #colorbar(colormap) {
+    if (!this.#colorbars.has(colormap)) {
+      const request = this.#engine.request('colorbar', { colormap, width: COLORBAR_WIDTH, height: 1 })
+        .then((rgba) => new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), COLORBAR_WIDTH, 1));
+      request.catch(() => this.#colorbars.delete(colormap));
+      this.#colorbars.set(colormap, request);
+    }
+    return this.#colorbars.get(colormap);
+  }
+
+  #drawInput() {
+    const { width, height, rgba } = this.#view;
+    const canvas = this.#ui.input;
+    canvas.width = width;
+    canvas.height = height;
+    canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
+    this.#ui.inputCaption.textContent = `As the model sees it: ${width}×${height}`;
+    this.#drawTargetLine();
+  }
+
+  #drawTargetLine() {
+    const label = this.#model.labels[this.#target] ?? `class ${this.#target}`;
+    const ranked = this.#top.findIndex((t) => t.index === this.#target);
+    const how = ranked < 0 ? 'not in the top 5' : `#${ranked + 1}, ${(this.#top[ranked].prob * 100).toFixed(1)}%`;
+    this.#ui.targetLine.replaceChildren('Explaining ', el('strong', {}, label), ` (${how})`);
+  }
+
+  // ---- Tile state -------------------------------------------------------------------------
+
+  #setState(tile, state) {
+    tile.state = state;
+    tile.root.dataset.state = state;
+    const { ui } = tile;
+    ui.progress.hidden = state !== 'running';
+    if (state === 'running') ui.progress.removeAttribute('value');
+    ui.state.classList.toggle('bad', state === 'error');
+    if (state === 'done') ui.state.textContent = `Done in ${formatSeconds(tile.seconds)}`;
+    else if (state === 'error') ui.state.textContent = tile.error;
+    else ui.state.textContent = STATE_TEXT[state];
+    if (state !== 'done') {
+      ui.completeness.hidden = true;
+      if (!tile.overlay || state === 'idle') {
+        tile.overlay = null;
+        tile.scale = null;
+        ui.legend.root.hidden = true;
+      }
+    }
+    if (this.#view) this.#paint(tile);
+  }
+
+  /** The caption (the layer, once known) and the completeness line of a finished tile. */
+  #describe(tile) {
+    this.#caption(tile);
+    const check = tile.result?.completeness;
+    const { completeness } = tile.ui;
+    completeness.hidden = !check;
+    if (!check) return;
+    const warn = check.relative > COMPLETENESS_WARNING;
+    completeness.classList.toggle('warn', warn);
+    completeness.replaceChildren(
+      `${tile.info.completeness} = ${formatNumber(check.error, { digits: 2 })} `,
+      el('span', { className: 'relative' },
+        `(${formatPercent(check.relative)} of ${formatNumber(check.expected, { digits: 3 })})`),
+    );
+    if (warn) completeness.append(el('small', {}, 'Above 1%: the path integral is not accurate yet; try more steps.'));
+    completeness.title = 'Completeness: the attributions should add up to the change in the class score '
+      + 'between the baseline and the image.';
+  }
+
+  #caption(tile) {
+    const name = tile.result?.layer ?? tile.method.layer ?? this.#model.layers?.default;
+    const layer = this.#model.layers?.layers.find((l) => l.name === name);
+    const where = name ? `layer ${layerName(name)}${layer ? ` (${shapeText(layer.shape)})` : ''}` : 'the last layer';
+    tile.ui.caption.textContent = tile.info.caption(tile.method, where);
+  }
+
+  // ---- Building the page ------------------------------------------------------------------
+
+  #makeControls() {
+    const { methods } = this.#model;
+    const boxes = methods.map(({ method }, id) => {
+      const box = el('input', { type: 'checkbox', value: method, checked: this.#tiles[id].selected });
+      box.addEventListener('change', () => this.#select(this.#tiles[id], box.checked));
+      return el('label', { className: 'method', dataset: { method } }, box, METHODS[method]?.title ?? method);
+    });
+    const methodSet = el('fieldset', { className: 'methods' }, el('legend', {}, 'Methods'), ...boxes);
+
+    const target = el('select', { id: 'target' },
+      ...this.#model.labels.map((label, index) => option(String(index), label)));
+    target.addEventListener('change', () => this.setTarget(Number(target.value)));
+    this.#ui.target = target;
+
+    const perMap = el('input', { type: 'radio', name: 'normalisation', value: 'per-map', checked: true });
+    const shared = el('input', { type: 'radio', name: 'normalisation', value: 'shared' });
+    const percentile = el('input', {
+      type: 'number', id: 'percentile', min: 50, max: 100, step: 0.1, value: DEFAULT_PERCENTILE,
+    });
+    for (const radio of [perMap, shared]) {
+      radio.addEventListener('change', () => {
+        this.#shared = shared.checked;
+        this.#restyle(this.#tiles);
+      });
+    }
+    percentile.addEventListener('change', () => {
+      const value = Number(percentile.value);
+      if (!Number.isFinite(value) || value <= 0 || value > 100 || percentile.value === '') {
+        percentile.value = this.#percentile;
+        return;
+      }
+      this.#percentile = value;
+      this.#restyle(this.#tiles);
+    });
+    const scale = el('fieldset', { className: 'scale' }, el('legend', {}, 'Colour scale'),
+      el('label', {}, perMap, 'Per map'),
+      el('label', { title: `One scale for the maps in the same units: ${UNIT_GROUPS}` }, shared, 'Shared'),
+      el('label', { className: 'percentile' }, 'clipped at percentile', percentile));
+
+    const explain = el('button', { type: 'button', id: 'explain', className: 'primary' }, 'Explain');
+    explain.addEventListener('click', () => this.#explainMissing());
+
+    return el('div', { className: 'explain-controls' },
+      methodSet,
+      el('div', { className: 'explain-options' },
+        field('Explain the class', target, 'The top prediction, unless you pick another: here or in the list above.'),
+        scale,
+        explain));
+  }
+
+  #makeGrid() {
+    this.#ui.input = el('canvas', { width: 224, height: 224 });
+    this.#ui.inputCaption = el('p', { className: 'caption' }, 'As the model sees it');
+    this.#ui.targetLine = el('p', { className: 'target-line' });
+    const input = el('article', { className: 'tile input-tile', dataset: { method: 'input' } },
+      el('h3', {}, 'Input'), this.#ui.inputCaption, el('div', { className: 'canvas-box' }, this.#ui.input),
+      el('div', { className: 'below' }, this.#ui.targetLine));
+    return el('div', { className: 'grid', id: 'grid' }, input, ...this.#tiles.map((t) => t.root));
+  }
+
+  #makeTile(id, method, signed) {
+    const info = METHODS[method.method] ?? { title: method.method, caption: () => '' };
+    const { colormaps } = this.#model;
+    const tile = {
+      id, info, method, signed,
+      selected: DEFAULT_SELECTION.includes(method.method),
+      colormap: signed ? colormaps.diverging[0] : colormaps.sequential[0],
+      opacity: DEFAULT_OPACITY,
+      state: 'idle', ticket: 0, live: false, result: null, overlay: null, scale: null, sharedWith: null,
+    };
+    const ui = {
+      caption: el('p', { className: 'caption' }),
+      canvas: el('canvas', { width: 224, height: 224, className: 'pending' }),
+      progress: el('progress', { max: 1, hidden: true }),
+      // Not a live region: the status bar above already announces progress.
+      state: el('p', { className: 'state' }),
+      completeness: el('p', { className: 'completeness', hidden: true }),
+      legend: {
+        bar: el('canvas', { className: 'bar', width: COLORBAR_WIDTH, height: 1 }),
+        ticks: el('div', { className: 'ticks' }),
+        note: el('p', { className: 'note' }),
+      },
+    };
+    ui.legend.root = el('div', { className: 'legend', hidden: true }, ui.legend.bar, ui.legend.ticks, ui.legend.note);
+    tile.ui = ui;
+    ui.settings = this.#makeSettings(tile);
+    // Four parts, so that titles, captions and canvases line up across a row of tiles.
+    tile.root = el('article', { className: 'tile', hidden: !tile.selected, dataset: { method: method.method, state: 'idle' } },
+      el('h3', {}, info.title), ui.caption,
+      el('div', { className: 'canvas-box' }, ui.canvas, ui.progress),
+      el('div', { className: 'below' }, ui.state, ui.legend.root, ui.completeness, ui.settings));
+    ui.state.textContent = STATE_TEXT.idle;
+    this.#caption(tile);
+    return tile;
+  }
+
+  /** The tile's settings: only its method's, then its colour map and opacity. */
+  #makeSettings(tile) {
+    const { ui } = tile;
+    const fields = [];
+    const kind = tile.info.settings;
+    const number = (key, props, parse) => {
+      const input = el('input', { type: 'number', value: tile.method[key], ...props });
+      input.addEventListener('change', () => {
+        const value = parse(input.value);
+        input.value = value;
+        this.#changeMethod(tile, { [key]: value });
+      });
+      return input;
+    };
+    const integer = (min) => (text) => Math.max(min, Math.round(Number(text) || 0));
+    if (kind === 'path') {
+      fields.push(field('Steps', number('steps', { min: 1, max: 2000, step: 1 }, integer(1))));
+      const rule = el('select', {}, ...RULES.map(([value, text]) => option(value, text, value === tile.method.rule)));
+      rule.addEventListener('change', () => this.#changeMethod(tile, { rule: rule.value }));
+      fields.push(field('Rule', rule));
+      fields.push(this.#makeBaselineField(tile));
+    } else if (kind === 'noise') {
+      fields.push(field('Samples', number('samples', { min: 1, max: 2000, step: 1 }, integer(1))));
+      const sigma = number('sigma', { min: 0, max: 1, step: 0.01 }, (text) => Math.max(0, Number(text) || 0));
+      sigma.value = Number(tile.method.sigma.toFixed(3));
+      fields.push(field('Noise σ', sigma, 'as a fraction of the input’s range'));
+      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
+    } else if (kind === 'layer') {
+      const { layers, default: fallback } = this.#model.layers;
+      const names = layers.map((l) => layerName(l.name));
+      const unique = new Set(names).size === names.length;
+      const layer = el('select', {}, ...layers.map((l, i) => {
+        const o = option(l.name, `${unique ? names[i] : l.name} · ${shapeText(l.shape)}`, l.name === fallback);
+        o.title = l.name;
+        return o;
+      }));
+      layer.addEventListener('change', () => this.#changeMethod(tile, { layer: layer.value === fallback ? null : layer.value }));
+      fields.push(field('Layer', layer));
+    }
+    const maps = tile.signed ? this.#model.colormaps.diverging : this.#model.colormaps.sequential;
+    const colormap = el('select', {}, ...maps.map((m) => option(m, colormapName(m), m === tile.colormap)));
+    colormap.addEventListener('change', () => {
+      tile.colormap = colormap.value;
+      this.#restyle([tile]);
+    });
+    ui.colormap = colormap;
+    const opacity = el('input', { type: 'range', min: 0, max: 1, step: 0.05, value: tile.opacity });
+    const opacityText = el('output', {}, `${Math.round(tile.opacity * 100)}%`);
+    opacity.addEventListener('input', () => {
+      tile.opacity = Number(opacity.value);
+      opacityText.textContent = `${Math.round(tile.opacity * 100)}%`;
+      if (this.#view) this.#paint(tile);
+    });
+    fields.push(field('Colour map', colormap, tile.signed ? 'diverging: negative, zero, positive' : 'sequential: zero to largest'));
+    fields.push(el('label', { className: 'field' }, el('span', {}, 'Opacity ', opacityText), opacity));
+    return el('details', { className: 'settings' }, el('summary', {}, 'Settings'),
+      el('div', { className: 'fields' }, ...fields));
+  }
+
+  #makeBaselineField(tile) {
+    const select = el('select', {},
+      ...BASELINES.map(([value, text]) => option(value, text, value === tile.method.baseline.kind)));
+    const file = el('input', { type: 'file', accept: 'image/*', className: 'baseline-file' });
+    const preview = el('canvas', { className: 'baseline-preview', width: 224, height: 224 });
+    const name = el('span', { className: 'baseline-name' }, 'No image chosen yet.');
+    const custom = el('div', { className: 'baseline-custom', hidden: true },
+      preview, el('div', {}, name, el('label', { className: 'button' }, file, 'Choose an image…')));
+    tile.baselineUi = { select, custom, preview, name };
+    select.addEventListener('change', () => {
+      custom.hidden = select.value !== 'custom';
+      const [, , baseline] = BASELINES.find(([value]) => value === select.value);
+      this.#changeMethod(tile, { baseline: { ...baseline } });
+    });
+    file.addEventListener('change', () => {
+      const chosen = file.files[0];
+      file.value = '';
+      if (chosen) this.#uploadBaseline(chosen, tile);
+    });
+    return el('div', { className: 'field' }, field('Baseline x′', select), custom);
+  }
+
+  // ---- Reacting to the controls -------------------------------------------------------------
+
+  #select(tile, selected) {
+    tile.selected = selected;
+    tile.root.hidden = !selected;
+    if (selected) {
+      // A map still held (or drawn before a restart) is shown again as it was.
+      if (tile.state === 'done') this.#restyle(this.#groupOf(tile));
+      else this.#queue(tile);
+    } else {
+      if (tile.state === 'queued' || tile.state === 'running') {
+        tile.ticket = ++this.#tickets;
+        this.#setState(tile, 'idle');
+      }
+      // A shared scale no longer includes this map.
+      if (this.#shared) this.#restyle(this.#groupOf(tile));
+    }
+  }
+
+  #groupOf(tile) {
+    const group = scaleGroup(tile.method.method);
+    return this.#tiles.filter((t) => t.selected && scaleGroup(t.method.method) === group);
+  }
+
+  /** A compute setting changed: only this tile runs again. */
+  #changeMethod(tile, change) {
+    tile.method = { ...tile.method, ...change };
+    this.#caption(tile);
+    if (tile.selected && this.#view) {
+      tile.result = null;
+      tile.overlay = null;
+      tile.scale = null;
+      this.#queue(tile);
+      // Its old map no longer counts towards a shared scale.
+      if (this.#shared) this.#restyle(this.#groupOf(tile).filter((t) => t !== tile));
+    }
+  }
+
+  /** The Explain button: computes every selected tile that has no map yet. */
+  #explainMissing() {
+    if (!this.#view) return;
+    let queued = 0;
+    for (const tile of this.#tiles) {
+      if (tile.selected && ['idle', 'cancelled', 'error', 'waiting'].includes(tile.state)) {
+        this.#queue(tile);
+        queued += 1;
+      }
+    }
+    if (!queued && !this.#pumping) this.#onIdle();
+  }
+
+  async #uploadBaseline(image, fromTile) {
+    const upload = this.#engine.request('set-baseline', { image });
+    this.#uploading = upload;
+    for (const tile of this.#pathTiles()) tile.baselineUi.name.textContent = `Reading ${image.name}…`;
+    try {
+      const { view } = await upload;
+      this.#workerBaseline = image;
+      this.#baseline = { image, name: image.name, view };
+    } catch (error) {
+      if (error instanceof Cancelled) return;
+      fromTile.error = `Baseline image: ${error.message}`;
+      this.#setState(fromTile, 'error');
+      return;
+    } finally {
+      if (this.#uploading === upload) this.#uploading = null;
+      this.#drawBaselines();
+    }
+    // Every selected tile that starts from the custom baseline runs again from the new one.
+    for (const tile of this.#pathTiles()) {
+      if (tile.selected && tile.method.baseline.kind === 'custom') this.#queue(tile);
+    }
+  }
+
+  #pathTiles() {
+    return this.#tiles.filter((t) => t.baselineUi);
+  }
+
+  #drawBaselines() {
+    for (const tile of this.#pathTiles()) {
+      const { preview, name } = tile.baselineUi;
+      if (!this.#baseline) {
+        name.textContent = 'No image chosen yet.';
+        continue;
+      }
+      const { width, height, rgba } = this.#baseline.view;
+      preview.width = width;
+      preview.height = height;
+      preview.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
+      name.textContent = this.#baseline.name;
+    }
+  }
+}
+
+/** The image in grey, weighted as the worker greys it under a map (ITU-R 601 luma). */
+function greyOf({ width, height, rgba }) {
+  const grey = new Float32Array(width * height);
+  for (let p = 0, i = 0; p < grey.length; p++, i += 4) {
+    grey[p] = 0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2];
+  }
+  return grey;
+}
+
+function formatSeconds(seconds) {
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
