@@ -1,7 +1,7 @@
 //! The one error type the core returns. Every message is written for the person using the page.
 
 /// Everything that can go wrong between bytes in and numbers out.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error("This file is not an ONNX model ({0}).")]
     NotOnnx(String),

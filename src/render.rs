@@ -31,6 +31,7 @@ pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result
     let plane: Array2<f32> = match attribution.display {
         Display::MaxAbsOverChannels => item.fold_axis(Axis(0), 0.0f32, |m, &v| m.max(v.abs())),
         Display::SumOverChannels => item.sum_axis(Axis(0)),
+        Display::MeanOverChannels => item.mean_axis(Axis(0)).unwrap_or_else(|| item.sum_axis(Axis(0))),
         Display::Signed | Display::Magnitude => item.index_axis(Axis(0), 0).to_owned(),
     }
     .into_dimensionality::<Ix2>()

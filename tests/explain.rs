@@ -4,8 +4,8 @@
 //! seed. Runs natively and, unchanged, in headless Chromium.
 
 use glimpse::explain::{
-    smoothgrad, Attribution, Baseline, Explainer, LayerConfig, Method, NoiseConfig, PathConfig,
-    PathSampledConfig, Rule, Subject,
+    smoothgrad, Attribution, Baseline, Explainer, Fill, LayerConfig, Method, NoiseConfig, OcclusionConfig,
+    PathConfig, PathSampledConfig, Rule, Subject,
 };
 use glimpse::ModelConfig;
 use ndarray::{ArrayD, Axis};
@@ -111,6 +111,32 @@ fn linear_model_gives_the_closed_forms() {
     close(&explain(&explainer, &s, Method::VarGrad(noise)).map, &ArrayD::zeros(w.raw_dim()), "vargrad");
 }
 
+/// Occlusion with 0 fill and windows that tile the image: each pixel's map value is its
+/// window's contribution Σ W[c]·x over the window's pixels and channels.
+#[test]
+fn occlusion_of_a_linear_model_is_each_windows_contribution() {
+    let explainer = Explainer::from_bytes(include_bytes!("data/explain/linear.onnx")).unwrap();
+    let weight = npy(include_bytes!("data/explain/linear_weight.npy"));
+    let target = 4;
+    let x = ArrayD::from_shape_fn(vec![1, 3, 4, 4], |i| ((i[1] * 16 + i[2] * 4 + i[3]) as f32 * 0.61).cos());
+    let w = |c: usize, h: usize, v: usize| weight[[target, c * 16 + h * 4 + v]];
+    let config = OcclusionConfig { window: 2, stride: 2, fill: Fill::Zero };
+    let map = explain(&explainer, &subject(x.clone(), target), Method::Occlusion(config)).map;
+    let want = ArrayD::from_shape_fn(vec![1, 3, 4, 4], |i| {
+        let (top, left) = (i[2] / 2 * 2, i[3] / 2 * 2);
+        let mut sum = 0.0;
+        for c in 0..3 {
+            for h in top..top + 2 {
+                for v in left..left + 2 {
+                    sum += w(c, h, v) * x[[0, c, h, v]];
+                }
+            }
+        }
+        sum
+    });
+    assert!(max_abs_diff(&map, &want) < 1e-5, "{map:?}");
+}
+
 /// 1×1 conv → global average pool → linear: CAM is Σ_k W[c,k]·A_k and its mean plus the bias
 /// is the logit; Grad-CAM is ReLU(CAM) / (H·W).
 #[test]
@@ -136,7 +162,7 @@ fn linear_cnn_gives_cam_in_closed_form() {
     let cam = explain(&explainer, &s, Method::Cam);
     assert_eq!(cam.layer.as_deref(), Some(references()["linear_cnn"]["layer"].as_str().unwrap()));
     assert!(max_abs_diff(&cam.map, &want) < 1e-5);
-    let logit = explainer.model().model().run(x).unwrap()[[0, target]];
+    let logit = explainer.forward().run(x).unwrap()[[0, target]];
     assert!((cam.map.mean().unwrap() + fc_b[[target]] - logit).abs() < 1e-5);
 
     let grad_cam = explain(&explainer, &s, Method::GradCam(LayerConfig::default()));
@@ -187,6 +213,35 @@ fn small_cnn_matches_captum_and_pytorch_grad_cam() {
     assert_eq!(grad_cam.map.shape(), &[1, 1, 16, 16], "at the layer's resolution");
     let plus = explain(&explainer, &s, Method::GradCamPp(named));
     assert_matches(&plus, include_bytes!("data/explain/small_cnn_gap_grad_cam_pp.npy"), "Grad-CAM++");
+}
+
+#[test]
+fn occlusion_matches_captum() {
+    let (explainer, s) = small_cnn();
+    let config = OcclusionConfig { window: 6, stride: 4, fill: Fill::Zero };
+    let attribution = explain(&explainer, &s, Method::Occlusion(config));
+    assert_matches(&attribution, include_bytes!("data/explain/small_cnn_gap_occlusion_6_4.npy"), "small CNN");
+    let (explainer, s) = efficientnet();
+    let config = OcclusionConfig { window: 32, stride: 16, fill: Fill::Zero };
+    let attribution = explain(&explainer, &s, Method::Occlusion(config));
+    assert_matches(
+        &attribution,
+        include_bytes!("data/explain/efficientnet_occlusion_32_16.npy"),
+        "EfficientNet",
+    );
+}
+
+/// A model the gradient engine cannot differentiate still loads: the gradient methods name the
+/// operator in the way, and the forward-only methods are not stopped by it.
+#[test]
+fn a_model_without_gradients_loads_and_says_why() {
+    let explainer = Explainer::from_bytes(include_bytes!("data/no_vjp.onnx")).unwrap();
+    let s = subject(ArrayD::from_shape_vec(vec![1, 4], vec![0.1, 0.2, 0.3, 0.4]).unwrap(), 0);
+    let err = explainer.explain(&s, &Method::Gradient, &mut |_, _| {}).unwrap_err().to_string();
+    assert!(err.contains("Cos"), "{err}");
+    let err =
+        explainer.explain(&s, &Method::Occlusion(OcclusionConfig::default()), &mut |_, _| {}).unwrap_err();
+    assert!(err.to_string().contains("needs an image input"), "{err}");
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 import { Cancelled } from './engine.js';
 import {
-  BASELINES, DEFAULT_SELECTION, METHODS, RULES, colormapName, formatNumber, formatPercent, layerName,
+  BASELINES, DEFAULT_SELECTION, FILLS, METHODS, RULES, colormapName, formatNumber, formatPercent, layerName,
   UNIT_GROUPS, ordinal, scaleGroup, shapeText,
 } from './methods.js';
 
@@ -621,6 +621,12 @@ export class Grid {
       sigma.value = Number(tile.method.sigma.toFixed(3));
       fields.push(field('Noise σ', sigma, 'as a fraction of the input’s range'));
       fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
+    } else if (kind === 'occlusion') {
+      fields.push(field('Window', number('window', { min: 1, max: 224, step: 1 }, integer(1)), 'side, in pixels'));
+      fields.push(field('Stride', number('stride', { min: 1, max: 224, step: 1 }, integer(1)), 'at most the window'));
+      const fill = el('select', {}, ...FILLS.map(([value, text]) => option(value, text, value === tile.method.fill)));
+      fill.addEventListener('change', () => this.#changeMethod(tile, { fill: fill.value }));
+      fields.push(field('Fill', fill));
     } else if (kind === 'layer') {
       const { layers, default: fallback } = this.#model.layers;
       const names = layers.map((l) => layerName(l.name));

@@ -60,6 +60,12 @@ export const METHODS = {
     caption: (m, layer) => `ReLU(Σₖ αₖAₖ), αₖ = mean ∂y/∂Aₖ, on ${layer}`,
     settings: 'layer',
   },
+  occlusion: {
+    title: 'Occlusion',
+    caption: (m) => `drop in the score when a ${m.window}×${m.window} window is ${FILL_CAPTIONS[m.fill]}`,
+    settings: 'occlusion',
+    group: 'drop',
+  },
   'grad-cam-pp': {
     title: 'Grad-CAM++',
     caption: (m, layer) => `ReLU(Σₖ αₖAₖ), αₖ from positive gradients, on ${layer}`,
@@ -83,7 +89,7 @@ export function scaleGroup(name) {
 /** The groups, for a tooltip. */
 export const UNIT_GROUPS = 'gradients (Gradient, SmoothGrad, Guided Backprop); squared gradients '
   + '(SmoothGrad², VarGrad); contributions to the score (Gradient × Input, Integrated Gradients, '
-  + 'Path-sampled IG). Each CAM keeps its own.';
+  + 'Path-sampled IG). Each CAM keeps its own, and so does Occlusion (a whole window’s drop).';
 
 /** 99 → '99th', 92 → '92nd', 99.5 → '99.5th'. */
 export function ordinal(n) {
@@ -99,6 +105,15 @@ export const RULES = [
   ['riemann-middle', 'Riemann, midpoint'],
   ['riemann-trapezoid', 'Trapezoid'],
 ];
+
+/** What an occluded window shows, as the worker names it. */
+export const FILLS = [
+  ['zero', 'Zero (after normalisation)'],
+  ['blur', 'The blurred image'],
+  ['mean', 'The image’s mean colour'],
+];
+
+const FILL_CAPTIONS = { zero: 'set to zero', blur: 'blurred', mean: 'greyed to the mean' };
 
 /** Baselines x′ of the path methods. */
 export const BASELINES = [

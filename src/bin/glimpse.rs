@@ -9,7 +9,8 @@
 //! ```text
 //! glimpse explain --model M.onnx [--config M.json] --input FILE --method NAME [--target T]
 //!   [--layer TENSOR] [--steps N --rule R] [--baseline black|blur|noise|FILE.npy]
-//!   [--samples N --sigma S] [--seed S] --out OUT.npy|OUT.png
+//!   [--samples N --sigma S] [--seed S] [--window K --stride S --fill zero|blur|mean]
+//!   --out OUT.npy|OUT.png
 //! ```
 //! writes the attribution and prints a JSON summary. `.npy` is the raw, signed map in the
 //! input's shape (for the CAMs: 1×1×h×w at the layer's resolution); `.png` is the map drawn
@@ -27,7 +28,7 @@ mod cli {
     use clap::{Parser, Subcommand};
     use glimpse::config::Preprocess;
     use glimpse::explain::{
-        Attribution, Baseline, Explainer, Method, PathConfig, PathSampledConfig, Rule, Subject,
+        Attribution, Baseline, Explainer, Fill, Method, PathConfig, PathSampledConfig, Rule, Subject,
     };
     use glimpse::render::{self, Colormap, Style};
     use glimpse::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
@@ -110,12 +111,21 @@ mod cli {
         /// Seed of the noise (smoothgrad and its variants, the noise baseline).
         #[arg(long)]
         seed: Option<u64>,
+        /// The occluding window's side in pixels (occlusion).
+        #[arg(long)]
+        window: Option<usize>,
+        /// The step between windows in pixels (occlusion).
+        #[arg(long)]
+        stride: Option<usize>,
+        /// What covers an occluded window: zero, blur or mean (occlusion).
+        #[arg(long, value_parser = PossibleValuesParser::new(["zero", "blur", "mean"]))]
+        fill: Option<String>,
         /// Where to write the map: `.npy` (raw) or `.png` (drawn over the image).
         #[arg(long)]
         out: PathBuf,
     }
 
-    const METHOD_NAMES: [&str; 11] = [
+    const METHOD_NAMES: [&str; 12] = [
         "gradient",
         "grad-x-input",
         "integrated-gradients",
@@ -127,6 +137,7 @@ mod cli {
         "cam",
         "grad-cam",
         "grad-cam-pp",
+        "occlusion",
     ];
 
     const RULE_NAMES: [&str; 5] =
@@ -235,6 +246,12 @@ mod cli {
             Method::GradCam(c) | Method::GradCamPp(c) => {
                 set(&mut c.layer, args.layer.clone().map(Some), "--layer", &mut used);
             }
+            Method::Occlusion(c) => {
+                let fill = args.fill.as_deref().map(|f| serde_json::from_value::<Fill>(f.into())).transpose();
+                set(&mut c.window, args.window, "--window", &mut used);
+                set(&mut c.stride, args.stride, "--stride", &mut used);
+                set(&mut c.fill, fill.map_err(|e| e.to_string())?, "--fill", &mut used);
+            }
             Method::Gradient | Method::GradXInput | Method::GuidedBackprop | Method::Cam => {}
         }
         let given = [
@@ -245,6 +262,9 @@ mod cli {
             ("--sigma", args.sigma.is_some()),
             ("--seed", args.seed.is_some()),
             ("--layer", args.layer.is_some()),
+            ("--window", args.window.is_some()),
+            ("--stride", args.stride.is_some()),
+            ("--fill", args.fill.is_some()),
         ];
         for (flag, present) in given {
             if present && !used.contains(&flag) {
@@ -307,7 +327,7 @@ mod cli {
     }
 
     fn top_class(explainer: &Explainer, input: &ArrayD<f32>) -> Result<usize, String> {
-        let output = explainer.model().model().run(input.clone()).map_err(|e| e.to_string())?;
+        let output = explainer.forward().run(input.clone()).map_err(|e| e.to_string())?;
         let best = output
             .iter()
             .enumerate()

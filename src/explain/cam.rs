@@ -10,7 +10,7 @@ use super::{Explainer, Subject};
 use crate::error::{Error, Result};
 
 pub(super) fn attribute(explainer: &Explainer, subject: &Subject) -> Result<(String, ArrayD<f32>)> {
-    let head = linear_head(explainer.model())?.ok_or_else(|| {
+    let head = linear_head(explainer.gradient_model()?)?.ok_or_else(|| {
         Error::Explain(
             "CAM needs a model that ends in global average pooling and a linear layer; \
              Grad-CAM works on any convolutional model."

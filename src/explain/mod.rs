@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Preprocess;
 use crate::error::{Error, Result};
 use crate::grad::{GradModel, Mode, Target};
+use crate::model::Model;
 
 pub mod baseline;
 mod cam;
@@ -25,12 +26,14 @@ mod gradient;
 mod guided_backprop;
 pub mod integrated_gradients;
 pub mod layers;
+pub mod occlusion;
 mod path_sampled_ig;
 pub mod smoothgrad;
 
 pub use baseline::Baseline;
 pub use integrated_gradients::{PathConfig, Rule};
 pub use layers::Layer;
+pub use occlusion::{Fill, OcclusionConfig};
 pub use path_sampled_ig::PathSampledConfig;
 pub use smoothgrad::NoiseConfig;
 
@@ -54,6 +57,7 @@ pub enum Method {
     Cam,
     GradCam(LayerConfig),
     GradCamPp(LayerConfig),
+    Occlusion(OcclusionConfig),
 }
 
 /// Which layer a CAM method looks at.
@@ -80,6 +84,7 @@ impl Method {
             Method::Cam,
             Method::GradCam(LayerConfig::default()),
             Method::GradCamPp(LayerConfig::default()),
+            Method::Occlusion(OcclusionConfig::default()),
         ]
     }
 
@@ -97,6 +102,7 @@ impl Method {
             Method::Cam => "cam",
             Method::GradCam(_) => "grad-cam",
             Method::GradCamPp(_) => "grad-cam-pp",
+            Method::Occlusion(_) => "occlusion",
         }
     }
 
@@ -121,12 +127,15 @@ impl Method {
             }
             Method::Cam => Display::Signed,
             Method::GradCam(_) | Method::GradCamPp(_) => Display::Magnitude,
+            Method::Occlusion(_) => Display::MeanOverChannels,
         }
     }
 
-    /// Forward and backward passes the method needs at these settings, for progress reports.
-    pub fn passes(&self) -> usize {
+    /// Passes (forward and backward, or forward only) the method makes at these settings on an
+    /// input of this shape, for progress reports.
+    pub fn passes(&self, input_shape: &[usize]) -> usize {
         match self {
+            Method::Occlusion(c) => occlusion::passes(c, input_shape),
             Method::IntegratedGradients(c) => c.steps + 1,
             Method::PathSampledIg(c) => c.steps + 1,
             Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) => c.samples,
@@ -143,6 +152,8 @@ pub enum Display {
     MaxAbsOverChannels,
     /// Contributions: summed over channels, keeping the sign, as Captum's visualiser does.
     SumOverChannels,
+    /// The same value in every channel (occlusion): signed.
+    MeanOverChannels,
     /// A one-channel signed map at a layer's resolution.
     Signed,
     /// A one-channel non-negative map at a layer's resolution.
@@ -151,7 +162,7 @@ pub enum Display {
 
 impl Display {
     pub fn signed(self) -> bool {
-        matches!(self, Display::SumOverChannels | Display::Signed)
+        matches!(self, Display::SumOverChannels | Display::MeanOverChannels | Display::Signed)
     }
 }
 
@@ -215,12 +226,15 @@ pub type Progress<'a> = &'a mut dyn FnMut(usize, usize);
 /// 92 ms at 8, natively), so larger batches only pay off on models with per-pass overhead.
 pub const DEFAULT_BATCH_SIZE: usize = 1;
 
-/// A model ready for every gradient method: the model prepared for input gradients, and one
-/// prepared per layer that a CAM method has asked for (made on first use and kept).
+/// A model ready for every method: the forward model, the model prepared for input gradients
+/// (if the gradient engine can differentiate it), and one prepared per layer that a CAM method
+/// has asked for (made on first use and kept).
 #[derive(Debug)]
 pub struct Explainer {
     onnx: Vec<u8>,
-    model: GradModel,
+    forward: Model,
+    /// The error names the operators without a VJP, when there are any.
+    gradients: Result<GradModel>,
     layer_models: Mutex<HashMap<String, Arc<GradModel>>>,
     /// The last SmoothGrad statistics, with the input, target and settings they are for.
     noise_cache: Mutex<Option<NoiseCacheEntry>>,
@@ -229,31 +243,39 @@ pub struct Explainer {
 }
 
 impl Explainer {
-    /// Prepares an ONNX model for the gradient methods. Fails, naming them, if the path from
-    /// input to output crosses operators the gradient engine cannot differentiate.
+    /// Loads an ONNX model. It fails only if the model cannot run; a model whose gradients the
+    /// engine cannot take still loads, and the gradient methods then say which operators
+    /// stand in the way.
     pub fn from_bytes(onnx: &[u8]) -> Result<Explainer> {
-        let model = GradModel::from_bytes(onnx, &[])?;
+        let forward = Model::from_bytes(onnx)?;
         Ok(Explainer {
             onnx: onnx.to_vec(),
-            model,
+            forward,
+            gradients: GradModel::from_bytes(onnx, &[]),
             layer_models: Mutex::default(),
             noise_cache: Mutex::default(),
             batch_size: DEFAULT_BATCH_SIZE,
         })
     }
 
-    pub fn model(&self) -> &GradModel {
-        &self.model
+    /// The model, forwards only; its plans are shared by clones.
+    pub fn forward(&self) -> &Model {
+        &self.forward
+    }
+
+    /// The model prepared for input gradients, or why it cannot be.
+    pub fn gradient_model(&self) -> Result<&GradModel> {
+        self.gradients.as_ref().map_err(Clone::clone)
     }
 
     /// The layers a CAM method can look at, in graph order.
     pub fn layers(&self) -> Result<Vec<Layer>> {
-        layers::candidates(&self.model)
+        layers::candidates(self.gradient_model()?)
     }
 
     /// The default CAM layer: the one feeding the global pooling, or else the last candidate.
     pub fn default_layer(&self) -> Result<String> {
-        if let Some(head) = layers::linear_head(&self.model)? {
+        if let Some(head) = layers::linear_head(self.gradient_model()?)? {
             return Ok(head.layer);
         }
         self.layers()?
@@ -304,8 +326,10 @@ impl Explainer {
                 layer = Some(name);
                 map
             }
+            Method::Occlusion(config) => occlusion::attribute(self, subject, config, progress)?,
         };
-        progress(method.passes(), method.passes());
+        let passes = method.passes(subject.input.shape());
+        progress(passes, passes);
         Ok(Attribution {
             method: method.clone(),
             target: subject.target,
@@ -352,7 +376,7 @@ impl Explainer {
     fn resolve_layer(&self, config: &LayerConfig) -> Result<String> {
         match &config.layer {
             None => self.default_layer(),
-            Some(name) if self.model.on_path(name) => Ok(name.clone()),
+            Some(name) if self.gradient_model()?.on_path(name) => Ok(name.clone()),
             Some(name) => Err(Error::Explain(format!(
                 "tensor {name} is not a layer between the model's input and its output"
             ))),
@@ -360,14 +384,38 @@ impl Explainer {
     }
 
     fn batch_size(&self) -> usize {
-        match self.model.model().input().shape.first() {
+        match self.forward.input().shape.first() {
             Some(crate::model::Dim::Fixed(_)) => 1,
             _ => self.batch_size.max(1),
         }
     }
 
-    /// Runs gradient passes over `points` (each of batch size 1) in batches, and hands each
-    /// point's input gradient and target value to `visit`, in order.
+    /// Stacks `points` (each of batch size 1) into batches as they are consumed, so a thousand
+    /// perturbed images never sit in memory at once, and hands each batch, with the index of
+    /// its first point, to `run`; reports progress after each.
+    fn in_batches(
+        &self,
+        points: impl Iterator<Item = ArrayD<f32>>,
+        progress: Progress<'_>,
+        total: usize,
+        mut run: impl FnMut(usize, ArrayD<f32>) -> Result<()>,
+    ) -> Result<()> {
+        let batch_size = self.batch_size();
+        let mut points = points.peekable();
+        let mut done = 0;
+        while points.peek().is_some() {
+            let chunk: Vec<ArrayD<f32>> = points.by_ref().take(batch_size).collect();
+            let views: Vec<_> = chunk.iter().map(|a| a.view()).collect();
+            let batch = ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Explain(e.to_string()))?;
+            run(done, batch)?;
+            done += chunk.len();
+            progress(done, total);
+        }
+        Ok(())
+    }
+
+    /// Gradient passes over `points`, in batches: each point's input gradient and target value
+    /// go to `visit`, in order.
     fn for_each_gradient(
         &self,
         points: impl Iterator<Item = ArrayD<f32>>,
@@ -377,44 +425,56 @@ impl Explainer {
         total: usize,
         mut visit: impl FnMut(usize, ArrayD<f32>, f32) -> Result<()>,
     ) -> Result<()> {
-        let batch_size = self.batch_size();
-        let mut points = points.peekable();
-        let mut done = 0;
-        while points.peek().is_some() {
-            let chunk: Vec<ArrayD<f32>> = points.by_ref().take(batch_size).collect();
-            let views: Vec<_> = chunk.iter().map(|a| a.view()).collect();
-            let batch = ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Explain(e.to_string()))?;
-            let grads = self.model.gradients(batch, &Target::Index(target), mode)?;
+        let model = self.gradient_model()?;
+        self.in_batches(points, progress, total, |first, batch| {
+            let grads = model.gradients(batch, &Target::Index(target), mode)?;
             for (i, value) in grads.target.iter().enumerate() {
                 let grad = grads.input.slice_axis(Axis(0), (i..=i).into()).to_owned();
-                visit(done + i, grad, *value)?;
+                visit(first + i, grad, *value)?;
             }
-            done += chunk.len();
-            progress(done, total);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
-    /// The target's value at each input, in one forward pass per batch.
-    fn target_values(&self, inputs: &[ArrayD<f32>], target: usize) -> Result<Vec<f32>> {
-        let mut values = Vec::with_capacity(inputs.len());
-        for chunk in inputs.chunks(self.batch_size()) {
-            let views: Vec<_> = chunk.iter().map(|a| a.view()).collect();
-            let batch = ndarray::concatenate(Axis(0), &views).map_err(|e| Error::Explain(e.to_string()))?;
-            let output = self.model.model().run(batch)?;
-            let rows = output.len() / chunk.len().max(1);
+    /// Forward passes over `points`, in batches: each point's target value goes to `visit`, in
+    /// order.
+    fn for_each_target_value(
+        &self,
+        points: impl Iterator<Item = ArrayD<f32>>,
+        target: usize,
+        progress: Progress<'_>,
+        total: usize,
+        mut visit: impl FnMut(usize, f32) -> Result<()>,
+    ) -> Result<()> {
+        self.in_batches(points, progress, total, |first, batch| {
+            let items = batch.shape()[0];
+            let output = self.forward.run(batch)?;
+            let rows = output.len() / items.max(1);
             if target >= rows {
                 return Err(Error::Explain(format!("class {target} is outside the model's {rows} outputs")));
             }
-            let output = output.to_shape((chunk.len(), rows)).map_err(|e| Error::Explain(e.to_string()))?;
-            values.extend(output.outer_iter().map(|row| row[target]));
-        }
+            let output = output.to_shape((items, rows)).map_err(|e| Error::Explain(e.to_string()))?;
+            for (i, row) in output.outer_iter().enumerate() {
+                visit(first + i, row[target])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The target's value at each input.
+    fn target_values(&self, inputs: &[ArrayD<f32>], target: usize) -> Result<Vec<f32>> {
+        let mut values = Vec::with_capacity(inputs.len());
+        self.for_each_target_value(inputs.iter().cloned(), target, &mut |_, _| {}, inputs.len(), |_, v| {
+            values.push(v);
+            Ok(())
+        })?;
         Ok(values)
     }
 }
 
 /// One input gradient: ∂y_target/∂x, in the input's shape.
 fn input_gradient(explainer: &Explainer, subject: &Subject, mode: Mode) -> Result<ArrayD<f32>> {
-    let grads = explainer.model.gradients(subject.input.clone(), &Target::Index(subject.target), mode)?;
+    let model = explainer.gradient_model()?;
+    let grads = model.gradients(subject.input.clone(), &Target::Index(subject.target), mode)?;
     Ok(grads.input)
 }

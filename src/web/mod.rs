@@ -24,8 +24,8 @@ pub fn check_image_file(bytes: &[u8]) -> Result<(), JsError> {
     Ok(preprocess::check_encoded(bytes)?)
 }
 
-/// Every gradient method at its default settings:
-/// `[{method, ...settings, signed, passes}]`, in the order the page lists them.
+/// Every method at its default settings: `[{method, ...settings, signed}]`, in the order the
+/// page lists them.
 #[wasm_bindgen]
 pub fn methods() -> Result<JsValue, JsError> {
     let list: Vec<serde_json::Value> = Method::all()
@@ -33,7 +33,6 @@ pub fn methods() -> Result<JsValue, JsError> {
         .map(|m| {
             let mut entry = serde_json::to_value(m)?;
             entry["signed"] = m.display().signed().into();
-            entry["passes"] = m.passes().into();
             Ok(entry)
         })
         .collect::<Result<_, serde_json::Error>>()?;
@@ -63,8 +62,7 @@ pub fn colorbar(colormap: JsValue, width: usize, height: usize) -> Result<Vec<u8
 #[wasm_bindgen]
 pub struct Playground {
     classifier: ImageClassifier,
-    /// `Err` holds why gradients are unavailable (operators without a VJP, named).
-    explainer: Result<Explainer, String>,
+    explainer: Explainer,
     image: Option<(RgbImage, ArrayD<f32>)>,
     custom_baseline: Option<ArrayD<f32>>,
     /// Finished maps by tile id, with their heatmaps at the image's size.
@@ -75,8 +73,10 @@ pub struct Playground {
 impl Playground {
     #[wasm_bindgen(constructor)]
     pub fn new(onnx: &[u8], config_json: &[u8]) -> Result<Playground, JsError> {
-        let classifier = ImageClassifier::from_bytes(onnx, config_json)?;
-        let explainer = Explainer::from_bytes(onnx).map_err(|e| e.to_string());
+        let config = crate::ModelConfig::from_json(config_json)?;
+        let explainer = Explainer::from_bytes(onnx)?;
+        // One forward model, shared: its optimised plans are made once.
+        let classifier = ImageClassifier { model: explainer.forward().clone(), config };
         Ok(Playground { classifier, explainer, image: None, custom_baseline: None, maps: HashMap::new() })
     }
 
@@ -94,7 +94,7 @@ impl Playground {
     /// Why the gradient methods cannot run on this model, or `undefined` when they can.
     #[wasm_bindgen(js_name = gradientsUnavailable)]
     pub fn gradients_unavailable(&self) -> Option<String> {
-        self.explainer.as_ref().err().cloned()
+        self.explainer.gradient_model().err().map(|e| e.to_string())
     }
 
     /// The layers Grad-CAM can look at: `{layers: [{name, op, shape}], default}`.
@@ -104,7 +104,7 @@ impl Playground {
             layers: Vec<crate::explain::Layer>,
             default: String,
         }
-        let explainer = self.explainer()?;
+        let explainer = &self.explainer;
         let layers = Layers { layers: explainer.layers()?, default: explainer.default_layer()? };
         to_js(&layers)
     }
@@ -159,7 +159,7 @@ impl Playground {
             // A failing progress callback must not stop the computation.
             let _ = progress.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
         };
-        let attribution = self.explainer()?.explain(&subject, &method, &mut report)?;
+        let attribution = self.explainer.explain(&subject, &method, &mut report)?;
         let heat = render::heatmap(&attribution, view.height() as usize, view.width() as usize)?;
         let (min, max) = attribution
             .map
@@ -213,10 +213,6 @@ impl Playground {
             out.push(Rendered { tile: style.tile, rgba: serde_bytes::ByteBuf::from(rgba), scale, colormap });
         }
         to_js(&out)
-    }
-
-    fn explainer(&self) -> Result<&Explainer, JsError> {
-        self.explainer.as_ref().map_err(|e| JsError::new(e))
     }
 
     fn input_tensor(&self, input: &[f32]) -> Result<ArrayD<f32>, JsError> {

@@ -160,10 +160,11 @@ test('cancelling restarts the engine, and the page works afterwards', async () =
 
 const ALL_METHODS = [
   'gradient', 'grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'smoothgrad', 'smoothgrad-sq',
-  'vargrad', 'guided-backprop', 'cam', 'grad-cam', 'grad-cam-pp',
+  'vargrad', 'guided-backprop', 'cam', 'grad-cam', 'grad-cam-pp', 'occlusion',
 ];
 // One pass (forward and backward) takes about 0.3 s in the debug build on 2 cores, so the
-// 50-pass methods take about 15 s each; all eleven at their defaults, under 2 minutes.
+// 50-pass methods take about 15 s each and occlusion's 730 forward passes about a minute and a half:
+// all twelve at their defaults, in about 4 minutes.
 const EXPLAIN_TIMEOUT = 600_000;
 
 async function selectMethods(page, methods) {
@@ -247,7 +248,7 @@ test('every method explains the cat, and the grid renders with per-map and share
     assert.ok(stats.std > 10, `${method}: the tile has contrast (std ${stats.std})`);
     assert.ok(stats.coloured > 0.01, `${method}: a map is drawn over the grey image (${stats.coloured} coloured)`);
     // Signed maps have a legend centred at zero, magnitudes one starting at zero.
-    assert.equal(stats.ticks.length, ['grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'cam'].includes(method) ? 3 : 2);
+    assert.equal(stats.ticks.length, ['grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'cam', 'occlusion'].includes(method) ? 3 : 2);
   }
   assert.equal(await page.$$eval('.tile .state.bad', (bad) => bad.length), 0);
   for (const method of ['integrated-gradients', 'path-sampled-ig']) {

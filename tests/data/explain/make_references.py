@@ -56,6 +56,9 @@ References, `<model>_<method>.npy` with <model> small_cnn_gap (target 3) or effi
   16 samples, stdev 0.15 (max x - min x), after torch.manual_seed(0) and (1): a statistical
   reference only (per element the two seeds differ by more than their norm; references.json
   gives coarser statistics that agree);
+- <model>_occlusion_<window>_<stride>.npy: captum Occlusion with a window over every channel and
+  baselines=0: small_cnn_gap window 6, stride 4 (the last window on each axis cut off at the
+  edge); efficientnet window 32, stride 16;
 - references.json: targets, layer tensor names (the input of the ONNX GlobalAveragePool, read
   from the graph and checked against onnxruntime), IG convergence deltas, SmoothGrad stdevs and
   sample counts, target logits at the input and the baseline.
@@ -74,7 +77,7 @@ import onnxruntime as ort
 import torch
 import torch.nn.functional as F
 from captum.attr import (GuidedBackprop, InputXGradient, IntegratedGradients, LayerGradCam, NoiseTunnel,
-                         Saliency)
+                         Occlusion, Saliency)
 from pytorch_grad_cam import GradCAMPlusPlus
 from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -380,6 +383,14 @@ def explain(prefix, model, x, target, layer, use_layer_input, fc, guided_model, 
     cam = torch.einsum("k,bkhw->bhw", weight, activation)[:, None]
     assert abs(float(cam.mean()) + float(fc.bias.detach()[target]) - info["logit_x"]) < 1e-4
     save(f"{prefix}_cam.npy", cam)
+
+    # Occlusion: a window over every channel, filled with 0 (captum's default baseline). On the small
+    # model the last window on each axis is cut off at the edge; on EfficientNet 13 x 13 windows keep
+    # the test quick (Glimpse's default, 16 and 8, makes 27 x 27).
+    window, stride = (6, 4) if prefix == "small_cnn_gap" else (32, 16)
+    occlusion = Occlusion(model).attribute(x, sliding_window_shapes=(x.shape[1], window, window),
+                                           strides=(x.shape[1], stride, stride), baselines=0, target=target)
+    save(f"{prefix}_occlusion_{window}_{stride}.npy", occlusion)
 
     info["layer_shape"] = list(activation.shape)
     return info, activation

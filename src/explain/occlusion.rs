@@ -1,0 +1,131 @@
+//! Occlusion (Zeiler & Fergus 2014): slide a window over the image, replace what it covers with
+//! a fill, and record how much the target's score drops. Each pixel gets the average drop of
+//! the windows that cover it, as Captum's `Occlusion` with a window spanning every channel.
+//!
+//! Forward passes only: (⌈(H − k)/s⌉ + 1)·(⌈(W − k)/s⌉ + 1) windows plus one pass for f(x), so
+//! it works on any model, even one whose gradients the engine cannot take. As in Captum, the
+//! last window on each axis is cut off at the image's edge.
+
+use ndarray::{s, ArrayD, Axis, Zip};
+use serde::{Deserialize, Serialize};
+
+use super::baseline::blur;
+use super::{Explainer, Progress, Subject};
+use crate::error::{Error, Result};
+
+/// Settings of occlusion; the defaults suit a 224×224 input (27 × 27 windows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OcclusionConfig {
+    /// The window's side, in pixels.
+    pub window: usize,
+    /// The step between windows, at most the window's side (no pixel left uncovered).
+    pub stride: usize,
+    pub fill: Fill,
+}
+
+impl Default for OcclusionConfig {
+    fn default() -> Self {
+        OcclusionConfig { window: 16, stride: 8, fill: Fill::Zero }
+    }
+}
+
+/// What an occluded window shows instead of the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fill {
+    /// 0 in the model's input space (after normalisation), as Captum's default baseline.
+    #[default]
+    Zero,
+    /// The image under a Gaussian blur of 20 pixels: the window loses its detail, not its colour.
+    Blur,
+    /// Each channel's mean over the image.
+    Mean,
+}
+
+/// The window starts along an axis of length `len`, Captum's way.
+fn starts(len: usize, window: usize, stride: usize) -> Vec<usize> {
+    let count = len.saturating_sub(window).div_ceil(stride) + 1;
+    (0..count).map(|i| i * stride).filter(|&start| start < len).collect()
+}
+
+/// How many forward passes occlusion makes on an input of this shape.
+pub(super) fn passes(config: &OcclusionConfig, shape: &[usize]) -> usize {
+    match shape {
+        [_, _, h, w] if config.stride > 0 => {
+            starts(*h, config.window, config.stride).len() * starts(*w, config.window, config.stride).len()
+                + 1
+        }
+        _ => 1,
+    }
+}
+
+pub(super) fn attribute(
+    explainer: &Explainer,
+    subject: &Subject,
+    config: &OcclusionConfig,
+    progress: Progress<'_>,
+) -> Result<ArrayD<f32>> {
+    let x = &subject.input;
+    let &[_, channels, height, width] = x.shape() else {
+        return Err(Error::Explain(format!(
+            "Occlusion needs an image input (N×C×H×W); this one has shape {:?}.",
+            x.shape()
+        )));
+    };
+    let OcclusionConfig { window, stride, fill } = *config;
+    if window == 0 || stride == 0 || stride > window {
+        return Err(Error::Explain(format!(
+            "Occlusion needs 0 < stride ≤ window, so that every pixel is covered; they are {stride} and {window}."
+        )));
+    }
+    let filler = match fill {
+        Fill::Zero => ArrayD::zeros(x.raw_dim()),
+        Fill::Blur => blur(x, 20.0)?,
+        Fill::Mean => {
+            let means: Vec<f32> = x.axis_iter(Axis(1)).map(|c| c.mean().unwrap_or(0.0)).collect();
+            ArrayD::from_shape_fn(x.raw_dim(), |i| means[i[1]])
+        }
+    };
+    let windows: Vec<(usize, usize)> = starts(height, window, stride)
+        .into_iter()
+        .flat_map(|y| starts(width, window, stride).into_iter().map(move |x| (y, x)))
+        .collect();
+    let region = |(y, x): (usize, usize)| s![.., .., y..(y + window).min(height), x..(x + window).min(width)];
+    let occluded = windows.iter().map(|&at| {
+        let mut input = x.clone();
+        input.slice_mut(region(at)).assign(&filler.slice(region(at)));
+        input
+    });
+
+    let total = windows.len() + 1;
+    let f_x = explainer.target_values(std::slice::from_ref(x), subject.target)?[0];
+    let mut drops = ArrayD::<f64>::zeros(vec![1, 1, height, width]);
+    let mut counts = ArrayD::<f64>::zeros(vec![1, 1, height, width]);
+    explainer.for_each_target_value(occluded, subject.target, progress, total, |i, value| {
+        let drop = f64::from(f_x - value);
+        drops.slice_mut(region(windows[i])).mapv_inplace(|d| d + drop);
+        counts.slice_mut(region(windows[i])).mapv_inplace(|c| c + 1.0);
+        Ok(())
+    })?;
+    let mut plane = ArrayD::<f32>::zeros(vec![1, 1, height, width]);
+    Zip::from(&mut plane).and(&drops).and(&counts).for_each(|p, &d, &c| *p = (d / c) as f32);
+    let per_channel = plane.broadcast(vec![1, channels, height, width]);
+    per_channel
+        .map(|m| m.to_owned())
+        .ok_or_else(|| Error::Explain("the occlusion map has the wrong shape".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_the_axis_the_way_captum_counts_them() {
+        assert_eq!(starts(224, 16, 8).len(), 27);
+        assert_eq!(starts(10, 4, 3), vec![0, 3, 6], "⌈6/3⌉ + 1 windows, the last ending at the edge");
+        assert_eq!(starts(11, 4, 3), vec![0, 3, 6, 9], "⌈7/3⌉ + 1 windows, the last cut off at the edge");
+        assert_eq!(starts(3, 8, 4), vec![0], "a window larger than the axis covers it once");
+        assert_eq!(passes(&OcclusionConfig::default(), &[1, 3, 224, 224]), 27 * 27 + 1);
+    }
+}
