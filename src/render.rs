@@ -32,6 +32,11 @@ pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result
         Display::MaxAbsOverChannels => item.fold_axis(Axis(0), 0.0f32, |m, &v| m.max(v.abs())),
         Display::SumOverChannels => item.sum_axis(Axis(0)),
         Display::MeanOverChannels => item.mean_axis(Axis(0)).unwrap_or_else(|| item.sum_axis(Axis(0))),
+        Display::AboveMinimum => {
+            let plane = item.index_axis(Axis(0), 0);
+            let floor = plane.iter().copied().fold(f32::INFINITY, f32::min);
+            plane.mapv(|v| v - floor)
+        }
         Display::Signed | Display::Magnitude => item.index_axis(Axis(0), 0).to_owned(),
     }
     .into_dimensionality::<Ix2>()

@@ -5,7 +5,7 @@
 
 use glimpse::explain::{
     smoothgrad, Attribution, Baseline, Explainer, Fill, LayerConfig, Method, NoiseConfig, OcclusionConfig,
-    PathConfig, PathSampledConfig, Rule, Subject,
+    PathConfig, PathSampledConfig, RiseConfig, Rule, Subject,
 };
 use glimpse::ModelConfig;
 use ndarray::{ArrayD, Axis};
@@ -229,6 +229,29 @@ fn occlusion_matches_captum() {
         include_bytes!("data/explain/efficientnet_occlusion_32_16.npy"),
         "EfficientNet",
     );
+}
+
+/// RISE: with every cell kept, every mask is all ones and the map is P(class | x) everywhere;
+/// the same seed gives the same map, another seed another.
+#[test]
+fn rise_keeps_its_closed_form_and_its_seed() {
+    let (explainer, s) = small_cnn();
+    let logits = explainer.forward().run(s.input.clone()).unwrap();
+    let row: Vec<f32> = logits.iter().copied().collect();
+    let total: f32 = row.iter().map(|v| v.exp()).sum();
+    let probability = row[s.target].exp() / total;
+    let all_kept = RiseConfig { masks: 3, grid: 4, keep: 1.0, seed: 0 };
+    let map = explain(&explainer, &s, Method::Rise(all_kept)).map;
+    assert!(map.iter().all(|&v| (v - probability).abs() < 1e-6), "P = {probability}");
+
+    let run = |seed| {
+        explain(&explainer, &s, Method::Rise(RiseConfig { masks: 40, seed, ..Default::default() })).map
+    };
+    let first = run(1);
+    assert_eq!(run(1), first);
+    assert_ne!(run(2), first);
+    // Each pixel is a probability-weighted mean of masks near p: between 0 and max P / p.
+    assert!(first.iter().all(|&v| (0.0..=2.0).contains(&v)));
 }
 
 /// A model the gradient engine cannot differentiate still loads: the gradient methods name the

@@ -627,6 +627,12 @@ export class Grid {
       const fill = el('select', {}, ...FILLS.map(([value, text]) => option(value, text, value === tile.method.fill)));
       fill.addEventListener('change', () => this.#changeMethod(tile, { fill: fill.value }));
       fields.push(field('Fill', fill));
+    } else if (kind === 'rise') {
+      fields.push(field('Masks', number('masks', { min: 1, max: 20000, step: 1 }, integer(1))));
+      fields.push(field('Grid', number('grid', { min: 1, max: 64, step: 1 }, integer(1)), 'cells per side'));
+      const keep = number('keep', { min: 0.05, max: 1, step: 0.05 }, (text) => Math.min(1, Math.max(0.05, Number(text) || 0.5)));
+      fields.push(field('Keep', keep, 'probability that a cell shows the image'));
+      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
     } else if (kind === 'layer') {
       const { layers, default: fallback } = this.#model.layers;
       const names = layers.map((l) => layerName(l.name));

@@ -66,6 +66,12 @@ export const METHODS = {
     settings: 'occlusion',
     group: 'drop',
   },
+  rise: {
+    title: 'RISE',
+    caption: (m) => `mean of ${m.masks} random masks weighted by P(class | masked image), above its lowest value`,
+    settings: 'rise',
+    group: 'probability',
+  },
   'grad-cam-pp': {
     title: 'Grad-CAM++',
     caption: (m, layer) => `ReLU(Σₖ αₖAₖ), αₖ from positive gradients, on ${layer}`,
@@ -89,7 +95,7 @@ export function scaleGroup(name) {
 /** The groups, for a tooltip. */
 export const UNIT_GROUPS = 'gradients (Gradient, SmoothGrad, Guided Backprop); squared gradients '
   + '(SmoothGrad², VarGrad); contributions to the score (Gradient × Input, Integrated Gradients, '
-  + 'Path-sampled IG). Each CAM keeps its own, and so does Occlusion (a whole window’s drop).';
+  + 'Path-sampled IG). Each CAM keeps its own, and so do Occlusion (a whole window’s drop) and RISE (probabilities).';
 
 /** 99 → '99th', 92 → '92nd', 99.5 → '99.5th'. */
 export function ordinal(n) {

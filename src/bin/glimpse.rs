@@ -10,6 +10,7 @@
 //! glimpse explain --model M.onnx [--config M.json] --input FILE --method NAME [--target T]
 //!   [--layer TENSOR] [--steps N --rule R] [--baseline black|blur|noise|FILE.npy]
 //!   [--samples N --sigma S] [--seed S] [--window K --stride S --fill zero|blur|mean]
+//!   [--masks N --grid S --keep P]
 //!   --out OUT.npy|OUT.png
 //! ```
 //! writes the attribution and prints a JSON summary. `.npy` is the raw, signed map in the
@@ -117,6 +118,15 @@ mod cli {
         /// The step between windows in pixels (occlusion).
         #[arg(long)]
         stride: Option<usize>,
+        /// Random masks (rise).
+        #[arg(long)]
+        masks: Option<usize>,
+        /// The masks' coarse grid side (rise).
+        #[arg(long)]
+        grid: Option<usize>,
+        /// The probability that a grid cell is kept (rise).
+        #[arg(long)]
+        keep: Option<f32>,
         /// What covers an occluded window: zero, blur or mean (occlusion).
         #[arg(long, value_parser = PossibleValuesParser::new(["zero", "blur", "mean"]))]
         fill: Option<String>,
@@ -125,7 +135,7 @@ mod cli {
         out: PathBuf,
     }
 
-    const METHOD_NAMES: [&str; 12] = [
+    const METHOD_NAMES: [&str; 13] = [
         "gradient",
         "grad-x-input",
         "integrated-gradients",
@@ -138,6 +148,7 @@ mod cli {
         "grad-cam",
         "grad-cam-pp",
         "occlusion",
+        "rise",
     ];
 
     const RULE_NAMES: [&str; 5] =
@@ -252,6 +263,12 @@ mod cli {
                 set(&mut c.stride, args.stride, "--stride", &mut used);
                 set(&mut c.fill, fill.map_err(|e| e.to_string())?, "--fill", &mut used);
             }
+            Method::Rise(c) => {
+                set(&mut c.masks, args.masks, "--masks", &mut used);
+                set(&mut c.grid, args.grid, "--grid", &mut used);
+                set(&mut c.keep, args.keep, "--keep", &mut used);
+                set(&mut c.seed, args.seed, "--seed", &mut used);
+            }
             Method::Gradient | Method::GradXInput | Method::GuidedBackprop | Method::Cam => {}
         }
         let given = [
@@ -265,6 +282,9 @@ mod cli {
             ("--window", args.window.is_some()),
             ("--stride", args.stride.is_some()),
             ("--fill", args.fill.is_some()),
+            ("--masks", args.masks.is_some()),
+            ("--grid", args.grid.is_some()),
+            ("--keep", args.keep.is_some()),
         ];
         for (flag, present) in given {
             if present && !used.contains(&flag) {

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ndarray::{ArrayD, Axis};
+use ndarray::{ArrayD, ArrayView1, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Preprocess;
@@ -28,6 +28,7 @@ pub mod integrated_gradients;
 pub mod layers;
 pub mod occlusion;
 mod path_sampled_ig;
+pub mod rise;
 pub mod smoothgrad;
 
 pub use baseline::Baseline;
@@ -35,6 +36,7 @@ pub use integrated_gradients::{PathConfig, Rule};
 pub use layers::Layer;
 pub use occlusion::{Fill, OcclusionConfig};
 pub use path_sampled_ig::PathSampledConfig;
+pub use rise::RiseConfig;
 pub use smoothgrad::NoiseConfig;
 
 /// Every gradient-based method, with its settings. In JSON (the page, the CLI's reports):
@@ -58,6 +60,7 @@ pub enum Method {
     GradCam(LayerConfig),
     GradCamPp(LayerConfig),
     Occlusion(OcclusionConfig),
+    Rise(RiseConfig),
 }
 
 /// Which layer a CAM method looks at.
@@ -85,6 +88,7 @@ impl Method {
             Method::GradCam(LayerConfig::default()),
             Method::GradCamPp(LayerConfig::default()),
             Method::Occlusion(OcclusionConfig::default()),
+            Method::Rise(RiseConfig::default()),
         ]
     }
 
@@ -103,6 +107,7 @@ impl Method {
             Method::GradCam(_) => "grad-cam",
             Method::GradCamPp(_) => "grad-cam-pp",
             Method::Occlusion(_) => "occlusion",
+            Method::Rise(_) => "rise",
         }
     }
 
@@ -128,6 +133,7 @@ impl Method {
             Method::Cam => Display::Signed,
             Method::GradCam(_) | Method::GradCamPp(_) => Display::Magnitude,
             Method::Occlusion(_) => Display::MeanOverChannels,
+            Method::Rise(_) => Display::AboveMinimum,
         }
     }
 
@@ -136,6 +142,7 @@ impl Method {
     pub fn passes(&self, input_shape: &[usize]) -> usize {
         match self {
             Method::Occlusion(c) => occlusion::passes(c, input_shape),
+            Method::Rise(c) => c.masks,
             Method::IntegratedGradients(c) => c.steps + 1,
             Method::PathSampledIg(c) => c.steps + 1,
             Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) => c.samples,
@@ -154,6 +161,10 @@ pub enum Display {
     SumOverChannels,
     /// The same value in every channel (occlusion): signed.
     MeanOverChannels,
+    /// The same value in every channel, drawn above the map's minimum (RISE: every pixel
+    /// carries the probability with about half the image hidden, a floor that would wash the
+    /// colour scale out). Unsigned.
+    AboveMinimum,
     /// A one-channel signed map at a layer's resolution.
     Signed,
     /// A one-channel non-negative map at a layer's resolution.
@@ -178,6 +189,18 @@ pub struct Subject {
     pub pixels: Option<Preprocess>,
     /// The user's own baseline, already in the model's space (for [`Baseline::Custom`]).
     pub custom_baseline: Option<ArrayD<f32>>,
+}
+
+impl Subject {
+    /// Channels, height and width of an image input (N×C×H×W), or an error naming `method`.
+    fn image_shape(&self, method: &str) -> Result<[usize; 3]> {
+        match *self.input.shape() {
+            [_, channels, height, width] => Ok([channels, height, width]),
+            ref other => Err(Error::Explain(format!(
+                "{method} needs an image input (N×C×H×W); this one has shape {other:?}."
+            ))),
+        }
+    }
 }
 
 /// Σφ against what the method's axiom says it should be.
@@ -327,6 +350,7 @@ impl Explainer {
                 map
             }
             Method::Occlusion(config) => occlusion::attribute(self, subject, config, progress)?,
+            Method::Rise(config) => rise::attribute(self, subject, config, progress)?,
         };
         let passes = method.passes(subject.input.shape());
         progress(passes, passes);
@@ -436,6 +460,27 @@ impl Explainer {
         })
     }
 
+    /// Forward passes over `points`, in batches: each point's output row (flattened) goes to
+    /// `visit`, in order.
+    fn for_each_output_row(
+        &self,
+        points: impl Iterator<Item = ArrayD<f32>>,
+        progress: Progress<'_>,
+        total: usize,
+        mut visit: impl FnMut(usize, ArrayView1<'_, f32>) -> Result<()>,
+    ) -> Result<()> {
+        self.in_batches(points, progress, total, |first, batch| {
+            let items = batch.shape()[0];
+            let output = self.forward.run(batch)?;
+            let rows = output.len() / items.max(1);
+            let output = output.to_shape((items, rows)).map_err(|e| Error::Explain(e.to_string()))?;
+            for (i, row) in output.outer_iter().enumerate() {
+                visit(first + i, row)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Forward passes over `points`, in batches: each point's target value goes to `visit`, in
     /// order.
     fn for_each_target_value(
@@ -446,18 +491,11 @@ impl Explainer {
         total: usize,
         mut visit: impl FnMut(usize, f32) -> Result<()>,
     ) -> Result<()> {
-        self.in_batches(points, progress, total, |first, batch| {
-            let items = batch.shape()[0];
-            let output = self.forward.run(batch)?;
-            let rows = output.len() / items.max(1);
-            if target >= rows {
-                return Err(Error::Explain(format!("class {target} is outside the model's {rows} outputs")));
-            }
-            let output = output.to_shape((items, rows)).map_err(|e| Error::Explain(e.to_string()))?;
-            for (i, row) in output.outer_iter().enumerate() {
-                visit(first + i, row[target])?;
-            }
-            Ok(())
+        self.for_each_output_row(points, progress, total, |i, row| {
+            let value = row.get(target).ok_or_else(|| {
+                Error::Explain(format!("class {target} is outside the model's {} outputs", row.len()))
+            })?;
+            visit(i, *value)
         })
     }
 

@@ -67,12 +67,7 @@ pub(super) fn attribute(
     progress: Progress<'_>,
 ) -> Result<ArrayD<f32>> {
     let x = &subject.input;
-    let &[_, channels, height, width] = x.shape() else {
-        return Err(Error::Explain(format!(
-            "Occlusion needs an image input (N×C×H×W); this one has shape {:?}.",
-            x.shape()
-        )));
-    };
+    let [channels, height, width] = subject.image_shape("Occlusion")?;
     let OcclusionConfig { window, stride, fill } = *config;
     if window == 0 || stride == 0 || stride > window {
         return Err(Error::Explain(format!(

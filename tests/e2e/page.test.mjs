@@ -160,12 +160,12 @@ test('cancelling restarts the engine, and the page works afterwards', async () =
 
 const ALL_METHODS = [
   'gradient', 'grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'smoothgrad', 'smoothgrad-sq',
-  'vargrad', 'guided-backprop', 'cam', 'grad-cam', 'grad-cam-pp', 'occlusion',
+  'vargrad', 'guided-backprop', 'cam', 'grad-cam', 'grad-cam-pp', 'occlusion', 'rise',
 ];
 // One pass (forward and backward) takes about 0.3 s in the debug build on 2 cores, so the
-// 50-pass methods take about 15 s each and occlusion's 730 forward passes about a minute and a half:
-// all twelve at their defaults, in about 4 minutes.
-const EXPLAIN_TIMEOUT = 600_000;
+// 50-pass methods take about 15 s each, occlusion's 730 forward passes about a minute and a half,
+// and RISE's 1000 about two minutes: all thirteen at their defaults, in about 6 minutes.
+const EXPLAIN_TIMEOUT = 900_000;
 
 async function selectMethods(page, methods) {
   for (const method of ALL_METHODS) {
@@ -225,7 +225,7 @@ async function screenshotSection(page, name) {
   await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true, clip: box });
 }
 
-test('every method explains the cat, and the grid renders with per-map and shared scales', { timeout: 900_000 }, async () => {
+test('every method explains the cat, and the grid renders with per-map and shared scales', { timeout: 1_200_000 }, async () => {
   const { page, problems } = await openPage();
   const started = Date.now();
   await page.click('[data-example="chelsea.png"]');
