@@ -39,11 +39,24 @@ fn methods(c: &mut Criterion) {
     for method in Method::all() {
         // The first call prepares the per-layer models of the CAM methods.
         explainer.explain(&subject, &method, &mut |_, _| {}).unwrap();
+        let mut seed = 0;
         group.bench_function(method.name(), |b| {
-            b.iter(|| explainer.explain(&subject, &method, &mut |_, _| {}).unwrap())
+            b.iter(|| {
+                // A new seed each time: the explainer would otherwise reuse SmoothGrad's passes.
+                seed += 1;
+                explainer.explain(&subject, &reseeded(&method, seed), &mut |_, _| {}).unwrap()
+            })
         });
     }
     group.finish();
+}
+
+fn reseeded(method: &Method, seed: u64) -> Method {
+    let mut method = method.clone();
+    if let Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) = &mut method {
+        c.seed = seed;
+    }
+    method
 }
 
 criterion_group!(benches, passes, methods);

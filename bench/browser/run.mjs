@@ -38,8 +38,8 @@ try {
     console.log(`  glimpse gradient  forward + backward median ${result.gradient.median.toFixed(1)} ms (min ${result.gradient.min.toFixed(1)}); ${(result.gradient.median / result.glimpse.median).toFixed(2)}× one forward pass`);
     console.log(`  onnxruntime-web   load ${result.ort.load.toFixed(0)} ms, forward median ${result.ort.median.toFixed(1)} ms (min ${result.ort.min.toFixed(1)})`);
     console.log(`  ratio glimpse / onnxruntime-web: ${result.ratio.toFixed(2)}`);
-    for (const [name, { passes, median, min }] of Object.entries(result.methods)) {
-      console.log(`  ${name.padEnd(22)} ${passes} passes: median ${median.toFixed(0)} ms (min ${min.toFixed(0)})`);
+    for (const [name, { median, min }] of Object.entries(result.methods)) {
+      console.log(`  ${name.padEnd(22)} median ${median.toFixed(0)} ms (min ${min.toFixed(0)})`);
     }
   }
 } finally {
