@@ -28,7 +28,8 @@ pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result
         return Err(Error::Explain(format!("a map of shape {:?} cannot be drawn as an image", map.shape())));
     }
     let item = map.index_axis(Axis(0), 0);
-    let plane: Array2<f32> = match attribution.display {
+    let display = attribution.method.display();
+    let plane: Array2<f32> = match display {
         Display::MaxAbsOverChannels => item.fold_axis(Axis(0), 0.0f32, |m, &v| m.max(v.abs())),
         Display::SumOverChannels => item.sum_axis(Axis(0)),
         Display::MeanOverChannels => item.mean_axis(Axis(0)).unwrap_or_else(|| item.sum_axis(Axis(0))),
@@ -43,7 +44,7 @@ pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result
     .map_err(|e| Error::Explain(e.to_string()))?;
     let values =
         if plane.dim() == (height, width) { plane } else { upsample_bilinear(plane.view(), height, width) };
-    Ok(Heatmap { values, signed: attribution.display.signed() })
+    Ok(Heatmap { values, signed: display.signed() })
 }
 
 /// Bilinear resampling with half-pixel centres and edges clamped (OpenCV's `INTER_LINEAR`,

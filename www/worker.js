@@ -4,7 +4,7 @@
 //   'classify' {image: Blob}            → {view: {width, height, rgba}, top: [{index, label, prob}]}
 //                                         (also makes it the image that 'explain' explains)
 //   'set-baseline' {image: Blob}        → {view} (the custom baseline, as the model sees it)
-//   'explain' {tile, method, target}    → {method, layer, completeness, signed, shape, min, max}
+//   'explain' {tile, method, target}    → {method, layer, completeness, signed, shape}
 //   'render' {request}                  → [{tile, rgba, scale, colormap}]
 //   'colorbar' {colormap, width, height} → Uint8Array (RGBA)
 //   'forget' {tile}                     → null

@@ -85,7 +85,7 @@ mod cli {
         /// fed as it is.
         #[arg(long)]
         input: PathBuf,
-        #[arg(long, value_parser = PossibleValuesParser::new(METHOD_NAMES))]
+        #[arg(long, value_parser = PossibleValuesParser::new(Method::all().iter().map(Method::name)))]
         method: String,
         /// The class to explain; default: the top class.
         #[arg(long)]
@@ -134,22 +134,6 @@ mod cli {
         #[arg(long)]
         out: PathBuf,
     }
-
-    const METHOD_NAMES: [&str; 13] = [
-        "gradient",
-        "grad-x-input",
-        "integrated-gradients",
-        "path-sampled-ig",
-        "smoothgrad",
-        "smoothgrad-sq",
-        "vargrad",
-        "guided-backprop",
-        "cam",
-        "grad-cam",
-        "grad-cam-pp",
-        "occlusion",
-        "rise",
-    ];
 
     const RULE_NAMES: [&str; 5] =
         ["gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid"];

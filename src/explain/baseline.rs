@@ -104,7 +104,8 @@ fn pixel_affine(subject: &Subject) -> Option<PixelAffine<'_>> {
     (shape.len() == 4 && shape[1] == 3).then_some(PixelAffine { mean: &spec.mean, std: &spec.std })
 }
 
-fn range(x: &ArrayD<f32>) -> (f32, f32) {
+/// The smallest and largest element.
+pub(crate) fn range(x: &ArrayD<f32>) -> (f32, f32) {
     x.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
 }
 

@@ -135,7 +135,8 @@ pub(super) fn attribute(
     let map = (&subject.input - &baseline) * integral;
     let ends = explainer.target_values(&[subject.input.clone(), baseline], subject.target)?;
     let expected = ends[0] - ends[1];
-    Ok((map.clone(), Completeness { sum: sum(&map), expected }))
+    let sum = sum(&map);
+    Ok((map, Completeness { sum, expected }))
 }
 
 /// Σᵢ weightᵢ · ∂y/∂x(x′ + αᵢ(x − x′)) over the rule's `nodes`, and the target's value at each

@@ -234,7 +234,6 @@ pub struct Attribution {
     pub map: ArrayD<f32>,
     /// The layer the map lives on (the CAMs), by ONNX tensor name.
     pub layer: Option<String>,
-    pub display: Display,
     /// The completeness check, for the path methods.
     pub completeness: Option<Completeness>,
 }
@@ -354,14 +353,7 @@ impl Explainer {
         };
         let passes = method.passes(subject.input.shape());
         progress(passes, passes);
-        Ok(Attribution {
-            method: method.clone(),
-            target: subject.target,
-            map,
-            layer,
-            display: method.display(),
-            completeness,
-        })
+        Ok(Attribution { method: method.clone(), target: subject.target, map, layer, completeness })
     }
 
     /// SmoothGrad's statistics; SmoothGrad, SmoothGrad² and VarGrad with the same settings on

@@ -48,5 +48,6 @@ pub(super) fn attribute(
     let f_x = explainer.target_values(std::slice::from_ref(&subject.input), subject.target)?[0];
     let mean_on_path: f64 = nodes.iter().zip(&values).map(|(&(_, w), &v)| w * f64::from(v)).sum();
     let expected = f_x - mean_on_path as f32;
-    Ok((map.clone(), Completeness { sum: sum(&map), expected }))
+    let sum = sum(&map);
+    Ok((map, Completeness { sum, expected }))
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::rand_chacha;
 use super::{Explainer, Progress, Subject};
+use crate::classify::softmax;
 use crate::error::{Error, Result};
 use crate::render::upsample_bilinear;
 
@@ -102,10 +103,8 @@ pub(super) fn attribute(
 
 /// softmax(row)[target].
 fn softmax_at(row: ndarray::ArrayView1<'_, f32>, target: usize) -> Result<f32> {
-    let value = *row.get(target).ok_or_else(|| {
-        Error::Explain(format!("class {target} is outside the model's {} outputs", row.len()))
-    })?;
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let total: f32 = row.iter().map(|v| (v - max).exp()).sum();
-    Ok((value - max).exp() / total)
+    softmax(row)
+        .get(target)
+        .copied()
+        .ok_or_else(|| Error::Explain(format!("class {target} is outside the model's {} outputs", row.len())))
 }

@@ -13,7 +13,7 @@ use ndarray::{ArrayD, Zip};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::baseline::rand_chacha;
+use super::baseline::{rand_chacha, range};
 use super::{Explainer, Progress, Subject};
 use crate::error::{Error, Result};
 use crate::grad::Mode;
@@ -80,8 +80,7 @@ pub fn noise(input: &ArrayD<f32>, config: &NoiseConfig) -> Result<impl Iterator<
     if !(config.sigma >= 0.0 && config.sigma.is_finite()) {
         return Err(Error::Explain(format!("σ must be zero or more; it is {}.", config.sigma)));
     }
-    let (lo, hi) =
-        input.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = range(input);
     let stdev = config.sigma * (hi - lo);
     let mut rng = rand_chacha(config.seed);
     let shape = input.raw_dim();

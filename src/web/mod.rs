@@ -9,7 +9,7 @@ use image::RgbImage;
 use ndarray::ArrayD;
 use wasm_bindgen::prelude::*;
 
-use crate::explain::{Attribution, Explainer, Method, Subject};
+use crate::explain::{Explainer, Method, Subject};
 use crate::render::{self, Colormap, Heatmap, Style};
 use crate::{preprocess, ImageClassifier, RgbaPixels};
 
@@ -65,8 +65,8 @@ pub struct Playground {
     explainer: Explainer,
     image: Option<(RgbImage, ArrayD<f32>)>,
     custom_baseline: Option<ArrayD<f32>>,
-    /// Finished maps by tile id, with their heatmaps at the image's size.
-    maps: HashMap<u32, (Attribution, Heatmap)>,
+    /// Finished maps by tile id, as heatmaps at the image's size.
+    maps: HashMap<u32, Heatmap>,
 }
 
 #[wasm_bindgen]
@@ -139,7 +139,7 @@ impl Playground {
 
     /// Runs one method (JSON settings, as [`Method`]) on the current image for `target`, and
     /// keeps the map as tile `tile`. `progress(done, total)` is called as passes finish.
-    /// Returns `{method, layer, completeness, signed, shape, min, max}`.
+    /// Returns `{method, layer, completeness, signed, shape}`.
     pub fn explain(
         &mut self,
         tile: u32,
@@ -161,10 +161,6 @@ impl Playground {
         };
         let attribution = self.explainer.explain(&subject, &method, &mut report)?;
         let heat = render::heatmap(&attribution, view.height() as usize, view.width() as usize)?;
-        let (min, max) = attribution
-            .map
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let summary = ExplainOutput {
             method: serde_json::to_value(&attribution.method)?,
             layer: attribution.layer.clone(),
@@ -176,10 +172,8 @@ impl Playground {
             }),
             signed: heat.signed,
             shape: attribution.map.shape().to_vec(),
-            min,
-            max,
         };
-        self.maps.insert(tile, (attribution, heat));
+        self.maps.insert(tile, heat);
         to_js(&summary)
     }
 
@@ -196,7 +190,7 @@ impl Playground {
         let request: RenderRequest = serde_json::from_str(request)?;
         let (view, _) = self.image.as_ref().ok_or_else(|| JsError::new("No image is loaded."))?;
         let tiles: Vec<(&TileStyle, &Heatmap)> =
-            request.tiles.iter().filter_map(|t| self.maps.get(&t.tile).map(|(_, heat)| (t, heat))).collect();
+            request.tiles.iter().filter_map(|t| self.maps.get(&t.tile).map(|heat| (t, heat))).collect();
         let shared = request.shared.then(|| {
             let heats: Vec<&Heatmap> = tiles.iter().map(|(_, h)| *h).collect();
             render::scale(&heats, request.percentile)
@@ -253,8 +247,6 @@ struct ExplainOutput {
     completeness: Option<Completeness>,
     signed: bool,
     shape: Vec<usize>,
-    min: f32,
-    max: f32,
 }
 
 #[derive(serde::Serialize)]
