@@ -10,7 +10,7 @@ use ndarray::{Array2, ArrayView2, Axis, Ix2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::explain::{Attribution, Display};
+use crate::explain::{Attribution, Display, SegmentScores};
 
 /// One value per pixel of the model's input, ready to colour.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,8 @@ pub struct Heatmap {
     pub values: Array2<f32>,
     /// Whether the values carry a sign (diverging colour map) or are magnitudes.
     pub signed: bool,
+    /// The segmentation and per-segment scores, for maps on superpixels.
+    pub segments: Option<SegmentScores>,
 }
 
 /// The attribution as one value per pixel at `height`×`width`: channels reduced as the
@@ -44,7 +46,8 @@ pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result
     .map_err(|e| Error::Explain(e.to_string()))?;
     let values =
         if plane.dim() == (height, width) { plane } else { upsample_bilinear(plane.view(), height, width) };
-    Ok(Heatmap { values, signed: display.signed() })
+    let segments = attribution.segments.clone().filter(|s| s.labels.dim() == values.dim());
+    Ok(Heatmap { values, signed: display.signed(), segments })
 }
 
 /// Bilinear resampling with half-pixel centres and edges clamped (OpenCV's `INTER_LINEAR`,
@@ -144,6 +147,43 @@ pub struct Style {
     pub colormap: Colormap,
     /// The overlay's opacity where the map is at full scale, 0‥1.
     pub opacity: f32,
+    /// For maps on superpixels: colour only the k highest-scoring and the k lowest-scoring
+    /// (negative) segments.
+    #[serde(default)]
+    pub top: Option<usize>,
+    /// For maps on superpixels: draw the segments' boundaries.
+    #[serde(default)]
+    pub boundaries: bool,
+}
+
+impl Style {
+    pub fn new(colormap: Colormap, opacity: f32) -> Style {
+        Style { colormap, opacity, top: None, boundaries: false }
+    }
+}
+
+/// The colour of segment boundaries (yellow, as the lime package draws them).
+pub const BOUNDARY: [u8; 3] = [255, 221, 0];
+
+/// Which segments are shown with `top = k`: the k with the largest positive scores and the k
+/// with the most negative ones.
+pub fn top_segments(scores: &[f32], k: usize) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let mut shown = vec![false; scores.len()];
+    for &i in order.iter().filter(|&&i| scores[i] > 0.0).take(k) {
+        shown[i] = true;
+    }
+    for &i in order.iter().rev().filter(|&&i| scores[i] < 0.0).take(k) {
+        shown[i] = true;
+    }
+    shown
+}
+
+/// Whether a pixel lies on a segment's edge: its right or lower neighbour is in another segment.
+fn on_boundary(labels: &Array2<u32>, y: usize, x: usize) -> bool {
+    let label = labels[[y, x]];
+    labels.get([y, x + 1]).is_some_and(|&l| l != label) || labels.get([y + 1, x]).is_some_and(|&l| l != label)
 }
 
 /// The heatmap over the image, as RGBA bytes: the image in grey, and over it the colour of
@@ -159,8 +199,22 @@ pub fn overlay(heat: &Heatmap, scale: f32, style: Style, image: &RgbImage) -> Re
     }
     let scale = if scale > 0.0 && scale.is_finite() { scale } else { 1.0 };
     let opacity = style.opacity.clamp(0.0, 1.0);
+    let shown = match (&heat.segments, style.top) {
+        (Some(segments), Some(k)) => Some(top_segments(&segments.scores, k)),
+        _ => None,
+    };
+    let labels = heat.segments.as_ref().map(|s| &s.labels);
     let mut rgba = Vec::with_capacity(4 * w * h);
-    for (value, pixel) in heat.values.iter().zip(image.pixels()) {
+    for (((y, x), &value), pixel) in heat.values.indexed_iter().zip(image.pixels()) {
+        if style.boundaries && labels.is_some_and(|l| on_boundary(l, y, x)) {
+            rgba.extend_from_slice(&[BOUNDARY[0], BOUNDARY[1], BOUNDARY[2], 255]);
+            continue;
+        }
+        let hidden = match (&shown, labels) {
+            (Some(shown), Some(labels)) => !shown[labels[[y, x]] as usize],
+            _ => false,
+        };
+        let value = if hidden { 0.0 } else { value };
         let (t, strength) = if heat.signed {
             let t = (value / scale).clamp(-1.0, 1.0);
             ((t + 1.0) / 2.0, t.abs())
@@ -205,20 +259,20 @@ mod tests {
     #[test]
     fn scale_is_the_percentile_of_magnitudes() {
         let values = Array2::from_shape_fn((10, 10), |(i, j)| -((i * 10 + j + 1) as f32));
-        let heat = Heatmap { values, signed: true };
+        let heat = Heatmap { values, signed: true, segments: None };
         assert_eq!(scale(&[&heat], 99.0), 99.0);
         assert_eq!(scale(&[&heat], 100.0), 100.0);
-        let zero = Heatmap { values: Array2::zeros((2, 2)), signed: false };
+        let zero = Heatmap { values: Array2::zeros((2, 2)), signed: false, segments: None };
         assert_eq!(scale(&[&zero], 99.0), 1.0, "an all-zero map still draws");
-        let big = Heatmap { values: Array2::from_elem((10, 10), 1000.0), signed: false };
+        let big = Heatmap { values: Array2::from_elem((10, 10), 1000.0), signed: false, segments: None };
         assert_eq!(scale(&[&heat, &big], 50.0), 100.0, "shared: the percentile of both maps together");
     }
 
     #[test]
     fn overlay_shows_the_image_where_the_map_is_zero_and_colour_where_it_is_full() {
         let image = RgbImage::from_pixel(2, 1, image::Rgb([200, 100, 0]));
-        let heat = Heatmap { values: array![[0.0f32, -5.0]], signed: true };
-        let style = Style { colormap: Colormap::BlueRed, opacity: 1.0 };
+        let heat = Heatmap { values: array![[0.0f32, -5.0]], signed: true, segments: None };
+        let style = Style::new(Colormap::BlueRed, 1.0);
         let rgba = overlay(&heat, 5.0, style, &image).unwrap();
         let grey = (0.299f32 * 200.0 + 0.587 * 100.0).round() as u8;
         assert_eq!(&rgba[..4], &[grey, grey, grey, 255]);
@@ -226,5 +280,24 @@ mod tests {
         assert_eq!(&rgba[4..], &[blue[0], blue[1], blue[2], 255]);
         assert!(blue[2] > blue[0], "negative is blue");
         assert!(Colormap::BlueRed.rgb(1.0)[0] > Colormap::BlueRed.rgb(1.0)[2], "positive is red");
+    }
+
+    #[test]
+    fn top_k_colours_only_the_strongest_segments_and_boundaries_are_drawn() {
+        assert_eq!(top_segments(&[0.5, -2.0, 3.0, -0.1, 0.0, 1.0], 1), [false, true, true, false, false, false]);
+        assert_eq!(top_segments(&[0.5, -2.0, 3.0], 5), [true, true, true]);
+        // Three one-pixel-wide segments in a row, scores 1, 2, 3.
+        let labels = array![[0u32, 1, 2]];
+        let segments = SegmentScores { labels, scores: vec![1.0, 2.0, 3.0], r_squared: None };
+        let heat = Heatmap { values: array![[1.0f32, 2.0, 3.0]], signed: true, segments: Some(segments) };
+        let image = RgbImage::from_pixel(3, 1, image::Rgb([0, 0, 0]));
+        let top = Style { top: Some(1), ..Style::new(Colormap::BlueRed, 1.0) };
+        let rgba = overlay(&heat, 3.0, top, &image).unwrap();
+        assert_eq!(&rgba[..8], &[0, 0, 0, 255, 0, 0, 0, 255], "segments outside the top 1 show the image");
+        assert_eq!(&rgba[8..11], &Colormap::BlueRed.rgb(1.0));
+        let edges = Style { boundaries: true, ..Style::new(Colormap::BlueRed, 1.0) };
+        let rgba = overlay(&heat, 3.0, edges, &image).unwrap();
+        assert_eq!(&rgba[..3], &BOUNDARY, "a pixel whose right neighbour is another segment is an edge");
+        assert_ne!(&rgba[8..11], &BOUNDARY, "the last segment has no edge to its right");
     }
 }

@@ -4,8 +4,9 @@
 //! seed. Runs natively and, unchanged, in headless Chromium.
 
 use glimpse::explain::{
-    smoothgrad, Attribution, Baseline, Explainer, Fill, LayerConfig, Method, NoiseConfig, OcclusionConfig,
-    PathConfig, PathSampledConfig, RiseConfig, Rule, Subject,
+    smoothgrad, Attribution, Baseline, Explainer, Fill, KernelShapConfig, LayerConfig, LimeConfig, Method,
+    NoiseConfig, OcclusionConfig, PathConfig, PathSampledConfig, Plan, RiseConfig, Rule, SegmentFill, Subject,
+    SuperpixelConfig,
 };
 use glimpse::ModelConfig;
 use ndarray::{ArrayD, Axis};
@@ -252,6 +253,151 @@ fn rise_keeps_its_closed_form_and_its_seed() {
     assert_ne!(run(2), first);
     // Each pixel is a probability-weighted mean of masks near p: between 0 and max P / p.
     assert!(first.iter().all(|&v| (0.0..=2.0).contains(&v)));
+}
+
+/// The labels of a map on superpixels, checked: every pixel's value is its segment's score.
+fn segment_scores(attribution: &Attribution) -> (ndarray::Array2<u32>, Vec<f32>) {
+    let segments = attribution.segments.clone().expect("a map on superpixels");
+    for ((y, x), &label) in segments.labels.indexed_iter() {
+        assert_eq!(attribution.map[[0, 0, y, x]], segments.scores[label as usize]);
+    }
+    (segments.labels, segments.scores)
+}
+
+/// The small CNN on a smooth image (its reference input is noise, where any segmentation is
+/// arbitrary).
+fn small_cnn_on_a_smooth_image() -> (Explainer, Subject) {
+    let (explainer, mut s) = small_cnn();
+    s.input = ArrayD::from_shape_fn(vec![1, 3, 32, 32], |i| {
+        let (c, y, x) = (i[1] as f32, i[2] as f32, i[3] as f32);
+        (x * 0.21 + c).sin() + (y * 0.17 - c).cos() + if x + y > 36.0 { 0.8 } else { 0.0 }
+    });
+    (explainer, s)
+}
+
+/// The input with the segments not in `present` set to 0 (black fill for a model whose input is
+/// not pixels).
+fn keep_segments(x: &ArrayD<f32>, labels: &ndarray::Array2<u32>, present: &[bool]) -> ArrayD<f32> {
+    ArrayD::from_shape_fn(x.raw_dim(), |i| if present[labels[[i[2], i[3]]] as usize] { x[i] } else { 0.0 })
+}
+
+/// y = W·x + b is linear in which segments are present, with each segment's coefficient
+/// Σ W[c]·x over its pixels and channels: LIME without a ridge penalty recovers it exactly, and
+/// R² is 1.
+#[test]
+fn lime_recovers_a_linear_models_coefficients() {
+    let explainer = Explainer::from_bytes(include_bytes!("data/explain/linear.onnx")).unwrap();
+    let weight = npy(include_bytes!("data/explain/linear_weight.npy"));
+    let target = 1;
+    let x = ArrayD::from_shape_fn(vec![1, 3, 4, 4], |i| ((i[1] * 16 + i[2] * 4 + i[3]) as f32 * 0.83).sin());
+    let config = LimeConfig {
+        superpixels: SuperpixelConfig { segments: 4, compactness: 10.0 },
+        fill: SegmentFill::Black,
+        samples: 200,
+        ridge: 0.0,
+        ..Default::default()
+    };
+    let lime = explain(&explainer, &subject(x.clone(), target), Method::Lime(config));
+    let (labels, scores) = segment_scores(&lime);
+    assert!(scores.len() >= 2, "{} segments", scores.len());
+    let mut want = vec![0.0f32; scores.len()];
+    for ((y, v), &label) in labels.indexed_iter() {
+        for c in 0..3 {
+            want[label as usize] += weight[[target, c * 16 + y * 4 + v]] * x[[0, c, y, v]];
+        }
+    }
+    for (got, want) in scores.iter().zip(&want) {
+        assert!((got - want).abs() < 1e-4, "{scores:?} against {want:?}");
+    }
+    let r2 = lime.segments.unwrap().r_squared.unwrap();
+    assert!((r2 - 1.0).abs() < 1e-5, "R² = {r2}");
+}
+
+/// With few segments the budget covers every coalition, and KernelSHAP gives the exact Shapley
+/// values, computed here from the model's value on every coalition.
+#[test]
+fn kernel_shap_with_few_segments_is_exact_shapley() {
+    let (explainer, s) = small_cnn_on_a_smooth_image();
+    let config = KernelShapConfig {
+        superpixels: SuperpixelConfig { segments: 6, compactness: 10.0 },
+        fill: SegmentFill::Black,
+        ..Default::default()
+    };
+    let shap = explain(&explainer, &s, Method::KernelShap(config));
+    let (labels, phi) = segment_scores(&shap);
+    let m = phi.len();
+    assert!((3..=10).contains(&m), "{m} segments");
+    let value = |coalition: usize| -> f64 {
+        let present: Vec<bool> = (0..m).map(|j| coalition >> j & 1 == 1).collect();
+        let input = keep_segments(&s.input, &labels, &present);
+        f64::from(explainer.forward().run(input).unwrap()[[0, s.target]])
+    };
+    let values: Vec<f64> = (0..1usize << m).map(value).collect();
+    let factorial = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
+    for (i, &got) in phi.iter().enumerate() {
+        let exact: f64 = (0..1usize << m)
+            .filter(|c| c >> i & 1 == 0)
+            .map(|c| {
+                let size = c.count_ones() as usize;
+                let weight = factorial(size) * factorial(m - size - 1) / factorial(m);
+                weight * (values[c | 1 << i] - values[c])
+            })
+            .sum();
+        assert!((f64::from(got) - exact).abs() < 1e-4 * exact.abs().max(1e-2), "segment {i}: {got} against {exact}");
+    }
+}
+
+/// With many segments KernelSHAP samples, and Σφ = f(x) − f(∅) still holds to 1e-5.
+#[test]
+fn kernel_shap_is_efficient() {
+    let (explainer, s) = small_cnn_on_a_smooth_image();
+    let config = KernelShapConfig {
+        superpixels: SuperpixelConfig { segments: 40, compactness: 10.0 },
+        fill: SegmentFill::Black,
+        ..Default::default()
+    };
+    let shap = explain(&explainer, &s, Method::KernelShap(config));
+    let (labels, phi) = segment_scores(&shap);
+    assert!(phi.len() > 20, "{} segments: sampled, not enumerated", phi.len());
+    let f = |present: bool| {
+        let input = keep_segments(&s.input, &labels, &vec![present; phi.len()]);
+        explainer.forward().run(input).unwrap()[[0, s.target]]
+    };
+    let expected = f(true) - f(false);
+    let sum: f32 = phi.iter().sum();
+    assert!((sum - expected).abs() <= 1e-5 * expected.abs(), "Σφ = {sum}, f(x) − f(∅) = {expected}");
+    let check = shap.completeness.unwrap();
+    assert!((check.expected - expected).abs() <= 1e-5 * expected.abs());
+    assert!(check.relative_error() <= 1e-5);
+}
+
+/// LIME and KernelSHAP: the same seed gives the same map, another seed another; and a plan
+/// scored in slices (as the page's workers do) finishes to the same map as one scored whole.
+#[test]
+fn lime_and_kernel_shap_keep_their_seed_and_split_their_passes() {
+    let (explainer, s) = small_cnn_on_a_smooth_image();
+    let superpixels = SuperpixelConfig { segments: 30, compactness: 10.0 };
+    let lime = |seed| {
+        Method::Lime(LimeConfig { superpixels: superpixels.clone(), samples: 120, seed, ..Default::default() })
+    };
+    let shap = |seed| {
+        let config = KernelShapConfig { superpixels: superpixels.clone(), budget: Some(150), seed, ..Default::default() };
+        Method::KernelShap(config)
+    };
+    let methods: [&dyn Fn(u64) -> Method; 2] = [&lime, &shap];
+    for method in methods {
+        let first = explain(&explainer, &s, method(1)).map;
+        assert_eq!(explain(&explainer, &s, method(1)).map, first);
+        assert_ne!(explain(&explainer, &s, method(2)).map, first);
+
+        let plan = Plan::new(&s, &method(1)).unwrap();
+        let cut = plan.len() / 3;
+        let mut scores = explainer.scores(&plan, cut..plan.len(), &mut |_, _| {}).unwrap();
+        let mut head = explainer.scores(&plan, 0..cut, &mut |_, _| {}).unwrap();
+        head.append(&mut scores);
+        let again = Plan::new(&s, &method(1)).unwrap();
+        assert_eq!(again.finish(&head).unwrap().map, first);
+    }
 }
 
 /// A model the gradient engine cannot differentiate still loads: the gradient methods name the

@@ -10,7 +10,8 @@
 //! glimpse explain --model M.onnx [--config M.json] --input FILE --method NAME [--target T]
 //!   [--layer TENSOR] [--steps N --rule R] [--baseline black|blur|noise|FILE.npy]
 //!   [--samples N --sigma S] [--seed S] [--window K --stride S --fill zero|blur|mean]
-//!   [--masks N --grid S --keep P]
+//!   [--masks N --grid S --keep P] [--segments N --compactness M --fill mean|blur|black]
+//!   [--samples N --kernel-width W --ridge A] [--budget N]
 //!   --out OUT.npy|OUT.png
 //! ```
 //! writes the attribution and prints a JSON summary. `.npy` is the raw, signed map in the
@@ -29,7 +30,7 @@ mod cli {
     use clap::{Parser, Subcommand};
     use glimpse::config::Preprocess;
     use glimpse::explain::{
-        Attribution, Baseline, Explainer, Fill, Method, PathConfig, PathSampledConfig, Rule, Subject,
+        Attribution, Baseline, Explainer, Fill, Method, PathConfig, PathSampledConfig, Rule, SegmentFill, Subject,
     };
     use glimpse::render::{self, Colormap, Style};
     use glimpse::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
@@ -103,13 +104,13 @@ mod cli {
         /// black, blur, noise, or a `.npy` in pixel units (0‥255) in the input's shape.
         #[arg(long)]
         baseline: Option<String>,
-        /// Noisy samples (smoothgrad, smoothgrad-sq, vargrad).
+        /// Noisy samples (smoothgrad, smoothgrad-sq, vargrad); perturbed samples (lime).
         #[arg(long)]
         samples: Option<usize>,
         /// Noise σ as a fraction of the input's range (smoothgrad, smoothgrad-sq, vargrad).
         #[arg(long)]
         sigma: Option<f32>,
-        /// Seed of the noise (smoothgrad and its variants, the noise baseline).
+        /// Seed of the noise (smoothgrad and its variants, the noise baseline) or of the samples (rise, lime, kernel-shap).
         #[arg(long)]
         seed: Option<u64>,
         /// The occluding window's side in pixels (occlusion).
@@ -127,9 +128,25 @@ mod cli {
         /// The probability that a grid cell is kept (rise).
         #[arg(long)]
         keep: Option<f32>,
-        /// What covers an occluded window: zero, blur or mean (occlusion).
-        #[arg(long, value_parser = PossibleValuesParser::new(["zero", "blur", "mean"]))]
+        /// What covers an occluded window: zero, blur or mean (occlusion); what fills a hidden
+        /// segment: mean (its mean colour), blur or black (lime, kernel-shap).
+        #[arg(long, value_parser = PossibleValuesParser::new(["zero", "blur", "mean", "black"]))]
         fill: Option<String>,
+        /// About how many superpixels SLIC makes (lime, kernel-shap).
+        #[arg(long)]
+        segments: Option<usize>,
+        /// SLIC's compactness m (lime, kernel-shap).
+        #[arg(long)]
+        compactness: Option<f32>,
+        /// The exponential kernel's width on the cosine distance (lime).
+        #[arg(long)]
+        kernel_width: Option<f32>,
+        /// The ridge penalty α (lime).
+        #[arg(long)]
+        ridge: Option<f32>,
+        /// Coalitions evaluated; default 2M + 2048 for M segments (kernel-shap).
+        #[arg(long)]
+        budget: Option<usize>,
         /// Where to write the map: `.npy` (raw) or `.png` (drawn over the image).
         #[arg(long)]
         out: PathBuf,
@@ -253,6 +270,22 @@ mod cli {
                 set(&mut c.keep, args.keep, "--keep", &mut used);
                 set(&mut c.seed, args.seed, "--seed", &mut used);
             }
+            Method::Lime(c) => {
+                set(&mut c.superpixels.segments, args.segments, "--segments", &mut used);
+                set(&mut c.superpixels.compactness, args.compactness, "--compactness", &mut used);
+                set(&mut c.fill, segment_fill(args)?, "--fill", &mut used);
+                set(&mut c.samples, args.samples, "--samples", &mut used);
+                set(&mut c.kernel_width, args.kernel_width, "--kernel-width", &mut used);
+                set(&mut c.ridge, args.ridge, "--ridge", &mut used);
+                set(&mut c.seed, args.seed, "--seed", &mut used);
+            }
+            Method::KernelShap(c) => {
+                set(&mut c.superpixels.segments, args.segments, "--segments", &mut used);
+                set(&mut c.superpixels.compactness, args.compactness, "--compactness", &mut used);
+                set(&mut c.fill, segment_fill(args)?, "--fill", &mut used);
+                set(&mut c.budget, args.budget.map(Some), "--budget", &mut used);
+                set(&mut c.seed, args.seed, "--seed", &mut used);
+            }
             Method::Gradient | Method::GradXInput | Method::GuidedBackprop | Method::Cam => {}
         }
         let given = [
@@ -269,6 +302,11 @@ mod cli {
             ("--masks", args.masks.is_some()),
             ("--grid", args.grid.is_some()),
             ("--keep", args.keep.is_some()),
+            ("--segments", args.segments.is_some()),
+            ("--compactness", args.compactness.is_some()),
+            ("--kernel-width", args.kernel_width.is_some()),
+            ("--ridge", args.ridge.is_some()),
+            ("--budget", args.budget.is_some()),
         ];
         for (flag, present) in given {
             if present && !used.contains(&flag) {
@@ -276,6 +314,12 @@ mod cli {
             }
         }
         Ok(method)
+    }
+
+    /// `--fill` for the methods on superpixels.
+    fn segment_fill(args: &ExplainArgs) -> Result<Option<SegmentFill>, String> {
+        let fill = args.fill.as_deref().map(|f| serde_json::from_value::<SegmentFill>(f.into()));
+        fill.transpose().map_err(|_| format!("--fill {}: use mean, blur or black", args.fill.as_deref().unwrap_or("")))
     }
 
     fn set<T>(slot: &mut T, value: Option<T>, flag: &'static str, used: &mut Vec<&'static str>) {
@@ -344,7 +388,7 @@ mod cli {
         let heat =
             render::heatmap(attribution, height as usize, width as usize).map_err(|e| e.to_string())?;
         let scale = render::scale(&[&heat], 99.0);
-        let style = Style { colormap: Colormap::default_for(heat.signed), opacity: 0.85 };
+        let style = Style { boundaries: heat.segments.is_some(), ..Style::new(Colormap::default_for(heat.signed), 0.85) };
         let rgba = render::overlay(&heat, scale, style, view).map_err(|e| e.to_string())?;
         let image =
             image::RgbaImage::from_raw(width, height, rgba).ok_or("the drawn map has the wrong size")?;

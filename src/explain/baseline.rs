@@ -98,6 +98,13 @@ impl PixelAffine<'_> {
     }
 }
 
+/// The input as pixel values (0‥255), when it is an RGB image whose normalisation is known.
+pub(crate) fn to_pixels(subject: &Subject) -> Option<ArrayD<f32>> {
+    let affine = pixel_affine(subject)?;
+    let x = &subject.input;
+    Some(ArrayD::from_shape_fn(x.raw_dim(), |i| x[i.clone()] * affine.std[i[1]] + affine.mean[i[1]]))
+}
+
 fn pixel_affine(subject: &Subject) -> Option<PixelAffine<'_>> {
     let spec = subject.pixels.as_ref()?;
     let shape = subject.input.shape();

@@ -25,19 +25,28 @@ mod grad_x_input;
 mod gradient;
 mod guided_backprop;
 pub mod integrated_gradients;
+pub mod kernel_shap;
 pub mod layers;
+mod least_squares;
+pub mod lime;
 pub mod occlusion;
 mod path_sampled_ig;
+pub mod perturbation;
 pub mod rise;
 pub mod smoothgrad;
+pub mod superpixels;
 
 pub use baseline::Baseline;
 pub use integrated_gradients::{PathConfig, Rule};
+pub use kernel_shap::KernelShapConfig;
 pub use layers::Layer;
+pub use lime::LimeConfig;
 pub use occlusion::{Fill, OcclusionConfig};
 pub use path_sampled_ig::PathSampledConfig;
+pub use perturbation::Plan;
 pub use rise::RiseConfig;
 pub use smoothgrad::NoiseConfig;
+pub use superpixels::{SegmentFill, SegmentScores, SuperpixelConfig};
 
 /// Every gradient-based method, with its settings. In JSON (the page, the CLI's reports):
 /// `{"method": "integrated-gradients", "steps": 50, "rule": "gauss-legendre", ...}`; settings
@@ -61,6 +70,8 @@ pub enum Method {
     GradCamPp(LayerConfig),
     Occlusion(OcclusionConfig),
     Rise(RiseConfig),
+    Lime(LimeConfig),
+    KernelShap(KernelShapConfig),
 }
 
 /// Which layer a CAM method looks at.
@@ -89,6 +100,8 @@ impl Method {
             Method::GradCamPp(LayerConfig::default()),
             Method::Occlusion(OcclusionConfig::default()),
             Method::Rise(RiseConfig::default()),
+            Method::Lime(LimeConfig::default()),
+            Method::KernelShap(KernelShapConfig::default()),
         ]
     }
 
@@ -108,6 +121,8 @@ impl Method {
             Method::GradCamPp(_) => "grad-cam-pp",
             Method::Occlusion(_) => "occlusion",
             Method::Rise(_) => "rise",
+            Method::Lime(_) => "lime",
+            Method::KernelShap(_) => "kernel-shap",
         }
     }
 
@@ -132,17 +147,26 @@ impl Method {
             }
             Method::Cam => Display::Signed,
             Method::GradCam(_) | Method::GradCamPp(_) => Display::Magnitude,
-            Method::Occlusion(_) => Display::MeanOverChannels,
+            Method::Occlusion(_) | Method::Lime(_) | Method::KernelShap(_) => Display::MeanOverChannels,
             Method::Rise(_) => Display::AboveMinimum,
         }
     }
 
+    /// Whether the method needs forward passes only (it works on any model, and its passes can
+    /// be split, see [`Plan`]).
+    pub fn forward_only(&self) -> bool {
+        matches!(self, Method::Occlusion(_) | Method::Rise(_) | Method::Lime(_) | Method::KernelShap(_))
+    }
+
     /// Passes (forward and backward, or forward only) the method makes at these settings on an
-    /// input of this shape, for progress reports.
+    /// input of this shape, for progress reports (KernelSHAP's default budget depends on how
+    /// many segments SLIC makes; this counts the segments asked for).
     pub fn passes(&self, input_shape: &[usize]) -> usize {
         match self {
             Method::Occlusion(c) => occlusion::passes(c, input_shape),
             Method::Rise(c) => c.masks,
+            Method::Lime(c) => c.samples,
+            Method::KernelShap(c) => c.budget.unwrap_or(2 * c.superpixels.segments + 2048) + 2,
             Method::IntegratedGradients(c) => c.steps + 1,
             Method::PathSampledIg(c) => c.steps + 1,
             Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) => c.samples,
@@ -193,7 +217,7 @@ pub struct Subject {
 
 impl Subject {
     /// Channels, height and width of an image input (N×C×H×W), or an error naming `method`.
-    fn image_shape(&self, method: &str) -> Result<[usize; 3]> {
+    pub(crate) fn image_shape(&self, method: &str) -> Result<[usize; 3]> {
         match *self.input.shape() {
             [_, channels, height, width] => Ok([channels, height, width]),
             ref other => Err(Error::Explain(format!(
@@ -234,8 +258,10 @@ pub struct Attribution {
     pub map: ArrayD<f32>,
     /// The layer the map lives on (the CAMs), by ONNX tensor name.
     pub layer: Option<String>,
-    /// The completeness check, for the path methods.
+    /// The completeness check, for the path methods, and efficiency for KernelSHAP.
     pub completeness: Option<Completeness>,
+    /// Per-segment scores, for the methods on superpixels.
+    pub segments: Option<SegmentScores>,
 }
 
 type NoiseCacheEntry = (ArrayD<f32>, usize, NoiseConfig, Arc<smoothgrad::NoiseStatistics>);
@@ -348,12 +374,16 @@ impl Explainer {
                 layer = Some(name);
                 map
             }
-            Method::Occlusion(config) => occlusion::attribute(self, subject, config, progress)?,
-            Method::Rise(config) => rise::attribute(self, subject, config, progress)?,
+            Method::Occlusion(_) | Method::Rise(_) | Method::Lime(_) | Method::KernelShap(_) => {
+                let plan = Plan::new(subject, method)?;
+                let scores = self.scores(&plan, 0..plan.len(), progress)?;
+                progress(plan.len(), plan.len());
+                return plan.finish(&scores);
+            }
         };
         let passes = method.passes(subject.input.shape());
         progress(passes, passes);
-        Ok(Attribution { method: method.clone(), target: subject.target, map, layer, completeness })
+        Ok(Attribution { method: method.clone(), target: subject.target, map, layer, completeness, segments: None })
     }
 
     /// SmoothGrad's statistics; SmoothGrad, SmoothGrad² and VarGrad with the same settings on

@@ -6,11 +6,14 @@
 //! it works on any model, even one whose gradients the engine cannot take. As in Captum, the
 //! last window on each axis is cut off at the image's edge.
 
+use std::ops::Range;
+
 use ndarray::{s, ArrayD, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
 use super::baseline::blur;
-use super::{Explainer, Progress, Subject};
+use super::perturbation::Outcome;
+use super::Subject;
 use crate::error::{Error, Result};
 
 /// Settings of occlusion; the defaults suit a 224×224 input (27 × 27 windows).
@@ -60,55 +63,78 @@ pub(super) fn passes(config: &OcclusionConfig, shape: &[usize]) -> usize {
     }
 }
 
-pub(super) fn attribute(
-    explainer: &Explainer,
-    subject: &Subject,
-    config: &OcclusionConfig,
-    progress: Progress<'_>,
-) -> Result<ArrayD<f32>> {
-    let x = &subject.input;
-    let [channels, height, width] = subject.image_shape("Occlusion")?;
-    let OcclusionConfig { window, stride, fill } = *config;
-    if window == 0 || stride == 0 || stride > window {
-        return Err(Error::Explain(format!(
-            "Occlusion needs 0 < stride ≤ window, so that every pixel is covered; they are {stride} and {window}."
-        )));
-    }
-    let filler = match fill {
-        Fill::Zero => ArrayD::zeros(x.raw_dim()),
-        Fill::Blur => blur(x, 20.0)?,
-        Fill::Mean => {
-            let means: Vec<f32> = x.axis_iter(Axis(1)).map(|c| c.mean().unwrap_or(0.0)).collect();
-            ArrayD::from_shape_fn(x.raw_dim(), |i| means[i[1]])
-        }
-    };
-    let windows: Vec<(usize, usize)> = starts(height, window, stride)
-        .into_iter()
-        .flat_map(|y| starts(width, window, stride).into_iter().map(move |x| (y, x)))
-        .collect();
-    let region = |(y, x): (usize, usize)| s![.., .., y..(y + window).min(height), x..(x + window).min(width)];
-    let occluded = windows.iter().map(|&at| {
-        let mut input = x.clone();
-        input.slice_mut(region(at)).assign(&filler.slice(region(at)));
-        input
-    });
+/// Occlusion's inputs: the image itself, then one per window.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    input: ArrayD<f32>,
+    filler: ArrayD<f32>,
+    windows: Vec<(usize, usize)>,
+    window: usize,
+}
 
-    let total = windows.len() + 1;
-    let f_x = explainer.target_values(std::slice::from_ref(x), subject.target)?[0];
-    let mut drops = ArrayD::<f64>::zeros(vec![1, 1, height, width]);
-    let mut counts = ArrayD::<f64>::zeros(vec![1, 1, height, width]);
-    explainer.for_each_target_value(occluded, subject.target, progress, total, |i, value| {
-        let drop = f64::from(f_x - value);
-        drops.slice_mut(region(windows[i])).mapv_inplace(|d| d + drop);
-        counts.slice_mut(region(windows[i])).mapv_inplace(|c| c + 1.0);
-        Ok(())
-    })?;
-    let mut plane = ArrayD::<f32>::zeros(vec![1, 1, height, width]);
-    Zip::from(&mut plane).and(&drops).and(&counts).for_each(|p, &d, &c| *p = (d / c) as f32);
-    let per_channel = plane.broadcast(vec![1, channels, height, width]);
-    per_channel
-        .map(|m| m.to_owned())
-        .ok_or_else(|| Error::Explain("the occlusion map has the wrong shape".into()))
+impl Plan {
+    pub fn new(subject: &Subject, config: &OcclusionConfig) -> Result<Plan> {
+        let x = &subject.input;
+        let [_, height, width] = subject.image_shape("Occlusion")?;
+        let OcclusionConfig { window, stride, fill } = *config;
+        if window == 0 || stride == 0 || stride > window {
+            return Err(Error::Explain(format!(
+                "Occlusion needs 0 < stride ≤ window, so that every pixel is covered; they are {stride} and {window}."
+            )));
+        }
+        let filler = match fill {
+            Fill::Zero => ArrayD::zeros(x.raw_dim()),
+            Fill::Blur => blur(x, 20.0)?,
+            Fill::Mean => {
+                let means: Vec<f32> = x.axis_iter(Axis(1)).map(|c| c.mean().unwrap_or(0.0)).collect();
+                ArrayD::from_shape_fn(x.raw_dim(), |i| means[i[1]])
+            }
+        };
+        let windows = starts(height, window, stride)
+            .into_iter()
+            .flat_map(|y| starts(width, window, stride).into_iter().map(move |x| (y, x)))
+            .collect();
+        Ok(Plan { input: x.clone(), filler, windows, window })
+    }
+
+    pub fn len(&self) -> usize {
+        self.windows.len() + 1
+    }
+
+    /// The rows and columns a window covers, cut off at the image's edge.
+    fn covers(&self, (y, x): (usize, usize)) -> (Range<usize>, Range<usize>) {
+        let (height, width) = (self.input.shape()[2], self.input.shape()[3]);
+        (y..(y + self.window).min(height), x..(x + self.window).min(width))
+    }
+
+    /// Input 0 is the image; input i > 0 has window i − 1 filled.
+    pub fn input(&self, i: usize) -> ArrayD<f32> {
+        let mut input = self.input.clone();
+        if let Some(&at) = i.checked_sub(1).and_then(|w| self.windows.get(w)) {
+            let (ys, xs) = self.covers(at);
+            input.slice_mut(s![.., .., ys.clone(), xs.clone()]).assign(&self.filler.slice(s![.., .., ys, xs]));
+        }
+        input
+    }
+
+    pub fn finish(&self, scores: &[f32]) -> Result<Outcome> {
+        let [_, channels, height, width] = *self.input.shape() else { unreachable!("checked in new") };
+        let f_x = scores[0];
+        let mut drops = ArrayD::<f64>::zeros(vec![1, 1, height, width]);
+        let mut counts = ArrayD::<f64>::zeros(vec![1, 1, height, width]);
+        for (&at, &value) in self.windows.iter().zip(&scores[1..]) {
+            let drop = f64::from(f_x - value);
+            let (ys, xs) = self.covers(at);
+            drops.slice_mut(s![.., .., ys.clone(), xs.clone()]).mapv_inplace(|d| d + drop);
+            counts.slice_mut(s![.., .., ys, xs]).mapv_inplace(|c| c + 1.0);
+        }
+        let mut plane = ArrayD::<f32>::zeros(vec![1, 1, height, width]);
+        Zip::from(&mut plane).and(&drops).and(&counts).for_each(|p, &d, &c| *p = (d / c) as f32);
+        let per_channel = plane.broadcast(vec![1, channels, height, width]);
+        per_channel
+            .map(|m| m.to_owned().into())
+            .ok_or_else(|| Error::Explain("the occlusion map has the wrong shape".into()))
+    }
 }
 
 #[cfg(test)]

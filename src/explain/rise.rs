@@ -14,8 +14,8 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::rand_chacha;
-use super::{Explainer, Progress, Subject};
-use crate::classify::softmax;
+use super::perturbation::Outcome;
+use super::Subject;
 use crate::error::{Error, Result};
 use crate::render::upsample_bilinear;
 
@@ -42,6 +42,7 @@ impl Default for RiseConfig {
 pub const MAX_MASKS: usize = 20_000;
 
 /// One mask's random draws: the grid's cells and the shift of the crop.
+#[derive(Debug, Clone)]
 struct Draw {
     cells: Array2<f32>,
     shift: (usize, usize),
@@ -55,56 +56,67 @@ fn mask(draw: &Draw, grid: usize, height: usize, width: usize) -> Array2<f32> {
     big.slice(ndarray::s![dy..dy + height, dx..dx + width]).to_owned()
 }
 
-pub(super) fn attribute(
-    explainer: &Explainer,
-    subject: &Subject,
-    config: &RiseConfig,
-    progress: Progress<'_>,
-) -> Result<ArrayD<f32>> {
-    let x = &subject.input;
-    let [channels, height, width] = subject.image_shape("RISE")?;
-    let RiseConfig { masks, grid, keep, seed } = *config;
-    if !(1..=MAX_MASKS).contains(&masks) || grid == 0 || !(keep > 0.0 && keep <= 1.0) {
-        return Err(Error::Explain(format!(
-            "RISE needs 1 to {MAX_MASKS} masks, a grid of at least 1 and 0 < p ≤ 1; they are {masks}, {grid} and {keep}."
-        )));
+/// RISE's inputs: one masked image per draw.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    input: ArrayD<f32>,
+    draws: Vec<Draw>,
+    grid: usize,
+    keep: f32,
+}
+
+impl Plan {
+    pub fn new(subject: &Subject, config: &RiseConfig) -> Result<Plan> {
+        let [_, height, width] = subject.image_shape("RISE")?;
+        let RiseConfig { masks, grid, keep, seed } = *config;
+        if !(1..=MAX_MASKS).contains(&masks) || grid == 0 || !(keep > 0.0 && keep <= 1.0) {
+            return Err(Error::Explain(format!(
+                "RISE needs 1 to {MAX_MASKS} masks, a grid of at least 1 and 0 < p ≤ 1; they are {masks}, {grid} and {keep}."
+            )));
+        }
+        let mut rng = rand_chacha(seed);
+        let (cell_h, cell_w) = (height.div_ceil(grid), width.div_ceil(grid));
+        let draws = (0..masks)
+            .map(|_| Draw {
+                cells: Array2::from_shape_fn(
+                    (grid, grid),
+                    |_| if rng.random::<f32>() < keep { 1.0 } else { 0.0 },
+                ),
+                shift: (rng.random_range(0..cell_h), rng.random_range(0..cell_w)),
+            })
+            .collect();
+        Ok(Plan { input: subject.input.clone(), draws, grid, keep })
     }
-    let mut rng = rand_chacha(seed);
-    let (cell_h, cell_w) = (height.div_ceil(grid), width.div_ceil(grid));
-    let draws: Vec<Draw> = (0..masks)
-        .map(|_| Draw {
-            cells: Array2::from_shape_fn(
-                (grid, grid),
-                |_| if rng.random::<f32>() < keep { 1.0 } else { 0.0 },
-            ),
-            shift: (rng.random_range(0..cell_h), rng.random_range(0..cell_w)),
-        })
-        .collect();
-    let masked = draws.iter().map(|draw| {
-        let m = mask(draw, grid, height, width);
-        let mut input = x.clone();
+
+    pub fn len(&self) -> usize {
+        self.draws.len()
+    }
+
+    fn mask(&self, i: usize) -> Array2<f32> {
+        mask(&self.draws[i], self.grid, self.input.shape()[2], self.input.shape()[3])
+    }
+
+    /// The image times mask i.
+    pub fn input(&self, i: usize) -> ArrayD<f32> {
+        let m = self.mask(i);
+        let mut input = self.input.clone();
         for mut channel in input.axis_iter_mut(Axis(1)) {
             channel.index_axis_mut(Axis(0), 0).zip_mut_with(&m, |v, &m| *v *= m);
         }
         input
-    });
-    let mut saliency = Array2::<f64>::zeros((height, width));
-    explainer.for_each_output_row(masked, progress, masks, |i, row| {
-        let probability = f64::from(softmax_at(row, subject.target)?);
-        let m = mask(&draws[i], grid, height, width);
-        saliency.zip_mut_with(&m, |s, &m| *s += probability * f64::from(m));
-        Ok(())
-    })?;
-    let scale = 1.0 / (masks as f64 * f64::from(keep));
-    let plane = saliency.mapv(|s| (s * scale) as f32);
-    let map = plane.broadcast((1, channels, height, width)).map(|m| m.to_owned().into_dyn());
-    map.ok_or_else(|| Error::Explain("the RISE map has the wrong shape".into()))
+    }
+
+    /// The masks averaged with the target's probabilities as weights.
+    pub fn finish(&self, probabilities: &[f32]) -> Result<Outcome> {
+        let [_, channels, height, width] = *self.input.shape() else { unreachable!("checked in new") };
+        let mut saliency = Array2::<f64>::zeros((height, width));
+        for (i, &probability) in probabilities.iter().enumerate() {
+            saliency.zip_mut_with(&self.mask(i), |s, &m| *s += f64::from(probability) * f64::from(m));
+        }
+        let scale = 1.0 / (self.draws.len() as f64 * f64::from(self.keep));
+        let plane = saliency.mapv(|s| (s * scale) as f32);
+        let map = plane.broadcast((1, channels, height, width)).map(|m| m.to_owned().into_dyn().into());
+        map.ok_or_else(|| Error::Explain("the RISE map has the wrong shape".into()))
+    }
 }
 
-/// softmax(row)[target].
-fn softmax_at(row: ndarray::ArrayView1<'_, f32>, target: usize) -> Result<f32> {
-    softmax(row)
-        .get(target)
-        .copied()
-        .ok_or_else(|| Error::Explain(format!("class {target} is outside the model's {} outputs", row.len())))
-}
