@@ -84,9 +84,10 @@ EXAMPLES = [
     "This is the worst service I have ever had.",
     "The flight was delayed again and nobody told us anything.",
     "not bad at all",
-    "I went in with low expectations, but this little cafe won me over. The coffee was rich and "
-    "smooth, the pastries were fresh, and the staff remembered my name on my second visit. Prices "
-    "are fair, the music is quiet, and there is always a table by the window. I will be back.",
+    "What a great evening! The food was delicious, the portions were generous, and our waiter was "
+    "friendly and quick without ever rushing us. The dessert, a warm chocolate cake with vanilla ice "
+    "cream, was the best I have had in years. The prices are fair for the quality. We will definitely "
+    "come back with friends soon.",
 ]
 
 

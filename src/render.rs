@@ -284,7 +284,10 @@ mod tests {
 
     #[test]
     fn top_k_colours_only_the_strongest_segments_and_boundaries_are_drawn() {
-        assert_eq!(top_segments(&[0.5, -2.0, 3.0, -0.1, 0.0, 1.0], 1), [false, true, true, false, false, false]);
+        assert_eq!(
+            top_segments(&[0.5, -2.0, 3.0, -0.1, 0.0, 1.0], 1),
+            [false, true, true, false, false, false]
+        );
         assert_eq!(top_segments(&[0.5, -2.0, 3.0], 5), [true, true, true]);
         // Three one-pixel-wide segments in a row, scores 1, 2, 3.
         let labels = array![[0u32, 1, 2]];

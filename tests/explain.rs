@@ -5,8 +5,8 @@
 
 use glimpse::explain::{
     smoothgrad, Attribution, Baseline, Explainer, Fill, KernelShapConfig, LayerConfig, LimeConfig, Method,
-    NoiseConfig, OcclusionConfig, PathConfig, PathSampledConfig, Plan, RiseConfig, Rule, SegmentFill, Subject,
-    SuperpixelConfig,
+    NoiseConfig, OcclusionConfig, PathConfig, PathSampledConfig, Plan, RiseConfig, Rule, SegmentFill,
+    Subject, SuperpixelConfig,
 };
 use glimpse::ModelConfig;
 use ndarray::{ArrayD, Axis};
@@ -343,7 +343,10 @@ fn kernel_shap_with_few_segments_is_exact_shapley() {
                 weight * (values[c | 1 << i] - values[c])
             })
             .sum();
-        assert!((f64::from(got) - exact).abs() < 1e-4 * exact.abs().max(1e-2), "segment {i}: {got} against {exact}");
+        assert!(
+            (f64::from(got) - exact).abs() < 1e-4 * exact.abs().max(1e-2),
+            "segment {i}: {got} against {exact}"
+        );
     }
 }
 
@@ -378,10 +381,20 @@ fn lime_and_kernel_shap_keep_their_seed_and_split_their_passes() {
     let (explainer, s) = small_cnn_on_a_smooth_image();
     let superpixels = SuperpixelConfig { segments: 30, compactness: 10.0 };
     let lime = |seed| {
-        Method::Lime(LimeConfig { superpixels: superpixels.clone(), samples: 120, seed, ..Default::default() })
+        Method::Lime(LimeConfig {
+            superpixels: superpixels.clone(),
+            samples: 120,
+            seed,
+            ..Default::default()
+        })
     };
     let shap = |seed| {
-        let config = KernelShapConfig { superpixels: superpixels.clone(), budget: Some(150), seed, ..Default::default() };
+        let config = KernelShapConfig {
+            superpixels: superpixels.clone(),
+            budget: Some(150),
+            seed,
+            ..Default::default()
+        };
         Method::KernelShap(config)
     };
     let methods: [&dyn Fn(u64) -> Method; 2] = [&lime, &shap];

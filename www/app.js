@@ -22,7 +22,7 @@ const ui = {
   explanations: $('explanations'), modelName: $('model-name'),
 };
 
-const engine = new Engine({ onProgress: showProgress, onRestart: restarted });
+const engine = new Engine({ onProgress: showProgress, onRestart: restarted, size: poolSize() });
 const grid = new Grid({
   engine, root: ui.explanations, prepareImage, onIdle: settle, onTarget: markTarget,
 });
@@ -80,7 +80,8 @@ async function loadModel() {
     const info = await request;
     model = info;
     grid.setModel(info);
-    ui.modelName.textContent = `Model: ${info.name}. Weights and code run locally, in WebAssembly.`;
+    const workers = engine.size === 1 ? 'one Web Worker' : `${engine.size} Web Workers`;
+    ui.modelName.textContent = `Model: ${info.name}. Weights and code run locally, in WebAssembly, on ${workers}.`;
   } catch (error) {
     if (error instanceof Cancelled) return; // the engine restarted and loads the model again
     ui.modelName.textContent = 'The model could not be loaded.';
@@ -245,3 +246,13 @@ ui.errorClose.addEventListener('click', clearError);
 setUpExamples();
 setUpUpload();
 loadModel();
+
+/**
+ * How many workers share the forward-only methods: one per core, up to four (each holds its own
+ * copy of the model), or `?workers=N` in the address (the benchmark compares 1 with N).
+ */
+function poolSize() {
+  const asked = Number(new URLSearchParams(location.search).get('workers'));
+  if (Number.isInteger(asked) && asked >= 1) return Math.min(asked, 16);
+  return Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+}

@@ -1,6 +1,12 @@
-// The page's handle on the Web Worker that runs Glimpse's wasm. Every request gets an id; the
-// worker answers with progress messages and then one `done` or `error`. Cancelling terminates
-// the worker (the only way to stop wasm mid-computation) and starts a fresh one.
+// The page's handle on the Web Workers that run Glimpse's wasm: a pool of them, each with its
+// own wasm instance and its own copy of the model (no SharedArrayBuffer, so no special headers).
+// Worker 0 is the primary: it holds the maps and answers every request. The others only help
+// with the forward-only methods, whose passes split freely: every worker lays out the same
+// seeded plan, scores the slices it is handed, and the primary combines the scores.
+//
+// Every request gets an id; a worker answers with progress messages and then one `done` or
+// `error`. Cancelling a forward-only method just stops handing out slices. Cancelling anything
+// else terminates every worker (the only way to stop wasm mid-computation) and starts fresh ones.
 
 export class Cancelled extends Error {
   constructor() {
@@ -9,57 +15,148 @@ export class Cancelled extends Error {
   }
 }
 
+/** Requests every worker must see: the model, and the image its passes perturb. */
+const BROADCAST = new Set(['load-model', 'classify']);
+
+/** Passes per slice handed to a worker: small enough to balance the load and report progress. */
+const SLICES_PER_WORKER = 6;
+const MIN_SLICE = 4;
+const MAX_SLICE = 64;
+
 export class Engine {
-  #worker = null;
+  #workers = [];
   #pending = new Map();
   #nextId = 1;
   #onProgress;
   #onRestart;
+  #forwardOnly = new Set();
+  /** Forward-only runs in progress, each `{stop}`: they can be stopped between slices. */
+  #runs = new Set();
 
   /**
    * @param {object} hooks
    * @param {(stage: string, fraction: number | null) => void} hooks.onProgress
-   * @param {() => void} hooks.onRestart called after a fresh worker replaced a cancelled or
-   *   crashed one, so the caller can load the model into it again.
+   * @param {() => void} hooks.onRestart called after fresh workers replaced cancelled or crashed
+   *   ones, so the caller can load the model into them again.
+   * @param {number} hooks.size how many workers.
    */
-  constructor({ onProgress, onRestart }) {
+  constructor({ onProgress, onRestart, size = 1 }) {
     this.#onProgress = onProgress;
     this.#onRestart = onRestart;
-    this.#spawn();
+    for (let i = 0; i < Math.max(1, size); i++) this.#workers.push(this.#spawn());
+  }
+
+  /** How many workers share the forward-only methods. */
+  get size() {
+    return this.#workers.length;
   }
 
   get busy() {
     return this.#pending.size > 0;
   }
 
-  /** Sends a request; resolves with the worker's result. */
-  request(type, payload = {}, transfer = []) {
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, type, ...payload }, transfer);
-    });
+  /** Sends a request; resolves with the (primary) worker's result. */
+  async request(type, payload = {}, transfer = []) {
+    if (BROADCAST.has(type)) {
+      const [result] = await Promise.all(this.#workers.map((_, i) => this.#send(i, type, payload, [], i === 0)));
+      if (type === 'load-model') {
+        this.#forwardOnly = new Set(result.methods.filter((m) => m.forwardOnly).map((m) => m.method));
+      }
+      return result;
+    }
+    if (type === 'explain' && this.#forwardOnly.has(payload.method.method)) {
+      return this.#explainInSlices(payload);
+    }
+    return this.#send(0, type, payload, transfer, true);
   }
 
   /** Stops whatever runs now; every pending request rejects with `Cancelled`. */
   cancel() {
-    this.#restart(new Cancelled());
+    const pending = [...this.#pending.values()];
+    if (this.#runs.size && pending.every((entry) => entry.run)) this.abandon();
+    else this.#restart(new Cancelled());
+  }
+
+  /**
+   * Stops the forward-only runs in progress: they reject with `Cancelled` at once, and the
+   * workers finish the slice in hand (a few seconds at most) before taking the next request.
+   */
+  abandon() {
+    for (const run of this.#runs) run.stop();
+  }
+
+  /** A forward-only method, its passes spread over every worker in slices. */
+  async #explainInSlices(payload) {
+    let stop;
+    const stopped = new Promise((_, reject) => {
+      stop = () => reject(new Cancelled());
+    });
+    const run = { stop, stopped: false };
+    run.stop = () => {
+      run.stopped = true;
+      stop();
+    };
+    this.#runs.add(run);
+    try {
+      return await Promise.race([this.#slices(payload, run), stopped]);
+    } finally {
+      this.#runs.delete(run);
+    }
+  }
+
+  async #slices({ tile, method, target, stage = method.method }, run) {
+    const total = await this.#send(0, 'plan', { method, target }, [], false, run);
+    const slice = Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.ceil(total / (this.#workers.length * SLICES_PER_WORKER))));
+    const scores = new Float32Array(total);
+    let next = 0;
+    let done = 0;
+    let failed = false;
+    this.#onProgress(`${stage}: pass 0 of ${total}`, 0);
+    const work = async (index) => {
+      while (next < total && !failed && !run.stopped) {
+        const start = next;
+        const end = Math.min(total, start + slice);
+        next = end;
+        try {
+          scores.set(await this.#send(index, 'scores', { method, target, start, end }, [], false, run), start);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+        done += end - start;
+        this.#onProgress(`${stage}: pass ${done} of ${total}`, done / total);
+      }
+    };
+    await Promise.all(this.#workers.map((_, i) => work(i)));
+    if (run.stopped) throw new Cancelled();
+    return this.#send(0, 'finish', { tile, method, target, scores }, [scores.buffer], false, run);
+  }
+
+  #send(index, type, payload, transfer, reportProgress, run = null) {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, reportProgress, run });
+      this.#workers[index].postMessage({ id, type, ...payload }, transfer);
+    });
   }
 
   #spawn() {
-    this.#worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    this.#worker.onmessage = ({ data }) => this.#receive(data);
-    this.#worker.onerror = (event) => {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    worker.onmessage = ({ data }) => this.#receive(data);
+    worker.onerror = (event) => {
       event.preventDefault();
       this.#restart(new Error(`The engine stopped unexpectedly: ${event.message || 'unknown error'}`));
     };
+    return worker;
   }
 
   #restart(reason) {
-    this.#worker.terminate();
+    const size = this.#workers.length;
+    for (const worker of this.#workers) worker.terminate();
+    this.#workers = [];
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    this.#spawn();
+    for (let i = 0; i < size; i++) this.#workers.push(this.#spawn());
     for (const { reject } of pending) reject(reason);
     this.#onRestart();
   }
@@ -68,7 +165,7 @@ export class Engine {
     const entry = this.#pending.get(message.id);
     if (!entry) return;
     if (message.type === 'progress') {
-      this.#onProgress(message.stage, message.fraction);
+      if (entry.reportProgress) this.#onProgress(message.stage, message.fraction);
       return;
     }
     this.#pending.delete(message.id);

@@ -8,7 +8,7 @@
 
 import { Cancelled } from './engine.js';
 import {
-  BASELINES, DEFAULT_SELECTION, FILLS, METHODS, RULES, colormapName, formatNumber, formatPercent, layerName,
+  BASELINES, DEFAULT_SELECTION, FILLS, METHODS, RULES, SEGMENT_FILLS, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName,
   UNIT_GROUPS, ordinal, scaleGroup, shapeText,
 } from './methods.js';
 
@@ -334,7 +334,7 @@ export class Grid {
     // Drawn at full opacity: the tile's own opacity is applied here, so the slider needs no worker.
     const request = {
       shared, percentile: this.#percentile,
-      tiles: tiles.map((t) => ({ tile: t.id, colormap: t.colormap, opacity: 1 })),
+      tiles: tiles.map((t) => ({ tile: t.id, colormap: t.colormap, opacity: 1, top: t.top, boundaries: t.boundaries })),
     };
     let answer;
     try {
@@ -474,8 +474,16 @@ export class Grid {
   #describe(tile) {
     this.#caption(tile);
     const check = tile.result?.completeness;
+    const segments = tile.result?.segments;
     const { completeness } = tile.ui;
-    completeness.hidden = !check;
+    completeness.hidden = !check && !segments;
+    completeness.classList.remove('warn');
+    if (segments && !check) {
+      completeness.replaceChildren(`${segments.count} superpixels; fit R² = ${segments.r_squared.toFixed(2)}`);
+      completeness.title = 'R²: how much of the score’s variation over the samples the linear fit explains '
+        + '(weighted by closeness to the image). Low R² means the model is not linear in the superpixels here.';
+      return;
+    }
     if (!check) return;
     const warn = check.relative > COMPLETENESS_WARNING;
     completeness.classList.toggle('warn', warn);
@@ -484,6 +492,7 @@ export class Grid {
       el('span', { className: 'relative' },
         `(${formatPercent(check.relative)} of ${formatNumber(check.expected, { digits: 3 })})`),
     );
+    if (segments) completeness.prepend(`${segments.count} superpixels; `);
     if (warn) completeness.append(el('small', {}, 'Above 1%: the path integral is not accurate yet; try more steps.'));
     completeness.title = 'Completeness: the attributions should add up to the change in the class score '
       + 'between the baseline and the image.';
@@ -566,6 +575,7 @@ export class Grid {
       selected: DEFAULT_SELECTION.includes(method.method),
       colormap: signed ? colormaps.diverging[0] : colormaps.sequential[0],
       opacity: DEFAULT_OPACITY,
+      top: info.top ?? null, boundaries: true,
       state: 'idle', ticket: 0, live: false, result: null, overlay: null, scale: null, sharedWith: null,
     };
     const ui = {
@@ -633,6 +643,39 @@ export class Grid {
       const keep = number('keep', { min: 0.05, max: 1, step: 0.05 }, (text) => Math.min(1, Math.max(0.05, Number(text) || 0.5)));
       fields.push(field('Keep', keep, 'probability that a cell shows the image'));
       fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
+    } else if (kind === 'segments') {
+      fields.push(field('Superpixels', number('segments', { min: 1, max: 1000, step: 1 }, integer(1)), 'about how many (SLIC)'));
+      const compactness = number('compactness', { min: 0.1, max: 100, step: 1 }, (text) => Math.max(0.1, Number(text) || 10));
+      fields.push(field('Compactness', compactness, 'higher: squarer superpixels'));
+      const fill = el('select', {}, ...SEGMENT_FILLS.map(([value, text]) => option(value, text, value === tile.method.fill)));
+      fill.addEventListener('change', () => this.#changeMethod(tile, { fill: fill.value }));
+      fields.push(field('Hidden superpixels show', fill));
+      if (tile.method.method === 'lime') {
+        fields.push(field('Samples', number('samples', { min: 2, max: 20000, step: 1 }, integer(2))));
+        const width = number('kernel_width', { min: 0.01, max: 10, step: 0.05 }, (text) => Math.max(0.01, Number(text) || 0.25));
+        fields.push(field('Kernel width', width, 'on the cosine distance to the image'));
+      } else {
+        const budget = el('input', { type: 'number', min: 1, max: 50000, step: 1, placeholder: '2M + 2048' });
+        budget.addEventListener('change', () => {
+          const value = budget.value === '' ? null : Math.min(50000, Math.max(1, Math.round(Number(budget.value) || 1)));
+          budget.value = value ?? '';
+          this.#changeMethod(tile, { budget: value });
+        });
+        fields.push(field('Coalitions', budget, 'empty: 2M + 2048 for M superpixels, as shap'));
+      }
+      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
+      const top = el('select', {}, ...TOP_SEGMENTS.map(([value, text]) => option(String(value), text, value === tile.top)));
+      top.addEventListener('change', () => {
+        tile.top = top.value === 'null' ? null : Number(top.value);
+        this.#restyle([tile]);
+      });
+      fields.push(field('Show', top));
+      const boundaries = el('input', { type: 'checkbox', checked: tile.boundaries });
+      boundaries.addEventListener('change', () => {
+        tile.boundaries = boundaries.checked;
+        this.#restyle([tile]);
+      });
+      fields.push(el('label', { className: 'field check' }, boundaries, 'Superpixel boundaries'));
     } else if (kind === 'layer') {
       const { layers, default: fallback } = this.#model.layers;
       const names = layers.map((l) => layerName(l.name));
@@ -714,6 +757,8 @@ export class Grid {
   /** A compute setting changed: only this tile runs again. */
   #changeMethod(tile, change) {
     tile.method = { ...tile.method, ...change };
+    // A forward-only method in progress stops at once; other methods finish their stale run.
+    if (this.#inFlight?.tile === tile) this.#engine.abandon();
     this.#caption(tile);
     if (tile.selected && this.#view) {
       tile.result = null;

@@ -72,6 +72,21 @@ export const METHODS = {
     settings: 'rise',
     group: 'probability',
   },
+  lime: {
+    title: 'LIME',
+    caption: (m) => `a weighted linear fit of the score on which of ~${m.segments} superpixels show, over ${m.samples} samples`,
+    settings: 'segments',
+    group: 'segment',
+    top: 5,
+  },
+  'kernel-shap': {
+    title: 'KernelSHAP',
+    caption: (m) => `Shapley values of ~${m.segments} superpixels, from ${m.budget ?? `2M + 2048`} coalitions`,
+    settings: 'segments',
+    group: 'segment',
+    completeness: 'Σφ − (f(x) − f(∅))',
+    top: null,
+  },
   'grad-cam-pp': {
     title: 'Grad-CAM++',
     caption: (m, layer) => `ReLU(Σₖ αₖAₖ), αₖ from positive gradients, on ${layer}`,
@@ -95,7 +110,8 @@ export function scaleGroup(name) {
 /** The groups, for a tooltip. */
 export const UNIT_GROUPS = 'gradients (Gradient, SmoothGrad, Guided Backprop); squared gradients '
   + '(SmoothGrad², VarGrad); contributions to the score (Gradient × Input, Integrated Gradients, '
-  + 'Path-sampled IG). Each CAM keeps its own, and so do Occlusion (a whole window’s drop) and RISE (probabilities).';
+  + 'Path-sampled IG); a superpixel’s share of the score (LIME, KernelSHAP). Each CAM keeps its own, '
+  + 'and so do Occlusion (a whole window’s drop) and RISE (probabilities).';
 
 /** 99 → '99th', 92 → '92nd', 99.5 → '99.5th'. */
 export function ordinal(n) {
@@ -117,6 +133,21 @@ export const FILLS = [
   ['zero', 'Zero (after normalisation)'],
   ['blur', 'The blurred image'],
   ['mean', 'The image’s mean colour'],
+];
+
+/** What a hidden superpixel shows (LIME, KernelSHAP), as the worker names it. */
+export const SEGMENT_FILLS = [
+  ['mean', 'Its mean colour'],
+  ['blur', 'The blurred image'],
+  ['black', 'Black'],
+];
+
+/** How many superpixels of each sign a map shows. */
+export const TOP_SEGMENTS = [
+  [null, 'All'],
+  [3, 'Top 3 of each sign'],
+  [5, 'Top 5 of each sign'],
+  [10, 'Top 10 of each sign'],
 ];
 
 const FILL_CAPTIONS = { zero: 'set to zero', blur: 'blurred', mean: 'greyed to the mean' };

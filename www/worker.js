@@ -4,7 +4,10 @@
 //   'classify' {image: Blob}            → {view: {width, height, rgba}, top: [{index, label, prob}]}
 //                                         (also makes it the image that 'explain' explains)
 //   'set-baseline' {image: Blob}        → {view} (the custom baseline, as the model sees it)
-//   'explain' {tile, method, target}    → {method, layer, completeness, signed, shape}
+//   'explain' {tile, method, target}    → {method, layer, completeness, segments, signed, shape}
+//   'plan' {method, target}             → passes (a forward-only method, laid out on the image)
+//   'scores' {method, target, start, end} → Float32Array (scores of passes start..end)
+//   'finish' {tile, method, target, scores} → as 'explain', from every pass's score
 //   'render' {request}                  → [{tile, rgba, scale, colormap}]
 //   'colorbar' {colormap, width, height} → Uint8Array (RGBA)
 //   'forget' {tile}                     → null
@@ -43,6 +46,13 @@ self.onmessage = async ({ data }) => {
         progress(stage, 0);
         result = model.explain(data.tile, JSON.stringify(data.method), data.target,
           (done, total) => progress(`${stage}: pass ${done} of ${total}`, done / total));
+      } else if (type === 'plan') {
+        result = model.plan(JSON.stringify(data.method), data.target);
+      } else if (type === 'scores') {
+        result = model.scores(JSON.stringify(data.method), data.target, data.start, data.end, () => {});
+        transfer = [result.buffer];
+      } else if (type === 'finish') {
+        result = model.finish(data.tile, JSON.stringify(data.method), data.target, data.scores);
       } else if (type === 'render') {
         result = model.render(JSON.stringify(data.request));
         transfer = result.map((tile) => tile.rgba.buffer);

@@ -30,7 +30,8 @@ mod cli {
     use clap::{Parser, Subcommand};
     use glimpse::config::Preprocess;
     use glimpse::explain::{
-        Attribution, Baseline, Explainer, Fill, Method, PathConfig, PathSampledConfig, Rule, SegmentFill, Subject,
+        Attribution, Baseline, Explainer, Fill, Method, PathConfig, PathSampledConfig, Rule, SegmentFill,
+        Subject,
     };
     use glimpse::render::{self, Colormap, Style};
     use glimpse::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
@@ -319,7 +320,8 @@ mod cli {
     /// `--fill` for the methods on superpixels.
     fn segment_fill(args: &ExplainArgs) -> Result<Option<SegmentFill>, String> {
         let fill = args.fill.as_deref().map(|f| serde_json::from_value::<SegmentFill>(f.into()));
-        fill.transpose().map_err(|_| format!("--fill {}: use mean, blur or black", args.fill.as_deref().unwrap_or("")))
+        fill.transpose()
+            .map_err(|_| format!("--fill {}: use mean, blur or black", args.fill.as_deref().unwrap_or("")))
     }
 
     fn set<T>(slot: &mut T, value: Option<T>, flag: &'static str, used: &mut Vec<&'static str>) {
@@ -388,7 +390,10 @@ mod cli {
         let heat =
             render::heatmap(attribution, height as usize, width as usize).map_err(|e| e.to_string())?;
         let scale = render::scale(&[&heat], 99.0);
-        let style = Style { boundaries: heat.segments.is_some(), ..Style::new(Colormap::default_for(heat.signed), 0.85) };
+        let style = Style {
+            boundaries: heat.segments.is_some(),
+            ..Style::new(Colormap::default_for(heat.signed), 0.85)
+        };
         let rgba = render::overlay(&heat, scale, style, view).map_err(|e| e.to_string())?;
         let image =
             image::RgbaImage::from_raw(width, height, rgba).ok_or("the drawn map has the wrong size")?;

@@ -43,7 +43,12 @@ pub struct KernelShapConfig {
 
 impl Default for KernelShapConfig {
     fn default() -> Self {
-        KernelShapConfig { superpixels: SuperpixelConfig::default(), fill: SegmentFill::Black, budget: None, seed: 0 }
+        KernelShapConfig {
+            superpixels: SuperpixelConfig::default(),
+            fill: SegmentFill::Black,
+            budget: None,
+            seed: 0,
+        }
     }
 }
 

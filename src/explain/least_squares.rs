@@ -11,9 +11,8 @@ pub fn solve(mut a: Vec<f64>, mut b: Vec<f64>) -> Result<Vec<f64>> {
     debug_assert_eq!(a.len(), n * n);
     let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
     for col in 0..n {
-        let pivot = (col..n)
-            .max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))
-            .unwrap_or(col);
+        let pivot =
+            (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs())).unwrap_or(col);
         if a[pivot * n + col].abs() <= scale * 1e-12 {
             return Err(Error::Explain(
                 "the regression has too few distinct samples to fit every segment; raise the number of samples"
@@ -107,7 +106,8 @@ mod tests {
 
     #[test]
     fn ridge_without_penalty_recovers_a_linear_function() {
-        let rows: Vec<Vec<f64>> = (0..20).map(|i| vec![f64::from(i % 3), f64::from(i % 5), f64::from(i % 2)]).collect();
+        let rows: Vec<Vec<f64>> =
+            (0..20).map(|i| vec![f64::from(i % 3), f64::from(i % 5), f64::from(i % 2)]).collect();
         let y: Vec<f64> = rows.iter().map(|r| 0.5 + 2.0 * r[0] - r[1] + 3.0 * r[2]).collect();
         let w: Vec<f64> = (0..20).map(|i| 1.0 + f64::from(i) / 10.0).collect();
         let fit = weighted_ridge(&rows, &y, &w, 0.0).unwrap();

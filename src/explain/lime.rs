@@ -66,7 +66,8 @@ pub(super) struct Plan {
 impl Plan {
     pub fn new(subject: &Subject, config: &LimeConfig) -> Result<Plan> {
         let LimeConfig { ref superpixels, fill, samples, kernel_width, ridge, seed } = *config;
-        if !(2..=MAX_SAMPLES).contains(&samples) || !(kernel_width > 0.0) || !(ridge >= 0.0) {
+        let valid = (2..=MAX_SAMPLES).contains(&samples) && kernel_width > 0.0 && ridge >= 0.0;
+        if !valid {
             return Err(Error::Explain(format!(
                 "LIME needs 2 to {MAX_SAMPLES} samples, a positive kernel width and a ridge penalty α ≥ 0; they are {samples}, {kernel_width} and {ridge}."
             )));

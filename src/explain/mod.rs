@@ -383,7 +383,14 @@ impl Explainer {
         };
         let passes = method.passes(subject.input.shape());
         progress(passes, passes);
-        Ok(Attribution { method: method.clone(), target: subject.target, map, layer, completeness, segments: None })
+        Ok(Attribution {
+            method: method.clone(),
+            target: subject.target,
+            map,
+            layer,
+            completeness,
+            segments: None,
+        })
     }
 
     /// SmoothGrad's statistics; SmoothGrad, SmoothGrad² and VarGrad with the same settings on

@@ -112,13 +112,20 @@ impl Plan {
         let mut input = self.input.clone();
         if let Some(&at) = i.checked_sub(1).and_then(|w| self.windows.get(w)) {
             let (ys, xs) = self.covers(at);
-            input.slice_mut(s![.., .., ys.clone(), xs.clone()]).assign(&self.filler.slice(s![.., .., ys, xs]));
+            input.slice_mut(s![.., .., ys.clone(), xs.clone()]).assign(&self.filler.slice(s![
+                ..,
+                ..,
+                ys,
+                xs
+            ]));
         }
         input
     }
 
     pub fn finish(&self, scores: &[f32]) -> Result<Outcome> {
-        let [_, channels, height, width] = *self.input.shape() else { unreachable!("checked in new") };
+        let [_, channels, height, width] = *self.input.shape() else {
+            return Err(Error::Explain("the input is no longer an image".into()));
+        };
         let f_x = scores[0];
         let mut drops = ArrayD::<f64>::zeros(vec![1, 1, height, width]);
         let mut counts = ArrayD::<f64>::zeros(vec![1, 1, height, width]);

@@ -11,7 +11,9 @@ use std::ops::Range;
 use ndarray::{ArrayD, ArrayView1};
 
 use super::superpixels::SegmentScores;
-use super::{kernel_shap, lime, occlusion, rise, Attribution, Completeness, Explainer, Method, Progress, Subject};
+use super::{
+    kernel_shap, lime, occlusion, rise, Attribution, Completeness, Explainer, Method, Progress, Subject,
+};
 use crate::classify::softmax;
 use crate::error::{Error, Result};
 
@@ -53,7 +55,10 @@ impl Plan {
             Method::Lime(config) => Inputs::Lime(lime::Plan::new(subject, config)?),
             Method::KernelShap(config) => Inputs::KernelShap(kernel_shap::Plan::new(subject, config)?),
             other => {
-                return Err(Error::Explain(format!("{} needs gradients, not only forward passes", other.name())))
+                return Err(Error::Explain(format!(
+                    "{} needs gradients, not only forward passes",
+                    other.name()
+                )))
             }
         };
         Ok(Plan { method: method.clone(), target: subject.target, inputs })
@@ -86,7 +91,8 @@ impl Plan {
     /// One input's score from the model's output row: the target's probability for RISE (as in
     /// the paper), the target's output (logit) for the others (as Captum).
     fn score(&self, row: ArrayView1<'_, f32>) -> Result<f32> {
-        let outside = || Error::Explain(format!("class {} is outside the model's {} outputs", self.target, row.len()));
+        let outside =
+            || Error::Explain(format!("class {} is outside the model's {} outputs", self.target, row.len()));
         match self.inputs {
             Inputs::Rise(_) => softmax(row).get(self.target).copied().ok_or_else(outside),
             _ => row.get(self.target).copied().ok_or_else(outside),

@@ -78,10 +78,13 @@ impl Plan {
         let (cell_h, cell_w) = (height.div_ceil(grid), width.div_ceil(grid));
         let draws = (0..masks)
             .map(|_| Draw {
-                cells: Array2::from_shape_fn(
-                    (grid, grid),
-                    |_| if rng.random::<f32>() < keep { 1.0 } else { 0.0 },
-                ),
+                cells: Array2::from_shape_fn((grid, grid), |_| {
+                    if rng.random::<f32>() < keep {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                }),
                 shift: (rng.random_range(0..cell_h), rng.random_range(0..cell_w)),
             })
             .collect();
@@ -108,7 +111,9 @@ impl Plan {
 
     /// The masks averaged with the target's probabilities as weights.
     pub fn finish(&self, probabilities: &[f32]) -> Result<Outcome> {
-        let [_, channels, height, width] = *self.input.shape() else { unreachable!("checked in new") };
+        let [_, channels, height, width] = *self.input.shape() else {
+            return Err(Error::Explain("the input is no longer an image".into()));
+        };
         let mut saliency = Array2::<f64>::zeros((height, width));
         for (i, &probability) in probabilities.iter().enumerate() {
             saliency.zip_mut_with(&self.mask(i), |s, &m| *s += f64::from(probability) * f64::from(m));
@@ -119,4 +124,3 @@ impl Plan {
         map.ok_or_else(|| Error::Explain("the RISE map has the wrong shape".into()))
     }
 }
-

@@ -62,18 +62,18 @@ const ITERATIONS: usize = 10;
 pub fn slic(subject: &Subject, config: &SuperpixelConfig) -> Result<Segments> {
     let [_, height, width] = subject.image_shape("SLIC")?;
     let SuperpixelConfig { segments, compactness } = *config;
-    if !(1..=MAX_SEGMENTS).contains(&segments) || !(compactness > 0.0 && compactness.is_finite()) {
+    if !((1..=MAX_SEGMENTS).contains(&segments) && compactness > 0.0 && compactness.is_finite()) {
         return Err(Error::Explain(format!(
             "Superpixels need 1 to {MAX_SEGMENTS} segments and a positive compactness; they are {segments} and {compactness}."
         )));
     }
-    let features = colour_features(subject);
+    let features = colour_features(subject)?;
     Ok(slic_features(features.view(), segments.min(height * width), compactness))
 }
 
 /// CIELAB (D65) for an RGB image whose pixels the description can recover; otherwise each
 /// channel mapped from its range to 0‥100. C×H×W.
-fn colour_features(subject: &Subject) -> Array3<f32> {
+fn colour_features(subject: &Subject) -> Result<Array3<f32>> {
     let x = subject.input.index_axis(Axis(0), 0);
     match to_pixels(subject) {
         Some(pixels) => {
@@ -88,18 +88,21 @@ fn colour_features(subject: &Subject) -> Array3<f32> {
                     lab[[2, y, x]] = b;
                 }
             }
-            lab
+            Ok(lab)
         }
         None => {
-            let mut out = x.to_owned().into_dimensionality::<ndarray::Ix3>().expect("an image is C×H×W");
+            let mut out = x
+                .to_owned()
+                .into_dimensionality::<ndarray::Ix3>()
+                .map_err(|e| Error::Explain(e.to_string()))?;
             for mut channel in out.axis_iter_mut(Axis(0)) {
-                let (lo, hi) = channel.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                    (lo.min(v), hi.max(v))
-                });
+                let (lo, hi) = channel
+                    .iter()
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
                 let span = if hi > lo { hi - lo } else { 1.0 };
                 channel.mapv_inplace(|v| 100.0 * (v - lo) / span);
             }
-            out
+            Ok(out)
         }
     }
 }
@@ -234,14 +237,11 @@ fn connect(labels: &Array2<u32>, min_size: usize) -> Segments {
             out[[y, x]] = count;
             while let Some((py, px)) = queue.pop_front() {
                 piece.push((py, px));
-                let neighbours = [
-                    (py.wrapping_sub(1), px),
-                    (py + 1, px),
-                    (py, px.wrapping_sub(1)),
-                    (py, px + 1),
-                ];
+                let neighbours =
+                    [(py.wrapping_sub(1), px), (py + 1, px), (py, px.wrapping_sub(1)), (py, px + 1)];
                 for (ny, nx) in neighbours {
-                    if ny < height && nx < width && out[[ny, nx]] == u32::MAX && labels[[ny, nx]] == original {
+                    if ny < height && nx < width && out[[ny, nx]] == u32::MAX && labels[[ny, nx]] == original
+                    {
                         out[[ny, nx]] = count;
                         queue.push_back((ny, nx));
                     }

@@ -9,7 +9,7 @@ use image::RgbImage;
 use ndarray::ArrayD;
 use wasm_bindgen::prelude::*;
 
-use crate::explain::{Explainer, Method, Subject};
+use crate::explain::{Attribution, Explainer, Method, Plan, Subject};
 use crate::render::{self, Colormap, Heatmap, Style};
 use crate::{preprocess, ImageClassifier, RgbaPixels};
 
@@ -24,8 +24,8 @@ pub fn check_image_file(bytes: &[u8]) -> Result<(), JsError> {
     Ok(preprocess::check_encoded(bytes)?)
 }
 
-/// Every method at its default settings: `[{method, ...settings, signed}]`, in the order the
-/// page lists them.
+/// Every method at its default settings: `[{method, ...settings, signed, forwardOnly}]`, in the
+/// order the page lists them.
 #[wasm_bindgen]
 pub fn methods() -> Result<JsValue, JsError> {
     let list: Vec<serde_json::Value> = Method::all()
@@ -33,6 +33,7 @@ pub fn methods() -> Result<JsValue, JsError> {
         .map(|m| {
             let mut entry = serde_json::to_value(m)?;
             entry["signed"] = m.display().signed().into();
+            entry["forwardOnly"] = m.forward_only().into();
             Ok(entry)
         })
         .collect::<Result<_, serde_json::Error>>()?;
@@ -67,6 +68,9 @@ pub struct Playground {
     custom_baseline: Option<ArrayD<f32>>,
     /// Finished maps by tile id, as heatmaps at the image's size.
     maps: HashMap<u32, Heatmap>,
+    /// The last forward-only method laid out, by its JSON settings and target, so that its
+    /// passes can be scored slice by slice.
+    plan: Option<(String, usize, Plan)>,
 }
 
 #[wasm_bindgen]
@@ -77,7 +81,14 @@ impl Playground {
         let explainer = Explainer::from_bytes(onnx)?;
         // One forward model, shared: its optimised plans are made once.
         let classifier = ImageClassifier { model: explainer.forward().clone(), config };
-        Ok(Playground { classifier, explainer, image: None, custom_baseline: None, maps: HashMap::new() })
+        Ok(Playground {
+            classifier,
+            explainer,
+            image: None,
+            custom_baseline: None,
+            maps: HashMap::new(),
+            plan: None,
+        })
     }
 
     /// The model's display name.
@@ -125,6 +136,7 @@ impl Playground {
         let out = ClassifyOutput { view: view_of(&view), top };
         self.image = Some((view, input));
         self.maps.clear();
+        self.plan = None;
         to_js(&out)
     }
 
@@ -134,12 +146,13 @@ impl Playground {
         let spec = &self.classifier.config.preprocess;
         let view = preprocess::model_view(RgbaPixels { width, height, data: rgba }, spec)?;
         self.custom_baseline = Some(preprocess::to_tensor(&view, spec).into_dyn());
+        self.plan = None;
         to_js(&view_of(&view))
     }
 
     /// Runs one method (JSON settings, as [`Method`]) on the current image for `target`, and
     /// keeps the map as tile `tile`. `progress(done, total)` is called as passes finish.
-    /// Returns `{method, layer, completeness, signed, shape}`.
+    /// Returns `{method, layer, completeness, segments, signed, shape}`.
     pub fn explain(
         &mut self,
         tile: u32,
@@ -148,33 +161,42 @@ impl Playground {
         progress: &js_sys::Function,
     ) -> Result<JsValue, JsError> {
         let method: Method = serde_json::from_str(method)?;
-        let (view, input) = self.image.as_ref().ok_or_else(|| JsError::new("No image is loaded."))?;
-        let subject = Subject {
-            input: input.clone(),
-            target,
-            pixels: Some(self.classifier.config.preprocess.clone()),
-            custom_baseline: self.custom_baseline.clone(),
-        };
-        let mut report = |done: usize, total: usize| {
-            // A failing progress callback must not stop the computation.
-            let _ = progress.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
-        };
-        let attribution = self.explainer.explain(&subject, &method, &mut report)?;
-        let heat = render::heatmap(&attribution, view.height() as usize, view.width() as usize)?;
-        let summary = ExplainOutput {
-            method: serde_json::to_value(&attribution.method)?,
-            layer: attribution.layer.clone(),
-            completeness: attribution.completeness.map(|c| Completeness {
-                sum: c.sum,
-                expected: c.expected,
-                error: c.error(),
-                relative: c.relative_error(),
-            }),
-            signed: heat.signed,
-            shape: attribution.map.shape().to_vec(),
-        };
-        self.maps.insert(tile, heat);
-        to_js(&summary)
+        let subject = self.subject(target)?;
+        let attribution = self.explainer.explain(&subject, &method, &mut reporter(progress))?;
+        self.keep(tile, &attribution)
+    }
+
+    /// Lays out a forward-only method on the current image (see [`Plan`]) and returns how many
+    /// forward passes it makes. The page's workers each lay it out the same way, score slices
+    /// of it with [`Playground::scores`], and one of them finishes it.
+    pub fn plan(&mut self, method: &str, target: usize) -> Result<usize, JsError> {
+        Ok(self.planned(method, target)?.len())
+    }
+
+    /// The scores of passes `start..end` of the method's plan (laid out first if needed).
+    pub fn scores(
+        &mut self,
+        method: &str,
+        target: usize,
+        start: usize,
+        end: usize,
+        progress: &js_sys::Function,
+    ) -> Result<Vec<f32>, JsError> {
+        let plan = self.planned(method, target)?.clone();
+        Ok(self.explainer.scores(&plan, start..end, &mut reporter(progress))?)
+    }
+
+    /// Combines every pass's score into the map, keeps it as tile `tile`, and returns what
+    /// [`Playground::explain`] returns.
+    pub fn finish(
+        &mut self,
+        tile: u32,
+        method: &str,
+        target: usize,
+        scores: &[f32],
+    ) -> Result<JsValue, JsError> {
+        let attribution = self.planned(method, target)?.finish(scores)?;
+        self.keep(tile, &attribution)
     }
 
     /// Forgets a tile's map.
@@ -183,7 +205,8 @@ impl Playground {
     }
 
     /// Draws finished tiles over the image. The request is JSON:
-    /// `{"shared": bool, "percentile": 99, "tiles": [{"tile", "colormap", "opacity"}]}`; with
+    /// `{"shared": bool, "percentile": 99, "tiles": [{"tile", "colormap", "opacity", "top",
+    /// "boundaries"}]}` (the last two for maps on superpixels); with
     /// `shared`, one scale (the percentile of |value| over every listed map) serves them all.
     /// Returns `[{tile, rgba, scale}]`.
     pub fn render(&self, request: &str) -> Result<JsValue, JsError> {
@@ -203,16 +226,74 @@ impl Playground {
             } else {
                 Colormap::default_for(heat.signed)
             };
-            let rgba = render::overlay(heat, scale, Style { colormap, opacity: style.opacity }, view)?;
+            let look =
+                Style { colormap, opacity: style.opacity, top: style.top, boundaries: style.boundaries };
+            let rgba = render::overlay(heat, scale, look, view)?;
             out.push(Rendered { tile: style.tile, rgba: serde_bytes::ByteBuf::from(rgba), scale, colormap });
         }
         to_js(&out)
+    }
+
+    /// The current image, to be explained for `target`.
+    fn subject(&self, target: usize) -> Result<Subject, JsError> {
+        let (_, input) = self.image.as_ref().ok_or_else(|| JsError::new("No image is loaded."))?;
+        Ok(Subject {
+            input: input.clone(),
+            target,
+            pixels: Some(self.classifier.config.preprocess.clone()),
+            custom_baseline: self.custom_baseline.clone(),
+        })
+    }
+
+    /// The plan for these settings and target, laid out now unless it is the last one.
+    fn planned(&mut self, method: &str, target: usize) -> Result<&Plan, JsError> {
+        let fresh = !matches!(&self.plan, Some((m, t, _)) if m == method && *t == target);
+        if fresh {
+            let settings: Method = serde_json::from_str(method)?;
+            let plan = Plan::new(&self.subject(target)?, &settings)?;
+            self.plan = Some((method.to_owned(), target, plan));
+        }
+        match &self.plan {
+            Some((_, _, plan)) => Ok(plan),
+            None => Err(JsError::new("the plan was lost")),
+        }
+    }
+
+    /// Keeps a finished map as tile `tile` and summarises it for the page.
+    fn keep(&mut self, tile: u32, attribution: &Attribution) -> Result<JsValue, JsError> {
+        let (view, _) = self.image.as_ref().ok_or_else(|| JsError::new("No image is loaded."))?;
+        let heat = render::heatmap(attribution, view.height() as usize, view.width() as usize)?;
+        let summary = ExplainOutput {
+            method: serde_json::to_value(&attribution.method)?,
+            layer: attribution.layer.clone(),
+            completeness: attribution.completeness.map(|c| Completeness {
+                sum: c.sum,
+                expected: c.expected,
+                error: c.error(),
+                relative: c.relative_error(),
+            }),
+            segments: attribution
+                .segments
+                .as_ref()
+                .map(|s| Segments { count: s.scores.len(), r_squared: s.r_squared }),
+            signed: heat.signed,
+            shape: attribution.map.shape().to_vec(),
+        };
+        self.maps.insert(tile, heat);
+        to_js(&summary)
     }
 
     fn input_tensor(&self, input: &[f32]) -> Result<ArrayD<f32>, JsError> {
         let p = &self.classifier.config.preprocess;
         let shape = vec![1, 3, p.height as usize, p.width as usize];
         Ok(ArrayD::from_shape_vec(shape, input.to_vec())?)
+    }
+}
+
+/// A progress callback from JS; a failing callback must not stop the computation.
+fn reporter(progress: &js_sys::Function) -> impl FnMut(usize, usize) + '_ {
+    move |done, total| {
+        let _ = progress.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
     }
 }
 
@@ -245,8 +326,15 @@ struct ExplainOutput {
     method: serde_json::Value,
     layer: Option<String>,
     completeness: Option<Completeness>,
+    segments: Option<Segments>,
     signed: bool,
     shape: Vec<usize>,
+}
+
+#[derive(serde::Serialize)]
+struct Segments {
+    count: usize,
+    r_squared: Option<f32>,
 }
 
 #[derive(serde::Serialize)]
@@ -274,6 +362,12 @@ struct TileStyle {
     tile: u32,
     colormap: Colormap,
     opacity: f32,
+    /// Maps on superpixels: only the k strongest segments of each sign.
+    #[serde(default)]
+    top: Option<usize>,
+    /// Maps on superpixels: draw the segments' boundaries.
+    #[serde(default)]
+    boundaries: bool,
 }
 
 #[derive(serde::Serialize)]

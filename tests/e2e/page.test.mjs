@@ -158,13 +158,15 @@ test('cancelling restarts the engine, and the page works afterwards', async () =
 
 // ---- The explanation grid ---------------------------------------------------------------------
 
-const ALL_METHODS = [
+const GRADIENT_METHODS = [
   'gradient', 'grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'smoothgrad', 'smoothgrad-sq',
-  'vargrad', 'guided-backprop', 'cam', 'grad-cam', 'grad-cam-pp', 'occlusion', 'rise',
+  'vargrad', 'guided-backprop', 'cam', 'grad-cam', 'grad-cam-pp',
 ];
+const FORWARD_ONLY_METHODS = ['occlusion', 'rise', 'lime', 'kernel-shap'];
+const ALL_METHODS = [...GRADIENT_METHODS, ...FORWARD_ONLY_METHODS];
 // One pass (forward and backward) takes about 0.3 s in the debug build on 2 cores, so the
-// 50-pass methods take about 15 s each, occlusion's 730 forward passes about a minute and a half,
-// and RISE's 1000 about two minutes: all thirteen at their defaults, in about 6 minutes.
+// 50-pass methods take about 15 s each: the eleven gradient methods at their defaults, in about
+// 3 minutes. The forward-only methods are checked at lighter settings, twice (1 and 2 workers).
 const EXPLAIN_TIMEOUT = 900_000;
 
 async function selectMethods(page, methods) {
@@ -225,7 +227,7 @@ async function screenshotSection(page, name) {
   await page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true, clip: box });
 }
 
-test('every method explains the cat, and the grid renders with per-map and shared scales', { timeout: 1_200_000 }, async () => {
+test('every gradient method explains the cat, and the grid renders with per-map and shared scales', { timeout: 1_200_000 }, async () => {
   const { page, problems } = await openPage();
   const started = Date.now();
   await page.click('[data-example="chelsea.png"]');
@@ -234,12 +236,12 @@ test('every method explains the cat, and the grid renders with per-map and share
   // The top prediction is the class explained.
   const top = await topLabels(page);
   assert.equal(await page.$eval('#target', (s) => s.selectedOptions[0].textContent), top[0].label);
-  await selectMethods(page, ALL_METHODS);
+  await selectMethods(page, GRADIENT_METHODS);
 
-  await waitForTiles(page, ALL_METHODS);
-  console.log(`all ${ALL_METHODS.length} methods explained in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  await waitForTiles(page, GRADIENT_METHODS);
+  console.log(`all ${GRADIENT_METHODS.length} gradient methods explained in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const before = {};
-  for (const method of ALL_METHODS) {
+  for (const method of GRADIENT_METHODS) {
     const stats = await tileStats(page, method);
     before[method] = stats;
     console.log(`  ${method}: ${stats.stateText}; scale ${stats.legend}; ${(stats.coloured * 100).toFixed(1)}% coloured`);
@@ -248,7 +250,7 @@ test('every method explains the cat, and the grid renders with per-map and share
     assert.ok(stats.std > 10, `${method}: the tile has contrast (std ${stats.std})`);
     assert.ok(stats.coloured > 0.01, `${method}: a map is drawn over the grey image (${stats.coloured} coloured)`);
     // Signed maps have a legend centred at zero, magnitudes one starting at zero.
-    assert.equal(stats.ticks.length, ['grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'cam', 'occlusion'].includes(method) ? 3 : 2);
+    assert.equal(stats.ticks.length, ['grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'cam'].includes(method) ? 3 : 2);
   }
   assert.equal(await page.$$eval('.tile .state.bad', (bad) => bad.length), 0);
   for (const method of ['integrated-gradients', 'path-sampled-ig']) {
@@ -264,18 +266,133 @@ test('every method explains the cat, and the grid renders with per-map and share
   await page.waitForFunction(() => [...document.querySelectorAll('.tile:not(.input-tile):not([hidden])')]
     .every((tile) => tile.dataset.scale === 'shared'), null, { timeout: 60_000 });
   const after = {};
-  for (const method of ALL_METHODS) after[method] = await tileStats(page, method);
+  for (const method of GRADIENT_METHODS) after[method] = await tileStats(page, method);
   assert.equal(after['integrated-gradients'].legend, after['grad-x-input'].legend);
   assert.equal(after['integrated-gradients'].legend, after['path-sampled-ig'].legend);
   assert.equal(after.gradient.legend, after.smoothgrad.legend);
   assert.equal(after['smoothgrad-sq'].legend, after.vargrad.legend);
-  const changed = ALL_METHODS.filter((m) => after[m].checksum !== before[m].checksum);
+  const changed = GRADIENT_METHODS.filter((m) => after[m].checksum !== before[m].checksum);
   assert.ok(changed.length >= 4, `tiles redrawn with the shared scales: ${changed.join(', ')}`);
-  for (const method of ALL_METHODS) assert.equal(after[method].state, 'done');
+  for (const method of GRADIENT_METHODS) assert.equal(after[method].state, 'done');
 
   await screenshotSection(page, 'grid-shared.png');
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+/** The field of a tile's settings whose label is exactly `label`. */
+function tileField(page, method, label) {
+  const name = page.locator('span', { hasText: new RegExp(`^${label}$`) });
+  return page.locator(`.tile[data-method="${method}"] .settings label.field`).filter({ has: name });
+}
+
+/** Sets a number in a tile's settings, as a person would: type it, then leave the field. */
+async function setTileNumber(page, method, label, value) {
+  const input = tileField(page, method, label).locator('input');
+  await input.fill(String(value));
+  await input.dispatchEvent('change');
+}
+
+/** Lighter settings for the debug build: fewer passes, the same code paths. */
+const LIGHT_SETTINGS = {
+  occlusion: { Window: 32, Stride: 16 },
+  rise: { Masks: 240 },
+  lime: { Samples: 240 },
+  'kernel-shap': { Coalitions: 240 },
+};
+
+/** Pixels of a tile drawn in the boundary yellow (at the tile's opacity, over grey). */
+async function yellowPixels(page, method) {
+  return page.$eval(`.tile[data-method="${method}"] .canvas-box canvas`, (canvas) => {
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    let count = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] > 190 && data[i + 1] > 160 && data[i + 2] < 80) count += 1;
+    }
+    return count;
+  });
+}
+
+/** The forward-only methods on chelsea with `workers` workers: their tiles' statistics. */
+async function explainForwardOnly(workers) {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  await page.goto(`${server.url}?workers=${workers}`);
+  await waitForReady(page);
+  const pool = workers === 1 ? 'one Web Worker' : `${workers} Web Workers`;
+  assert.match(await page.textContent('#model-name'), new RegExp(`on ${pool}\\.$`));
+  await page.click('[data-example="chelsea.png"]');
+  await waitForResult(page, 'Chelsea the cat');
+  await page.waitForSelector('#explanations:not([hidden])');
+  // The tiles start at their defaults; lighter settings replace the runs (occlusion's at once).
+  const started = Date.now();
+  await selectMethods(page, FORWARD_ONLY_METHODS);
+  for (const [method, settings] of Object.entries(LIGHT_SETTINGS)) {
+    await page.click(`.tile[data-method="${method}"] details.settings > summary`);
+    for (const [label, value] of Object.entries(settings)) await setTileNumber(page, method, label, value);
+  }
+  await waitForTiles(page, FORWARD_ONLY_METHODS);
+  const seconds = (Date.now() - started) / 1000;
+  const stats = {};
+  for (const method of FORWARD_ONLY_METHODS) {
+    stats[method] = await tileStats(page, method);
+    stats[method].yellow = await yellowPixels(page, method);
+  }
+  return { page, problems, stats, seconds };
+}
+
+test('the forward-only methods explain the cat, the same on a pool of workers as on one', { timeout: 1_200_000 }, async () => {
+  const pool = await explainForwardOnly(2);
+  const { page, stats } = pool;
+  for (const method of FORWARD_ONLY_METHODS) {
+    const s = stats[method];
+    console.log(`  ${method}: ${s.stateText}; scale ${s.legend}; ${(s.coloured * 100).toFixed(1)}% coloured; ${s.completeness ?? ''}`);
+    assert.equal(s.state, 'done', `${method}: ${s.stateText}`);
+    assert.ok(s.std > 10, `${method}: the tile has contrast (std ${s.std})`);
+    assert.ok(s.coloured > 0.01, `${method}: a map is drawn (${s.coloured} coloured)`);
+  }
+  // Occlusion, LIME and KernelSHAP are signed (a legend centred at zero); RISE is not.
+  assert.deepEqual(FORWARD_ONLY_METHODS.map((m) => stats[m].ticks.length), [3, 2, 3, 3]);
+  assert.match(stats.lime.completeness, /^\d+ superpixels; fit R² = (0|1)\.\d\d$/);
+  // KernelSHAP's efficiency is enforced: Σφ − (f(x) − f(∅)) is rounding, 0.0% of the change.
+  assert.match(stats['kernel-shap'].completeness, /^\d+ superpixels; Σφ − \(f\(x\) − f\(∅\)\) = .* \(0\.0% of −?[\d.]+\)$/);
+  // Superpixel boundaries are drawn in yellow, and can be turned off.
+  assert.ok(stats.lime.yellow > 500, `boundaries on the LIME tile: ${stats.lime.yellow} yellow pixels`);
+  assert.ok(stats['kernel-shap'].yellow > 500);
+  await screenshotSection(page, 'forward-only.png');
+  await page.locator('.tile[data-method="lime"] .settings label.check').locator('input').uncheck();
+  await page.waitForFunction((old) => {
+    const tile = document.querySelector('.tile[data-method="lime"]');
+    const { data } = tile.querySelector('.canvas-box canvas').getContext('2d').getImageData(0, 0, 224, 224);
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 4) sum = (sum * 31 + data[i] + 7 * data[i + 1] + 13 * data[i + 2]) % 1_000_000_007;
+    return sum !== old;
+  }, stats.lime.checksum, { timeout: 60_000 });
+  assert.ok(await yellowPixels(page, 'lime') < stats.lime.yellow / 10, 'no boundaries once turned off');
+  // LIME shows its top 5 superpixels of each sign; "All" colours more of the image.
+  const top = await tileStats(page, 'lime');
+  await tileField(page, 'lime', 'Show').locator('select').selectOption('null');
+  await page.waitForFunction((old) => {
+    const tile = document.querySelector('.tile[data-method="lime"]');
+    const { data } = tile.querySelector('.canvas-box canvas').getContext('2d').getImageData(0, 0, 224, 224);
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 4) sum = (sum * 31 + data[i] + 7 * data[i + 1] + 13 * data[i + 2]) % 1_000_000_007;
+    return sum !== old;
+  }, top.checksum, { timeout: 60_000 });
+  const all = await tileStats(page, 'lime');
+  assert.ok(all.coloured > top.coloured, `all superpixels colour more (${all.coloured}) than the top 5 (${top.coloured})`);
+  assert.deepEqual(pool.problems, []);
+  await page.close();
+
+  // One worker: the same seeded plans, scored in one place, give the very same pixels.
+  const single = await explainForwardOnly(1);
+  console.log(`forward-only methods: ${pool.seconds.toFixed(0)} s on 2 workers, ${single.seconds.toFixed(0)} s on 1`);
+  for (const method of FORWARD_ONLY_METHODS) {
+    assert.equal(single.stats[method].checksum, stats[method].checksum, `${method}: the same map on 1 and 2 workers`);
+  }
+  assert.deepEqual(single.problems, []);
+  await single.page.close();
 });
 
 test('changing the target class explains that class instead', { timeout: 300_000 }, async () => {
