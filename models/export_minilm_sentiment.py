@@ -393,6 +393,13 @@ def store_int8(path, model):
             nodes += where[2]
     del graph.node[:]
     graph.node.extend(nodes)
+    # The exporter names the attention outputs' dimensions after the Softmax: give them numbers.
+    for output in graph.output:
+        if output.name in ATTENTION_NAMES:
+            dims = output.type.tensor_type.shape.dim
+            for dim, value in zip(dims[1:], (HEADS, MAX_LENGTH, MAX_LENGTH)):
+                dim.Clear()
+                dim.dim_value = value
     onnx.checker.check_model(graph_model, full_check=True)
     onnx.save(graph_model, path)
     return renamed

@@ -8,7 +8,7 @@
 
 import { Cancelled } from './engine.js';
 import {
-  BASELINES, DEFAULT_SELECTION, FILLS, METHODS, RULES, SEGMENT_FILLS, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName,
+  BASELINES, DEFAULT_SELECTION, FILLS, METHODS, REFINEMENTS, RULES, SEGMENT_FILLS, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName,
   UNIT_GROUPS, ordinal, scaleGroup, shapeText,
 } from './methods.js';
 
@@ -493,7 +493,9 @@ export class Grid {
         `(${formatPercent(check.relative)} of ${formatNumber(check.expected, { digits: 3 })})`),
     );
     if (segments) completeness.prepend(`${segments.count} superpixels; `);
-    if (warn) completeness.append(el('small', {}, 'Above 1%: the path integral is not accurate yet; try more steps.'));
+    const steps = check.steps;
+    if (steps && steps !== tile.method.steps) completeness.append(el('small', {}, `Refined to ${steps} points.`));
+    if (warn) completeness.append(el('small', {}, `Above 1% after ${steps ?? tile.method.steps} points: the path integral is not accurate yet; try more steps.`));
     completeness.title = 'Completeness: the attributions should add up to the change in the class score '
       + 'between the baseline and the image.';
   }
@@ -624,6 +626,12 @@ export class Grid {
       const rule = el('select', {}, ...RULES.map(([value, text]) => option(value, text, value === tile.method.rule)));
       rule.addEventListener('change', () => this.#changeMethod(tile, { rule: rule.value }));
       fields.push(field('Rule', rule));
+      if ('tolerance' in tile.method) {
+        const refine = el('select', {}, ...REFINEMENTS.map(([value, text]) =>
+          option(String(value), text, value === tile.method.tolerance)));
+        refine.addEventListener('change', () => this.#changeMethod(tile, { tolerance: refine.value === 'null' ? null : Number(refine.value) }));
+        fields.push(field('Refine the path', refine, 'more points where the integrand jumps, until Σφ matches f(x) − f(x′)'));
+      }
       fields.push(this.#makeBaselineField(tile));
     } else if (kind === 'noise') {
       fields.push(field('Samples', number('samples', { min: 1, max: 2000, step: 1 }, integer(1))));

@@ -128,6 +128,13 @@ export const RULES = [
   ['riemann-trapezoid', 'Trapezoid'],
 ];
 
+/** Integrated Gradients' refinement: the completeness tolerance, or none (Captum's fixed points). */
+export const REFINEMENTS = [
+  [0.01, 'Until within 1%'],
+  [0.001, 'Until within 0.1%'],
+  [null, 'Off: exactly the steps, as Captum'],
+];
+
 /** What an occluded window shows, as the worker names it. */
 export const FILLS = [
   ['zero', 'Zero (after normalisation)'],

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! glimpse explain --model M.onnx [--config M.json] --input FILE --method NAME [--target T]
-//!   [--layer TENSOR] [--steps N --rule R] [--baseline black|blur|noise|FILE.npy]
+//!   [--layer TENSOR] [--steps N --rule R --tolerance T|off] [--baseline black|blur|noise|FILE.npy]
 //!   [--samples N --sigma S] [--seed S] [--window K --stride S --fill zero|blur|mean]
 //!   [--masks N --grid S --keep P] [--segments N --compactness M --fill mean|blur|black]
 //!   [--samples N --kernel-width W --ridge A] [--budget N]
@@ -102,6 +102,11 @@ mod cli {
         /// The quadrature rule (integrated-gradients, path-sampled-ig).
         #[arg(long, value_parser = PossibleValuesParser::new(RULE_NAMES))]
         rule: Option<String>,
+        /// Refine IG's path until |Σφ − (f(x) − f(x′))| is within this fraction of
+        /// |f(x) − f(x′)| (default 0.01), or `off` for exactly --steps points
+        /// (integrated-gradients).
+        #[arg(long)]
+        tolerance: Option<String>,
         /// black, blur, noise, or a `.npy` in pixel units (0‥255) in the input's shape.
         #[arg(long)]
         baseline: Option<String>,
@@ -221,6 +226,7 @@ mod cli {
             "shape": attribution.map.shape(),
             "completeness": attribution.completeness.map(|c| serde_json::json!({
                 "sum": c.sum, "expected": c.expected, "error": c.error(), "relative_error": c.relative_error(),
+                "steps": c.steps,
             })),
         });
         serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
@@ -242,8 +248,24 @@ mod cli {
         };
         let mut used = Vec::new();
         match &mut method {
-            Method::IntegratedGradients(PathConfig { steps, rule: r, baseline: b })
-            | Method::PathSampledIg(PathSampledConfig { steps, rule: r, baseline: b }) => {
+            Method::IntegratedGradients(PathConfig { steps, rule: r, baseline: b, tolerance }) => {
+                set(steps, args.steps, "--steps", &mut used);
+                set(r, rule, "--rule", &mut used);
+                set(b, baseline, "--baseline", &mut used);
+                let refine = match args.tolerance.as_deref() {
+                    None => None,
+                    Some("off") => Some(None),
+                    Some(t) => Some(Some(
+                        t.parse::<f32>()
+                            .map_err(|_| format!("--tolerance {t}: a fraction such as 0.01, or off"))?,
+                    )),
+                };
+                set(tolerance, refine, "--tolerance", &mut used);
+                if matches!(b, Baseline::Noise { .. }) {
+                    used.push("--seed");
+                }
+            }
+            Method::PathSampledIg(PathSampledConfig { steps, rule: r, baseline: b }) => {
                 set(steps, args.steps, "--steps", &mut used);
                 set(r, rule, "--rule", &mut used);
                 set(b, baseline, "--baseline", &mut used);
@@ -292,6 +314,7 @@ mod cli {
         let given = [
             ("--steps", args.steps.is_some()),
             ("--rule", args.rule.is_some()),
+            ("--tolerance", args.tolerance.is_some()),
             ("--baseline", args.baseline.is_some()),
             ("--samples", args.samples.is_some()),
             ("--sigma", args.sigma.is_some()),

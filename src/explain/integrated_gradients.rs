@@ -8,6 +8,19 @@
 //! (n − 1)/n and shrink every attribution by that factor, breaking completeness even on a linear
 //! model. Glimpse uses the trapezoid rule itself, 1/(n − 1); the tests compare with Captum's
 //! result scaled by n/(n − 1).
+//!
+//! Refinement. On a network of rectifiers the integrand jumps wherever a unit switches along
+//! the path, and the quadrature error does not fall steadily with n: on EfficientNet-Lite0 the
+//! 50-point error is 1.2% to 4.9% of f(x) − f(x′) on the bundled examples, and 100 points can
+//! be worse than 50. But the error of every piece [a, b] of the path is known exactly:
+//! Σφ over the piece should be f(x(b)) − f(x(a)), one forward pass away. So, unless the
+//! tolerance is `None`, while |Σφ − (f(x) − f(x′))| is above the tolerance, the piece with the
+//! largest error is cut in half and each half integrated with half its points (at least
+//! [`MIN_PIECE_STEPS`]): the points move to where the integrand jumps. At most
+//! [`REFINEMENT_BUDGET`] times `steps` gradient passes are spent; when the error is already
+//! within the tolerance, nothing changes and the answer is Captum's. Errors that cancel in the
+//! sum are invisible to this check: on the IG paper's toy model the 50-point φ are off by 3%
+//! each, in opposite directions, and Σφ is exact.
 
 use ndarray::{ArrayD, Zip};
 use serde::{Deserialize, Serialize};
@@ -24,13 +37,22 @@ pub struct PathConfig {
     pub steps: usize,
     pub rule: Rule,
     pub baseline: Baseline,
+    /// Refine the path until |Σφ − (f(x) − f(x′))| is at most this fraction of |f(x) − f(x′)|;
+    /// `None`: exactly `steps` points, as Captum.
+    pub tolerance: Option<f32>,
 }
 
 impl Default for PathConfig {
     fn default() -> Self {
-        PathConfig { steps: 50, rule: Rule::GaussLegendre, baseline: Baseline::Black }
+        PathConfig { steps: 50, rule: Rule::GaussLegendre, baseline: Baseline::Black, tolerance: Some(0.01) }
     }
 }
+
+/// Refinement spends at most this many times `steps` gradient passes in all.
+pub const REFINEMENT_BUDGET: usize = 8;
+
+/// The fewest points a refined piece of the path gets.
+pub const MIN_PIECE_STEPS: usize = 8;
 
 /// Quadrature rules over α ∈ [0, 1], each as Captum defines it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -53,9 +75,18 @@ pub enum Rule {
 pub const MAX_STEPS: usize = 2000;
 
 impl Rule {
+    /// The fewest points the rule takes.
+    pub fn min_steps(self) -> usize {
+        if self == Rule::RiemannTrapezoid {
+            2
+        } else {
+            1
+        }
+    }
+
     /// The rule's points and weights on [0, 1].
     pub fn nodes(self, steps: usize) -> Result<Vec<(f64, f64)>> {
-        let min = if self == Rule::RiemannTrapezoid { 2 } else { 1 };
+        let min = self.min_steps();
         if !(min..=MAX_STEPS).contains(&steps) {
             return Err(Error::Explain(format!(
                 "The number of steps must be {min} to {MAX_STEPS}; it is {steps}."
@@ -122,21 +153,144 @@ fn legendre(n: usize, z: f64) -> (f64, f64) {
     (p1, dp)
 }
 
+/// A piece [a, b] of the path, integrated: Σ weight · ∂y/∂x over its points, and its
+/// completeness error Σφ − (f(b) − f(a)).
+struct Piece {
+    span: (f64, f64),
+    /// f at the piece's ends.
+    ends: (f32, f32),
+    steps: usize,
+    integral: ArrayD<f64>,
+    error: f64,
+}
+
+/// Integrates one piece of the path by the rule at `steps` points.
+#[allow(clippy::too_many_arguments)]
+fn integrate_piece(
+    explainer: &Explainer,
+    subject: &Subject,
+    baseline: &ArrayD<f32>,
+    rule: Rule,
+    steps: usize,
+    span: (f64, f64),
+    ends: (f32, f32),
+    progress: Progress<'_>,
+) -> Result<Piece> {
+    let (a, b) = span;
+    let nodes: Vec<(f64, f64)> =
+        rule.nodes(steps)?.into_iter().map(|(alpha, w)| (a + (b - a) * alpha, (b - a) * w)).collect();
+    let weights: Vec<f64> = nodes.iter().map(|&(_, w)| w).collect();
+    let integral = weighted_gradients(explainer, subject, baseline, &nodes, &weights, progress)?.0;
+    let delta = &subject.input - baseline;
+    let sum: f64 = integral.iter().zip(&delta).map(|(g, &d)| g * f64::from(d)).sum();
+    let error = sum - f64::from(ends.1 - ends.0);
+    Ok(Piece { span, ends, steps, integral, error })
+}
+
 pub(super) fn attribute(
     explainer: &Explainer,
     subject: &Subject,
     config: &PathConfig,
     progress: Progress<'_>,
 ) -> Result<(ArrayD<f32>, Completeness)> {
-    let baseline = config.baseline.tensor(subject)?;
-    let nodes = config.rule.nodes(config.steps)?;
-    let weights: Vec<f64> = nodes.iter().map(|&(_, w)| w).collect();
-    let (integral, _) = path_integral(explainer, subject, &baseline, &nodes, &weights, progress)?;
-    let map = (&subject.input - &baseline) * integral;
-    let ends = explainer.target_values(&[subject.input.clone(), baseline], subject.target)?;
-    let expected = ends[0] - ends[1];
+    let PathConfig { steps, rule, ref baseline, tolerance } = *config;
+    if tolerance.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
+        return Err(Error::Explain(format!("The tolerance must be positive; it is {tolerance:?}.")));
+    }
+    let baseline = baseline.tensor(subject)?;
+    let ends = explainer.target_values(&[baseline.clone(), subject.input.clone()], subject.target)?;
+    let (f_baseline, f_x) = (ends[0], ends[1]);
+    let expected = f_x - f_baseline;
+    let budget = if tolerance.is_some() { steps * REFINEMENT_BUDGET } else { steps };
+    let mut first = |d: usize, _: usize| progress(d, steps + 1);
+    let whole = integrate_piece(
+        explainer,
+        subject,
+        &baseline,
+        rule,
+        steps,
+        (0.0, 1.0),
+        (f_baseline, f_x),
+        &mut first,
+    )?;
+    let mut used = steps;
+    let mut pieces = vec![whole];
+    while let Some(tolerance) = tolerance {
+        let error: f64 = pieces.iter().map(|p| p.error).sum();
+        if error.abs() <= f64::from(tolerance) * f64::from(expected.abs()) {
+            break;
+        }
+        let Some(worst) =
+            (0..pieces.len()).max_by(|&i, &j| pieces[i].error.abs().total_cmp(&pieces[j].error.abs()))
+        else {
+            break;
+        };
+        let half_steps = pieces[worst].steps.div_ceil(2).max(MIN_PIECE_STEPS).max(rule.min_steps());
+        if used + 2 * half_steps > budget {
+            break;
+        }
+        let piece = pieces.swap_remove(worst);
+        let (a, b) = piece.span;
+        let middle = 0.5 * (a + b);
+        let point = &baseline + &((&subject.input - &baseline) * middle as f32);
+        let f_middle = explainer.target_values(&[point], subject.target)?[0];
+        let mut report = |d: usize, _: usize| progress(used + d, budget + 1);
+        let left = integrate_piece(
+            explainer,
+            subject,
+            &baseline,
+            rule,
+            half_steps,
+            (a, middle),
+            (piece.ends.0, f_middle),
+            &mut report,
+        )?;
+        let mut report = |d: usize, _: usize| progress(used + half_steps + d, budget + 1);
+        let right = integrate_piece(
+            explainer,
+            subject,
+            &baseline,
+            rule,
+            half_steps,
+            (middle, b),
+            (f_middle, piece.ends.1),
+            &mut report,
+        )?;
+        used += 2 * half_steps;
+        pieces.push(left);
+        pieces.push(right);
+    }
+    let mut integral = ArrayD::<f64>::zeros(subject.input.raw_dim());
+    for piece in &pieces {
+        integral += &piece.integral;
+    }
+    let map = (&subject.input - &baseline) * integral.mapv(|v| v as f32);
     let sum = sum(&map);
-    Ok((map, Completeness { sum, expected }))
+    Ok((map, Completeness { sum, expected, steps: Some(used) }))
+}
+
+/// Σᵢ weightᵢ · ∂y/∂x(x′ + αᵢ(x − x′)) over the rule's `nodes`, in f64, and the target's value
+/// at each node.
+fn weighted_gradients(
+    explainer: &Explainer,
+    subject: &Subject,
+    baseline: &ArrayD<f32>,
+    nodes: &[(f64, f64)],
+    weights: &[f64],
+    progress: Progress<'_>,
+) -> Result<(ArrayD<f64>, Vec<f32>)> {
+    let delta = &subject.input - baseline;
+    let points = nodes.iter().map(|&(alpha, _)| baseline + &(&delta * alpha as f32));
+    let mut integral = ArrayD::<f64>::zeros(subject.input.raw_dim());
+    let mut values = vec![0.0; nodes.len()];
+    let total = nodes.len() + 1;
+    explainer.for_each_gradient(points, subject.target, Mode::Plain, progress, total, |i, grad, value| {
+        let weight = weights[i];
+        Zip::from(&mut integral).and(&grad).for_each(|acc, &g| *acc += weight * f64::from(g));
+        values[i] = value;
+        Ok(())
+    })?;
+    Ok((integral, values))
 }
 
 /// Σᵢ weightᵢ · ∂y/∂x(x′ + αᵢ(x − x′)) over the rule's `nodes`, and the target's value at each
@@ -149,17 +303,7 @@ pub(super) fn path_integral(
     weights: &[f64],
     progress: Progress<'_>,
 ) -> Result<(ArrayD<f32>, Vec<f32>)> {
-    let delta = &subject.input - baseline;
-    let points = nodes.iter().map(|&(alpha, _)| baseline + &(&delta * alpha as f32));
-    let mut integral = ArrayD::<f64>::zeros(subject.input.raw_dim());
-    let mut values = vec![0.0; nodes.len()];
-    let total = nodes.len() + 1;
-    explainer.for_each_gradient(points, subject.target, Mode::Plain, progress, total, |i, grad, value| {
-        let weight = weights[i];
-        Zip::from(&mut integral).and(&grad).for_each(|acc, &g| *acc += weight * f64::from(g));
-        values[i] = value;
-        Ok(())
-    })?;
+    let (integral, values) = weighted_gradients(explainer, subject, baseline, nodes, weights, progress)?;
     Ok((integral.mapv(|v| v as f32), values))
 }
 

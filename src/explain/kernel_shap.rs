@@ -133,7 +133,11 @@ impl Plan {
         let scores: Vec<f32> = phi.iter().map(|&v| v as f32).collect();
         Ok(Outcome {
             map: self.coalitions.paint(&scores),
-            completeness: Some(Completeness { sum: phi.iter().sum::<f64>() as f32, expected: total as f32 }),
+            completeness: Some(Completeness {
+                sum: phi.iter().sum::<f64>() as f32,
+                expected: total as f32,
+                steps: None,
+            }),
             segments: Some(SegmentScores {
                 labels: self.coalitions.segments.labels.clone(),
                 scores,

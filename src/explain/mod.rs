@@ -167,6 +167,9 @@ impl Method {
             Method::Rise(c) => c.masks,
             Method::Lime(c) => c.samples,
             Method::KernelShap(c) => c.budget.unwrap_or(2 * c.superpixels.segments + 2048) + 2,
+            Method::IntegratedGradients(c) if c.tolerance.is_some() => {
+                c.steps * integrated_gradients::REFINEMENT_BUDGET + 1
+            }
             Method::IntegratedGradients(c) => c.steps + 1,
             Method::PathSampledIg(c) => c.steps + 1,
             Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) => c.samples,
@@ -232,8 +235,11 @@ impl Subject {
 pub struct Completeness {
     /// Σφ over every input element.
     pub sum: f32,
-    /// f(x) − f(x′) for IG; f(x) − E f(x″) over the sampled baselines for path-sampled IG.
+    /// f(x) − f(x′) for IG; f(x) − E f(x″) over the sampled baselines for path-sampled IG;
+    /// f(x) − f(∅) for KernelSHAP.
     pub expected: f32,
+    /// For IG: the gradient passes spent, refinement included.
+    pub steps: Option<usize>,
 }
 
 impl Completeness {

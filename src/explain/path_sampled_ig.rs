@@ -49,5 +49,5 @@ pub(super) fn attribute(
     let mean_on_path: f64 = nodes.iter().zip(&values).map(|(&(_, w), &v)| w * f64::from(v)).sum();
     let expected = f_x - mean_on_path as f32;
     let sum = sum(&map);
-    Ok((map, Completeness { sum, expected }))
+    Ok((map, Completeness { sum, expected, steps: None }))
 }

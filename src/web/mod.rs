@@ -271,6 +271,7 @@ impl Playground {
                 expected: c.expected,
                 error: c.error(),
                 relative: c.relative_error(),
+                steps: c.steps,
             }),
             segments: attribution
                 .segments
@@ -343,6 +344,7 @@ struct Completeness {
     expected: f32,
     error: f32,
     relative: f32,
+    steps: Option<usize>,
 }
 
 #[derive(serde::Deserialize)]

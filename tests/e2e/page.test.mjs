@@ -256,6 +256,10 @@ test('every gradient method explains the cat, and the grid renders with per-map 
   for (const method of ['integrated-gradients', 'path-sampled-ig']) {
     assert.match(before[method].completeness, /^Σφ − \(f\(x\) − (f\(x′\)|E f\(x″\))\) = −?[\d.]+.* \([\d.]+% of −?[\d.]+\)/);
   }
+  // The default refines IG's path until Σφ is within 1% of f(x) − f(x′); chelsea needs it.
+  const ig = before['integrated-gradients'].completeness.match(/\(([\d.]+)% of/);
+  assert.ok(Number(ig[1]) < 1, before['integrated-gradients'].completeness);
+  assert.match(before['integrated-gradients'].completeness, /Refined to \d+ points\.$/);
   assert.equal(before.gradient.completeness, null);
 
   await screenshotSection(page, 'grid.png');
