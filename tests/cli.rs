@@ -101,6 +101,8 @@ fn explain_writes_the_raw_map_as_npy() {
         "20",
         "--rule",
         "riemann-middle",
+        "--tolerance",
+        "off",
         "--baseline",
         "tests/data/explain/small_cnn_gap_baseline.npy",
         "--target",
@@ -145,4 +147,36 @@ fn explain_refuses_flags_that_do_not_apply() {
     let message = String::from_utf8_lossy(&result.stderr);
     assert!(message.contains("--steps does not apply to gradient"), "{message}");
     assert!(!out.exists());
+    let result = explain_chelsea(&["--method", "lime", "--budget", "10"], &out);
+    let message = String::from_utf8_lossy(&result.stderr);
+    assert!(message.contains("--budget does not apply to lime"), "{message}");
+    let result = explain_chelsea(&["--method", "kernel-shap", "--fill", "zero"], &out);
+    let message = String::from_utf8_lossy(&result.stderr);
+    assert!(message.contains("--fill zero: use mean, blur or black"), "{message}");
+}
+
+/// KernelSHAP from the command line: one value per superpixel, efficient, seeded.
+#[test]
+fn explain_kernel_shap_writes_one_value_per_superpixel() {
+    let out = temp("shap.npy");
+    let args =
+        ["--method", "kernel-shap", "--segments", "12", "--budget", "40", "--fill", "blur", "--seed", "3"];
+    let result = explain_chelsea(&args, &out);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(summary["method"]["budget"], 40);
+    assert!(summary["completeness"]["relative_error"].as_f64().unwrap() < 1e-5, "{summary}");
+    let map = glimpse::tensor::from_npy(&std::fs::read(&out).unwrap()).unwrap();
+    let mut values: Vec<f32> = map.iter().copied().collect();
+    values.sort_by(f32::total_cmp);
+    values.dedup();
+    assert!((5..=30).contains(&values.len()), "{} distinct values, one per superpixel", values.len());
+    let again = explain_chelsea(&args, &out);
+    assert!(again.status.success());
+    assert_eq!(
+        glimpse::tensor::from_npy(&std::fs::read(&out).unwrap()).unwrap(),
+        map,
+        "the same seed, the same map"
+    );
+    std::fs::remove_file(out).unwrap();
 }

@@ -1,7 +1,7 @@
 """Captum's Integrated Gradients (Gauss-Legendre, 50 steps) on PyTorch CPU, on the same model
 and input as Glimpse's browser benchmark: EfficientNet-Lite0, chelsea, logit 282, black baseline.
 
-    python3 bench/captum/ig50.py [--runs 5]
+    python3 bench/python/ig50.py [--runs 5]
 
 Prints the median wall time per IG over `--runs` runs after one warm-up, with 1 thread (as
 Glimpse's wasm runs) and with every core, each with all 50 steps in one batch (Captum's default)
