@@ -23,6 +23,8 @@ pub enum Error {
     Npy(String),
     #[error("{0}")]
     Explain(String),
+    #[error("{0}")]
+    Text(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,6 +13,7 @@ pub mod model;
 pub mod preprocess;
 pub mod render;
 pub mod tensor;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

@@ -3,10 +3,10 @@
 //
 //   node bench/browser/pool.mjs [DIST] [--workers N] [--runs R]
 //
-// For each pool size it opens the page with `?workers=`, loads chelsea with no method selected,
-// then, one method at a time at its defaults, times R explanations from the click to the drawn
-// tile: the first for the top class, the next ones for other classes (the same work, computed
-// afresh). Prints medians and the speed-up.
+// It opens the page twice, with `?workers=1` and `?workers=N`, loads chelsea with no method
+// selected, then, one method at a time at its defaults, times R explanations on each page from
+// the click to the drawn tile, alternating pages: the first for the top class, the next ones for
+// other classes (the same work, computed afresh). Prints medians and the speed-up.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,48 +26,56 @@ const TARGETS = ['282', '281', '285', '283', '287'];
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/** Opens the page with `size` workers and loads chelsea with no method selected. */
+async function openPage(browser, server, size) {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}?workers=${size}`);
+  await page.waitForFunction(() => document.getElementById('status-text').textContent.startsWith('Ready'), null, { timeout: 600_000 });
+  await page.evaluate(() => {
+    for (const box of document.querySelectorAll('.methods input[type="checkbox"]')) {
+      if (box.checked) {
+        box.checked = false;
+        box.dispatchEvent(new Event('change'));
+      }
+    }
+  });
+  await page.click('[data-example="chelsea.png"]');
+  await page.waitForSelector('#explanations:not([hidden])');
+  return page;
+}
+
+/** Seconds from the click (or target change) to the drawn tile. */
+async function timeRun(page, method, run) {
+  const started = Date.now();
+  if (run === 0) await page.setChecked(`.methods input[value="${method}"]`, true);
+  else await page.selectOption('#target', TARGETS[run % TARGETS.length]);
+  await page.waitForFunction((name) => {
+    const tile = document.querySelector(`.tile[data-method="${name}"]`);
+    return tile.dataset.state === 'done' && tile.dataset.scale;
+  }, method, { timeout: 1_800_000, polling: 50 });
+  return (Date.now() - started) / 1000;
+}
+
 const browser = await launchChromium();
 const server = await serve(dist);
-const results = {};
 try {
-  for (const size of [1, workers]) {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}?workers=${size}`);
-    await page.waitForFunction(() => document.getElementById('status-text').textContent.startsWith('Ready'), null, { timeout: 600_000 });
-    // No method selected before the image arrives, so nothing else runs.
-    await page.evaluate(() => {
-      for (const box of document.querySelectorAll('.methods input[type="checkbox"]')) {
-        if (box.checked) {
-          box.checked = false;
-          box.dispatchEvent(new Event('change'));
-        }
-      }
-    });
-    await page.click('[data-example="chelsea.png"]');
-    await page.waitForSelector('#explanations:not([hidden])');
-    for (const method of METHODS) {
-      const times = [];
-      for (let run = 0; run < runs; run++) {
-        const started = Date.now();
-        if (run === 0) await page.setChecked(`.methods input[value="${method}"]`, true);
-        else await page.selectOption('#target', TARGETS[run % TARGETS.length]);
-        await page.waitForFunction((name) => {
-          const tile = document.querySelector(`.tile[data-method="${name}"]`);
-          return tile.dataset.state === 'done' && tile.dataset.scale;
-        }, method, { timeout: 1_800_000, polling: 50 });
-        times.push((Date.now() - started) / 1000);
-      }
+  // Both pages stay open; runs alternate between them, so the machine's drift hits both alike.
+  const sizes = [1, workers];
+  const pages = [];
+  for (const size of sizes) pages.push(await openPage(browser, server, size));
+  for (const method of METHODS) {
+    const times = sizes.map(() => []);
+    for (let run = 0; run < runs; run++) {
+      for (const [i, page] of pages.entries()) times[i].push(await timeRun(page, method, run));
+    }
+    for (const page of pages) {
       await page.setChecked(`.methods input[value="${method}"]`, false);
       await page.selectOption('#target', TARGETS[0]);
-      results[method] ??= {};
-      results[method][size] = median(times);
-      console.log(`${method.padEnd(12)} ${size} worker(s): median ${median(times).toFixed(1)} s (${times.map((t) => t.toFixed(1)).join(', ')})`);
     }
-    await page.close();
-  }
-  for (const method of METHODS) {
-    const { 1: one, [workers]: many } = results[method];
-    console.log(`${method.padEnd(12)} speed-up with ${workers} workers: ${(one / many).toFixed(2)}×`);
+    const [one, many] = times.map(median);
+    const list = (t) => t.map((x) => x.toFixed(1)).join(', ');
+    console.log(`${method.padEnd(12)} 1 worker: median ${one.toFixed(1)} s (${list(times[0])}); `
+      + `${workers} workers: median ${many.toFixed(1)} s (${list(times[1])}); speed-up ${(one / many).toFixed(2)}×`);
   }
 } finally {
   await server.close();

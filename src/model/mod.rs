@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::tensor::Value;
 
 pub mod graph;
+pub mod surgery;
 
 /// One dimension of a model input: a fixed size, or a symbol such as the batch size.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

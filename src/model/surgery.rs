@@ -1,0 +1,196 @@
+//! Reshaping an ONNX graph before it is loaded, so that a model with several or integer inputs
+//! (a BERT-style text classifier: `input_ids` and `attention_mask`, both i64) becomes one that
+//! takes a single `f32` tensor, which is what the forward model and the gradient engine run:
+//!
+//! - an input can be fixed to a constant (the attention mask of the sentence being explained);
+//! - an integer input can be fed as `f32` through a `Cast` at the graph's entrance (token ids
+//!   are far below 2²⁴, so the round trip is exact);
+//! - an attention mask can be derived from the token ids (1 where the id is not padding), so a
+//!   token replaced by padding is not attended to at all;
+//! - the graph can be cut at an inner tensor, which then becomes the input (the embedding layer's
+//!   output, where the gradient methods attribute), and whatever only fed it is dropped.
+//!
+//! The graph is read and written with the protobuf types tract itself parses ONNX with.
+
+use std::collections::HashSet;
+
+use ndarray::ArrayD;
+use prost::Message;
+use tract_onnx::pb::{self, tensor_proto::DataType, tensor_shape_proto::dimension, type_proto};
+use tract_onnx::prelude::Framework;
+
+use crate::error::{Error, Result};
+
+/// What to change in a graph.
+#[derive(Debug, Clone, Default)]
+pub struct Surgery {
+    /// Inputs replaced by these constant i64 tensors.
+    pub constants: Vec<(String, ArrayD<i64>)>,
+    /// An i64 input to be fed as f32 instead.
+    pub float_input: Option<String>,
+    /// An i64 mask input computed instead from `float_input` as ids ≠ the padding id.
+    pub mask_from_ids: Option<(String, i64)>,
+    /// An inner tensor that becomes the (f32) input, with its shape; `None` for a symbolic
+    /// dimension (the batch).
+    pub cut_at: Option<(String, Vec<Option<usize>>)>,
+}
+
+/// Applies `surgery` to the ONNX model in `bytes` and returns the new model's bytes.
+pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
+    let mut reader = bytes;
+    let mut model =
+        tract_onnx::onnx().proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(format!("{e:#}")))?;
+    let graph = model.graph.as_mut().ok_or_else(|| Error::NotOnnx("the file has no graph".into()))?;
+
+    for (name, value) in &surgery.constants {
+        take_input(graph, name)?;
+        graph.initializer.push(pb::TensorProto {
+            name: name.clone(),
+            dims: value.shape().iter().map(|&d| d as i64).collect(),
+            data_type: DataType::Int64 as i32,
+            int64_data: value.iter().copied().collect(),
+            ..Default::default()
+        });
+    }
+
+    if let Some(name) = &surgery.float_input {
+        let input = graph
+            .input
+            .iter_mut()
+            .find(|i| &i.name == name)
+            .ok_or_else(|| Error::ModelPrepare(format!("the model has no input {name}")))?;
+        set_elem_type(input, DataType::Float)?;
+        let integer = format!("{name}_as_int64");
+        rename_uses(graph, name, &integer);
+        let mut entrance = vec![cast(&format!("{name}_cast"), name, &integer, DataType::Int64)];
+        if let Some((mask, pad)) = &surgery.mask_from_ids {
+            take_input(graph, mask)?;
+            let pad_name = format!("{mask}_pad_id");
+            graph.initializer.push(pb::TensorProto {
+                name: pad_name.clone(),
+                data_type: DataType::Int64 as i32,
+                int64_data: vec![*pad],
+                ..Default::default()
+            });
+            let (is_pad, is_token) = (format!("{mask}_is_pad"), format!("{mask}_is_token"));
+            entrance.push(node("Equal", &format!("{mask}_equal"), &[&integer, &pad_name], &is_pad));
+            entrance.push(node("Not", &format!("{mask}_not"), &[&is_pad], &is_token));
+            entrance.push(cast(&format!("{mask}_cast"), &is_token, mask, DataType::Int64));
+        }
+        graph.node.splice(0..0, entrance);
+    } else if surgery.mask_from_ids.is_some() {
+        return Err(Error::ModelPrepare("a mask is derived from ids fed as f32".into()));
+    }
+
+    if let Some((name, shape)) = &surgery.cut_at {
+        if !graph.node.iter().any(|n| n.output.contains(name)) {
+            return Err(Error::ModelPrepare(format!("the model has no inner tensor {name}")));
+        }
+        graph.output.retain(|o| &o.name != name);
+        graph.input.insert(0, value_info(name, DataType::Float, shape));
+        prune(graph);
+    }
+
+    let mut out = Vec::with_capacity(model.encoded_len());
+    model
+        .encode(&mut out)
+        .map_err(|e| Error::ModelPrepare(format!("the changed model cannot be written: {e}")))?;
+    Ok(out)
+}
+
+/// Every node input named `from` reads `to` instead.
+fn rename_uses(graph: &mut pb::GraphProto, from: &str, to: &str) {
+    for node in &mut graph.node {
+        for input in &mut node.input {
+            if input == from {
+                *input = to.to_owned();
+            }
+        }
+    }
+}
+
+fn node(op_type: &str, name: &str, inputs: &[&str], output: &str) -> pb::NodeProto {
+    pb::NodeProto {
+        name: name.into(),
+        op_type: op_type.into(),
+        input: inputs.iter().map(|&i| i.to_owned()).collect(),
+        output: vec![output.into()],
+        ..Default::default()
+    }
+}
+
+fn cast(name: &str, input: &str, output: &str, to: DataType) -> pb::NodeProto {
+    let to = pb::AttributeProto {
+        name: "to".into(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i: to as i64,
+        ..Default::default()
+    };
+    pb::NodeProto { attribute: vec![to], ..node("Cast", name, &[input], output) }
+}
+
+/// Removes a graph input, or says there is none of that name.
+fn take_input(graph: &mut pb::GraphProto, name: &str) -> Result<()> {
+    let before = graph.input.len();
+    graph.input.retain(|i| i.name != name);
+    if graph.input.len() == before {
+        return Err(Error::ModelPrepare(format!("the model has no input {name}")));
+    }
+    Ok(())
+}
+
+fn set_elem_type(info: &mut pb::ValueInfoProto, elem: DataType) -> Result<()> {
+    match info.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+        Some(type_proto::Value::TensorType(tensor)) => {
+            tensor.elem_type = elem as i32;
+            Ok(())
+        }
+        _ => Err(Error::ModelPrepare(format!("input {} is not a tensor", info.name))),
+    }
+}
+
+fn value_info(name: &str, elem: DataType, shape: &[Option<usize>]) -> pb::ValueInfoProto {
+    let dim = shape
+        .iter()
+        .map(|d| pb::tensor_shape_proto::Dimension {
+            value: Some(match d {
+                Some(n) => dimension::Value::DimValue(*n as i64),
+                None => dimension::Value::DimParam("batch".into()),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: elem as i32,
+                shape: Some(pb::TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Keeps only the nodes the outputs need, given the graph's inputs, and the inputs and
+/// initializers those nodes read.
+fn prune(graph: &mut pb::GraphProto) {
+    let inputs: HashSet<String> = graph.input.iter().map(|i| i.name.clone()).collect();
+    let mut needed: HashSet<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+    let mut keep = vec![false; graph.node.len()];
+    for (i, node) in graph.node.iter().enumerate().rev() {
+        if node.output.iter().any(|o| needed.contains(o) && !inputs.contains(o)) {
+            keep[i] = true;
+            needed.extend(node.input.iter().filter(|n| !n.is_empty()).cloned());
+        }
+    }
+    let mut index = 0;
+    graph.node.retain(|_| {
+        index += 1;
+        keep[index - 1]
+    });
+    graph.input.retain(|i| needed.contains(&i.name));
+    graph.initializer.retain(|t| needed.contains(&t.name));
+    graph.value_info.retain(|v| needed.contains(&v.name));
+}

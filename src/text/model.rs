@@ -1,0 +1,185 @@
+//! A BERT-style text classifier: its description, its tokenizer, and the two single-input
+//! models Glimpse makes from its ONNX graph (see [`crate::model::surgery`]):
+//!
+//! - the *reading* model takes the token ids (as f32) and derives the attention mask from them
+//!   (a padding id is not attended to), and gives the logits, every layer's attention and the
+//!   embedding layer's output. The forward-only methods replace tokens by padding here;
+//! - the *embedding* model, made per sentence, starts at the embedding layer's output with that
+//!   sentence's attention mask fixed: the gradient methods attribute to the embeddings there,
+//!   as Captum's `LayerIntegratedGradients` on the embedding layer does.
+
+use ndarray::{Array2, ArrayD, Axis, Ix4};
+use serde::{Deserialize, Serialize};
+
+use super::tokenizer::{Encoding, TextTokenizer};
+use crate::error::{Error, Result};
+use crate::explain::Explainer;
+use crate::model::surgery::{operate, Surgery};
+use crate::model::Model;
+use crate::tensor::Value;
+
+/// A text model's sidecar file (`models/minilm-sentiment.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextModelConfig {
+    pub name: String,
+    pub labels: Vec<String>,
+    /// The tokenizer file, beside the model.
+    pub tokenizer: String,
+    /// Tokens per sentence, special tokens included; the graph's fixed length.
+    pub max_length: usize,
+    pub inputs: TextInputs,
+    pub outputs: TextOutputs,
+    pub special_tokens: SpecialTokens,
+    /// Sentences the page offers.
+    #[serde(default)]
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextInputs {
+    pub input_ids: String,
+    pub attention_mask: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextOutputs {
+    pub logits: String,
+    /// One output per layer, each batch × heads × T × T, first layer first.
+    pub attentions: Vec<String>,
+    /// The embedding layer's output, batch × T × hidden.
+    pub embeddings: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecialTokens {
+    pub pad: u32,
+    pub cls: u32,
+    pub sep: u32,
+}
+
+impl TextModelConfig {
+    pub fn from_json(bytes: &[u8]) -> Result<TextModelConfig> {
+        let config: TextModelConfig =
+            serde_json::from_slice(bytes).map_err(|e| Error::Config(e.to_string()))?;
+        if config.max_length < 2 || config.labels.is_empty() {
+            return Err(Error::Config("a text model needs max_length ≥ 2 and at least one label".into()));
+        }
+        Ok(config)
+    }
+}
+
+/// What the model makes of one sentence.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub encoding: Encoding,
+    pub logits: Vec<f32>,
+    /// Per layer, heads × T × T.
+    pub attentions: Vec<ndarray::Array3<f32>>,
+    /// 1 × T × hidden.
+    pub embeddings: ArrayD<f32>,
+}
+
+/// A text classifier, ready to read sentences.
+#[derive(Debug)]
+pub struct TextModel {
+    pub config: TextModelConfig,
+    pub tokenizer: TextTokenizer,
+    onnx: Vec<u8>,
+    reading: Model,
+}
+
+impl TextModel {
+    pub fn from_bytes(onnx: &[u8], config_json: &[u8], tokenizer_json: &[u8]) -> Result<TextModel> {
+        let config = TextModelConfig::from_json(config_json)?;
+        let tokenizer = TextTokenizer::from_json(tokenizer_json, config.max_length)?;
+        let surgery = Surgery {
+            float_input: Some(config.inputs.input_ids.clone()),
+            mask_from_ids: Some((config.inputs.attention_mask.clone(), i64::from(config.special_tokens.pad))),
+            ..Surgery::default()
+        };
+        let reading = Model::from_bytes(&operate(onnx, &surgery)?)?;
+        Ok(TextModel { config, tokenizer, onnx: onnx.to_vec(), reading })
+    }
+
+    /// The reading model: f32 token ids (batch × T) in, every output out.
+    pub fn reading_model(&self) -> &Model {
+        &self.reading
+    }
+
+    /// Token ids as the reading model's input, 1 × T.
+    pub fn ids_tensor(ids: &[u32]) -> ArrayD<f32> {
+        ArrayD::from_shape_fn(vec![1, ids.len()], |i| ids[i[1]] as f32)
+    }
+
+    /// Tokenises and reads one sentence.
+    pub fn read(&self, text: &str) -> Result<Reading> {
+        let encoding = self.tokenizer.encode(text)?;
+        let (logits, attentions, embeddings) = self.run(&encoding.ids)?;
+        Ok(Reading { encoding, logits, attentions, embeddings })
+    }
+
+    /// The embedding layer's output for these ids, 1 × T × hidden.
+    pub fn embeddings(&self, ids: &[u32]) -> Result<ArrayD<f32>> {
+        Ok(self.run(ids)?.2)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn run(&self, ids: &[u32]) -> Result<(Vec<f32>, Vec<ndarray::Array3<f32>>, ArrayD<f32>)> {
+        let outputs = self.reading.run_all(TextModel::ids_tensor(ids))?;
+        let named = |name: &str| -> Result<ArrayD<f32>> {
+            let index = self
+                .reading
+                .outputs()
+                .iter()
+                .position(|o| o.name == name)
+                .ok_or_else(|| Error::Config(format!("the model has no output {name}")))?;
+            match &outputs[index] {
+                Value::F32(v) => Ok(v.clone()),
+                _ => Err(Error::ModelRun(format!("output {name} is not f32"))),
+            }
+        };
+        let logits = named(&self.config.outputs.logits)?.iter().copied().collect();
+        let attentions = self
+            .config
+            .outputs
+            .attentions
+            .iter()
+            .map(|name| {
+                let a =
+                    named(name)?.into_dimensionality::<Ix4>().map_err(|e| Error::ModelRun(e.to_string()))?;
+                Ok(a.index_axis(Axis(0), 0).to_owned())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let embeddings = named(&self.config.outputs.embeddings)?;
+        Ok((logits, attentions, embeddings))
+    }
+
+    /// The embedding model for one sentence's attention mask: 1 × T × hidden embeddings in;
+    /// gradients with respect to them out.
+    pub fn embedding_explainer(&self, encoding: &Encoding) -> Result<Explainer> {
+        let mask = Array2::from_shape_fn((1, encoding.attention_mask.len()), |(_, j)| {
+            i64::from(encoding.attention_mask[j])
+        });
+        let hidden = self.embeddings(&encoding.ids)?.shape()[2];
+        let surgery = Surgery {
+            constants: vec![(self.config.inputs.attention_mask.clone(), mask.into_dyn())],
+            cut_at: Some((
+                self.config.outputs.embeddings.clone(),
+                vec![None, Some(self.config.max_length), Some(hidden)],
+            )),
+            ..Surgery::default()
+        };
+        Explainer::from_bytes(&operate(&self.onnx, &surgery)?)
+    }
+
+    /// The baseline ids of the gradient methods: every token padding but [CLS] and [SEP], as
+    /// Captum's text tutorials do.
+    pub fn baseline_ids(&self, encoding: &Encoding) -> Vec<u32> {
+        let special = &self.config.special_tokens;
+        encoding
+            .ids
+            .iter()
+            .map(|&id| if id == special.cls || id == special.sep { id } else { special.pad })
+            .collect()
+    }
+}
