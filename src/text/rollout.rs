@@ -109,7 +109,8 @@ mod tests {
             (a.index_axis(Axis(0), 0).mapv(f64::from) + a.index_axis(Axis(0), 1).mapv(f64::from)) / 2.0;
         let layer = (&mean + &Array2::<f64>::eye(3)) / 2.0; // rows already sum to one
         let want = layer.dot(&layer);
-        assert!((&r - &want).iter().all(|d| d.abs() < 1e-12));
+        // The f32 inputs sum to one only to within 1e-7, so the renormalisation moves them that much.
+        assert!((&r - &want).iter().all(|d| d.abs() < 1e-6));
     }
 
     #[test]
