@@ -87,15 +87,13 @@ export class Engine {
 
   /** A forward-only method, its passes spread over every worker in slices. */
   async #explainInSlices(payload) {
-    let stop;
+    const run = { stopped: false };
     const stopped = new Promise((_, reject) => {
-      stop = () => reject(new Cancelled());
+      run.stop = () => {
+        run.stopped = true;
+        reject(new Cancelled());
+      };
     });
-    const run = { stop, stopped: false };
-    run.stop = () => {
-      run.stopped = true;
-      stop();
-    };
     this.#runs.add(run);
     try {
       return await Promise.race([this.#slices(payload, run), stopped]);

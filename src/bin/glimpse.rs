@@ -31,7 +31,7 @@ mod cli {
     use glimpse::config::Preprocess;
     use glimpse::explain::{
         Attribution, Baseline, Explainer, Fill, Method, PathConfig, PathSampledConfig, Rule, SegmentFill,
-        Subject,
+        Subject, SuperpixelConfig,
     };
     use glimpse::render::{self, Colormap, Style};
     use glimpse::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
@@ -294,18 +294,14 @@ mod cli {
                 set(&mut c.seed, args.seed, "--seed", &mut used);
             }
             Method::Lime(c) => {
-                set(&mut c.superpixels.segments, args.segments, "--segments", &mut used);
-                set(&mut c.superpixels.compactness, args.compactness, "--compactness", &mut used);
-                set(&mut c.fill, segment_fill(args)?, "--fill", &mut used);
+                set_superpixels(args, &mut c.superpixels, &mut c.fill, &mut used)?;
                 set(&mut c.samples, args.samples, "--samples", &mut used);
                 set(&mut c.kernel_width, args.kernel_width, "--kernel-width", &mut used);
                 set(&mut c.ridge, args.ridge, "--ridge", &mut used);
                 set(&mut c.seed, args.seed, "--seed", &mut used);
             }
             Method::KernelShap(c) => {
-                set(&mut c.superpixels.segments, args.segments, "--segments", &mut used);
-                set(&mut c.superpixels.compactness, args.compactness, "--compactness", &mut used);
-                set(&mut c.fill, segment_fill(args)?, "--fill", &mut used);
+                set_superpixels(args, &mut c.superpixels, &mut c.fill, &mut used)?;
                 set(&mut c.budget, args.budget.map(Some), "--budget", &mut used);
                 set(&mut c.seed, args.seed, "--seed", &mut used);
             }
@@ -340,11 +336,20 @@ mod cli {
         Ok(method)
     }
 
-    /// `--fill` for the methods on superpixels.
-    fn segment_fill(args: &ExplainArgs) -> Result<Option<SegmentFill>, String> {
-        let fill = args.fill.as_deref().map(|f| serde_json::from_value::<SegmentFill>(f.into()));
-        fill.transpose()
-            .map_err(|_| format!("--fill {}: use mean, blur or black", args.fill.as_deref().unwrap_or("")))
+    /// `--segments`, `--compactness` and `--fill`, for the methods on superpixels.
+    fn set_superpixels(
+        args: &ExplainArgs,
+        superpixels: &mut SuperpixelConfig,
+        fill: &mut SegmentFill,
+        used: &mut Vec<&'static str>,
+    ) -> Result<(), String> {
+        let given = args.fill.as_deref().map(|f| serde_json::from_value::<SegmentFill>(f.into())).transpose();
+        let given = given
+            .map_err(|_| format!("--fill {}: use mean, blur or black", args.fill.as_deref().unwrap_or("")))?;
+        set(&mut superpixels.segments, args.segments, "--segments", used);
+        set(&mut superpixels.compactness, args.compactness, "--compactness", used);
+        set(fill, given, "--fill", used);
+        Ok(())
     }
 
     fn set<T>(slot: &mut T, value: Option<T>, flag: &'static str, used: &mut Vec<&'static str>) {

@@ -234,31 +234,21 @@ pub(super) fn attribute(
         let middle = 0.5 * (a + b);
         let point = &baseline + &((&subject.input - &baseline) * middle as f32);
         let f_middle = explainer.target_values(&[point], subject.target)?[0];
-        let mut report = |d: usize, _: usize| progress(used + d, budget + 1);
-        let left = integrate_piece(
-            explainer,
-            subject,
-            &baseline,
-            rule,
-            half_steps,
-            (a, middle),
-            (piece.ends.0, f_middle),
-            &mut report,
-        )?;
-        let mut report = |d: usize, _: usize| progress(used + half_steps + d, budget + 1);
-        let right = integrate_piece(
-            explainer,
-            subject,
-            &baseline,
-            rule,
-            half_steps,
-            (middle, b),
-            (f_middle, piece.ends.1),
-            &mut report,
-        )?;
-        used += 2 * half_steps;
-        pieces.push(left);
-        pieces.push(right);
+        for (span, ends) in [((a, middle), (piece.ends.0, f_middle)), ((middle, b), (f_middle, piece.ends.1))]
+        {
+            let mut report = |d: usize, _: usize| progress(used + d, budget + 1);
+            pieces.push(integrate_piece(
+                explainer,
+                subject,
+                &baseline,
+                rule,
+                half_steps,
+                span,
+                ends,
+                &mut report,
+            )?);
+            used += half_steps;
+        }
     }
     let mut integral = ArrayD::<f64>::zeros(subject.input.raw_dim());
     for piece in &pieces {

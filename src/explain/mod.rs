@@ -158,15 +158,10 @@ impl Method {
         matches!(self, Method::Occlusion(_) | Method::Rise(_) | Method::Lime(_) | Method::KernelShap(_))
     }
 
-    /// Passes (forward and backward, or forward only) the method makes at these settings on an
-    /// input of this shape, for progress reports (KernelSHAP's default budget depends on how
-    /// many segments SLIC makes; this counts the segments asked for).
-    pub fn passes(&self, input_shape: &[usize]) -> usize {
+    /// Passes (forward and backward) a gradient method makes at these settings, at most, for
+    /// progress reports. The forward-only methods count their [`Plan`]'s inputs instead.
+    fn gradient_passes(&self) -> usize {
         match self {
-            Method::Occlusion(c) => occlusion::passes(c, input_shape),
-            Method::Rise(c) => c.masks,
-            Method::Lime(c) => c.samples,
-            Method::KernelShap(c) => c.budget.unwrap_or(2 * c.superpixels.segments + 2048) + 2,
             Method::IntegratedGradients(c) if c.tolerance.is_some() => {
                 c.steps * integrated_gradients::REFINEMENT_BUDGET + 1
             }
@@ -387,7 +382,7 @@ impl Explainer {
                 return plan.finish(&scores);
             }
         };
-        let passes = method.passes(subject.input.shape());
+        let passes = method.gradient_passes();
         progress(passes, passes);
         Ok(Attribution {
             method: method.clone(),
@@ -516,29 +511,14 @@ impl Explainer {
         })
     }
 
-    /// Forward passes over `points`, in batches: each point's target value goes to `visit`, in
-    /// order.
-    fn for_each_target_value(
-        &self,
-        points: impl Iterator<Item = ArrayD<f32>>,
-        target: usize,
-        progress: Progress<'_>,
-        total: usize,
-        mut visit: impl FnMut(usize, f32) -> Result<()>,
-    ) -> Result<()> {
-        self.for_each_output_row(points, progress, total, |i, row| {
-            let value = row.get(target).ok_or_else(|| {
-                Error::Explain(format!("class {target} is outside the model's {} outputs", row.len()))
-            })?;
-            visit(i, *value)
-        })
-    }
-
     /// The target's value at each input.
     fn target_values(&self, inputs: &[ArrayD<f32>], target: usize) -> Result<Vec<f32>> {
         let mut values = Vec::with_capacity(inputs.len());
-        self.for_each_target_value(inputs.iter().cloned(), target, &mut |_, _| {}, inputs.len(), |_, v| {
-            values.push(v);
+        self.for_each_output_row(inputs.iter().cloned(), &mut |_, _| {}, inputs.len(), |_, row| {
+            let value = row.get(target).ok_or_else(|| {
+                Error::Explain(format!("class {target} is outside the model's {} outputs", row.len()))
+            })?;
+            values.push(*value);
             Ok(())
         })?;
         Ok(values)

@@ -52,17 +52,6 @@ fn starts(len: usize, window: usize, stride: usize) -> Vec<usize> {
     (0..count).map(|i| i * stride).filter(|&start| start < len).collect()
 }
 
-/// How many forward passes occlusion makes on an input of this shape.
-pub(super) fn passes(config: &OcclusionConfig, shape: &[usize]) -> usize {
-    match shape {
-        [_, _, h, w] if config.stride > 0 => {
-            starts(*h, config.window, config.stride).len() * starts(*w, config.window, config.stride).len()
-                + 1
-        }
-        _ => 1,
-    }
-}
-
 /// Occlusion's inputs: the image itself, then one per window.
 #[derive(Debug, Clone)]
 pub(super) struct Plan {
@@ -154,6 +143,12 @@ mod tests {
         assert_eq!(starts(10, 4, 3), vec![0, 3, 6], "⌈6/3⌉ + 1 windows, the last ending at the edge");
         assert_eq!(starts(11, 4, 3), vec![0, 3, 6, 9], "⌈7/3⌉ + 1 windows, the last cut off at the edge");
         assert_eq!(starts(3, 8, 4), vec![0], "a window larger than the axis covers it once");
-        assert_eq!(passes(&OcclusionConfig::default(), &[1, 3, 224, 224]), 27 * 27 + 1);
+        let image = Subject {
+            input: ArrayD::zeros(vec![1, 3, 224, 224]),
+            target: 0,
+            pixels: None,
+            custom_baseline: None,
+        };
+        assert_eq!(Plan::new(&image, &OcclusionConfig::default()).unwrap().len(), 27 * 27 + 1);
     }
 }

@@ -160,7 +160,7 @@ impl TextModel {
         let mask = Array2::from_shape_fn((1, encoding.attention_mask.len()), |(_, j)| {
             i64::from(encoding.attention_mask[j])
         });
-        let hidden = self.embeddings(&encoding.ids)?.shape()[2];
+        let hidden = self.hidden_size()?;
         let surgery = Surgery {
             constants: vec![(self.config.inputs.attention_mask.clone(), mask.into_dyn())],
             cut_at: Some((
@@ -170,6 +170,16 @@ impl TextModel {
             ..Surgery::default()
         };
         Explainer::from_bytes(&operate(&self.onnx, &surgery)?)
+    }
+
+    /// The width of the embeddings, from the reading model's declared output shape.
+    fn hidden_size(&self) -> Result<usize> {
+        let name = &self.config.outputs.embeddings;
+        let output = self.reading.outputs().iter().find(|o| &o.name == name);
+        match output.map(|o| o.shape.as_slice()) {
+            Some([_, _, crate::model::Dim::Fixed(hidden)]) => Ok(*hidden),
+            _ => Err(Error::Config(format!("output {name} is not batch × tokens × a fixed width"))),
+        }
     }
 
     /// The baseline ids of the gradient methods: every token padding but [CLS] and [SEP], as

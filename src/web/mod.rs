@@ -170,7 +170,8 @@ impl Playground {
     /// forward passes it makes. The page's workers each lay it out the same way, score slices
     /// of it with [`Playground::scores`], and one of them finishes it.
     pub fn plan(&mut self, method: &str, target: usize) -> Result<usize, JsError> {
-        Ok(self.planned(method, target)?.len())
+        self.lay_out(method, target)?;
+        Ok(self.laid_out()?.len())
     }
 
     /// The scores of passes `start..end` of the method's plan (laid out first if needed).
@@ -182,8 +183,8 @@ impl Playground {
         end: usize,
         progress: &js_sys::Function,
     ) -> Result<Vec<f32>, JsError> {
-        let plan = self.planned(method, target)?.clone();
-        Ok(self.explainer.scores(&plan, start..end, &mut reporter(progress))?)
+        self.lay_out(method, target)?;
+        Ok(self.explainer.scores(self.laid_out()?, start..end, &mut reporter(progress))?)
     }
 
     /// Combines every pass's score into the map, keeps it as tile `tile`, and returns what
@@ -195,7 +196,8 @@ impl Playground {
         target: usize,
         scores: &[f32],
     ) -> Result<JsValue, JsError> {
-        let attribution = self.planned(method, target)?.finish(scores)?;
+        self.lay_out(method, target)?;
+        let attribution = self.laid_out()?.finish(scores)?;
         self.keep(tile, &attribution)
     }
 
@@ -245,18 +247,19 @@ impl Playground {
         })
     }
 
-    /// The plan for these settings and target, laid out now unless it is the last one.
-    fn planned(&mut self, method: &str, target: usize) -> Result<&Plan, JsError> {
-        let fresh = !matches!(&self.plan, Some((m, t, _)) if m == method && *t == target);
-        if fresh {
+    /// Lays out the plan for these settings and target, unless it is the last one.
+    fn lay_out(&mut self, method: &str, target: usize) -> Result<(), JsError> {
+        if !matches!(&self.plan, Some((m, t, _)) if m == method && *t == target) {
             let settings: Method = serde_json::from_str(method)?;
             let plan = Plan::new(&self.subject(target)?, &settings)?;
             self.plan = Some((method.to_owned(), target, plan));
         }
-        match &self.plan {
-            Some((_, _, plan)) => Ok(plan),
-            None => Err(JsError::new("the plan was lost")),
-        }
+        Ok(())
+    }
+
+    /// The plan last laid out.
+    fn laid_out(&self) -> Result<&Plan, JsError> {
+        self.plan.as_ref().map(|(_, _, plan)| plan).ok_or_else(|| JsError::new("No plan is laid out."))
     }
 
     /// Keeps a finished map as tile `tile` and summarises it for the page.

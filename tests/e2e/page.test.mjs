@@ -28,14 +28,14 @@ after(async () => {
   await server?.close();
 });
 
-async function openPage() {
+async function openPage(query = '') {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const problems = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
   });
-  await page.goto(server.url);
+  await page.goto(`${server.url}${query}`);
   await waitForReady(page);
   return { page, problems };
 }
@@ -317,13 +317,20 @@ async function yellowPixels(page, method) {
   });
 }
 
+/** Waits until a tile's pixels differ from those with checksum `old` (as `tileStats` sums them). */
+async function waitForRedraw(page, method, old) {
+  await page.waitForFunction(({ name, old }) => {
+    const canvas = document.querySelector(`.tile[data-method="${name}"] .canvas-box canvas`);
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 4) sum = (sum * 31 + data[i] + 7 * data[i + 1] + 13 * data[i + 2]) % 1_000_000_007;
+    return sum !== old;
+  }, { name: method, old }, { timeout: 60_000 });
+}
+
 /** The forward-only methods on chelsea with `workers` workers: their tiles' statistics. */
 async function explainForwardOnly(workers) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  await page.goto(`${server.url}?workers=${workers}`);
-  await waitForReady(page);
+  const { page, problems } = await openPage(`?workers=${workers}`);
   const pool = workers === 1 ? 'one Web Worker' : `${workers} Web Workers`;
   assert.match(await page.textContent('#model-name'), new RegExp(`on ${pool}\\.$`));
   await page.click('[data-example="chelsea.png"]');
@@ -366,24 +373,12 @@ test('the forward-only methods explain the cat, the same on a pool of workers as
   assert.ok(stats['kernel-shap'].yellow > 500);
   await screenshotSection(page, 'forward-only.png');
   await page.locator('.tile[data-method="lime"] .settings label.check').locator('input').uncheck();
-  await page.waitForFunction((old) => {
-    const tile = document.querySelector('.tile[data-method="lime"]');
-    const { data } = tile.querySelector('.canvas-box canvas').getContext('2d').getImageData(0, 0, 224, 224);
-    let sum = 0;
-    for (let i = 0; i < data.length; i += 4) sum = (sum * 31 + data[i] + 7 * data[i + 1] + 13 * data[i + 2]) % 1_000_000_007;
-    return sum !== old;
-  }, stats.lime.checksum, { timeout: 60_000 });
+  await waitForRedraw(page, 'lime', stats.lime.checksum);
   assert.ok(await yellowPixels(page, 'lime') < stats.lime.yellow / 10, 'no boundaries once turned off');
   // LIME shows its top 5 superpixels of each sign; "All" colours more of the image.
   const top = await tileStats(page, 'lime');
   await tileField(page, 'lime', 'Show').locator('select').selectOption('null');
-  await page.waitForFunction((old) => {
-    const tile = document.querySelector('.tile[data-method="lime"]');
-    const { data } = tile.querySelector('.canvas-box canvas').getContext('2d').getImageData(0, 0, 224, 224);
-    let sum = 0;
-    for (let i = 0; i < data.length; i += 4) sum = (sum * 31 + data[i] + 7 * data[i + 1] + 13 * data[i + 2]) % 1_000_000_007;
-    return sum !== old;
-  }, top.checksum, { timeout: 60_000 });
+  await waitForRedraw(page, 'lime', top.checksum);
   const all = await tileStats(page, 'lime');
   assert.ok(all.coloured > top.coloured, `all superpixels colour more (${all.coloured}) than the top 5 (${top.coloured})`);
   assert.deepEqual(pool.problems, []);
