@@ -539,6 +539,7 @@ def main():
         "heads": HEADS,
         "hidden": HIDDEN,
         "special_tokens": {"pad": 0, "unk": 100, "cls": 101, "sep": 102},
+        "pooling": "mean",
         "examples": EXAMPLES,
     }
     CONFIG.write_text(json.dumps(config, indent=1, ensure_ascii=False) + "\n")

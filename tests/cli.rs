@@ -180,3 +180,88 @@ fn explain_kernel_shap_writes_one_value_per_superpixel() {
     );
     std::fs::remove_file(out).unwrap();
 }
+
+/// A sentence: the tokens with their scores in `--out`; occlusion's are the drops onnxruntime
+/// gives (the reference beside the text tests), and the special tokens are not scored.
+#[test]
+fn explain_a_sentence_writes_tokens_with_scores() {
+    let out = temp("not-bad.json");
+    let model = "models/minilm-sentiment.onnx";
+    let tokenizer = "models/minilm-tokenizer.json";
+    let run = glimpse(&[
+        "explain",
+        "--model",
+        model,
+        "--tokenizer",
+        tokenizer,
+        "--text",
+        "not bad at all",
+        "--method",
+        "occlusion",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(report["label"], "positive");
+    let tokens = report["tokens"].as_array().unwrap();
+    let words: Vec<&str> = tokens.iter().map(|t| t["token"].as_str().unwrap()).collect();
+    assert_eq!(words, ["[CLS]", "not", "bad", "at", "all", "[SEP]"]);
+    assert!(tokens[0]["score"].is_null() && tokens[5]["score"].is_null());
+    assert_eq!((tokens[2]["start"].as_u64(), tokens[2]["end"].as_u64()), (Some(4), Some(7)));
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("data/text/occlusion.json")).unwrap();
+    let want = reference["sentences"]["not_bad"]["target_logit_drop"].as_array().unwrap();
+    for (token, want) in tokens[1..5].iter().zip(want) {
+        let (got, want) = (token["score"].as_f64().unwrap(), want.as_f64().unwrap());
+        assert!((got - want).abs() < 1e-4, "{got} against {want}");
+    }
+
+    let attention = glimpse(&[
+        "explain",
+        "--model",
+        model,
+        "--text",
+        "not bad at all",
+        "--method",
+        "attention",
+        "--layer",
+        "2",
+        "--head",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(attention.status.success(), "{}", String::from_utf8_lossy(&attention.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(report["method"], serde_json::json!({"method": "attention", "layer": 1, "head": 2}));
+    let matrix = report["matrix"].as_array().unwrap();
+    assert_eq!(matrix.len(), 6);
+    for row in matrix {
+        let sum: f64 = row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 1e-5, "each row of attention probabilities sums to one: {sum}");
+    }
+
+    let refused = glimpse(&[
+        "explain",
+        "--model",
+        model,
+        "--text",
+        "not bad at all",
+        "--method",
+        "rollout",
+        "--budget",
+        "9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--budget does not apply to rollout"));
+    let empty =
+        glimpse(&["explain", "--model", model, "--text", "  ", "--method", "gradient", "--out", "x.json"]);
+    assert!(!empty.status.success());
+    assert!(
+        String::from_utf8_lossy(&empty.stderr).contains("empty"),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+}

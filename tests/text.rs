@@ -192,3 +192,151 @@ fn surgery_names_what_is_missing() {
     assert!(operate(onnx, &float).unwrap_err().to_string().contains("no input ids"));
     assert!(operate(b"not a model", &Surgery::default()).is_err());
 }
+
+// ---- Token attributions ---------------------------------------------------------------------
+
+use glimpse::text::explain::{kendall_tau, TokenLimeConfig, TokenShapConfig};
+use glimpse::text::{TextMethod, TokenAttribution};
+
+fn json(text: &str) -> Json {
+    serde_json::from_str(text).unwrap()
+}
+
+fn floats(value: &Json) -> Vec<f64> {
+    value.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect()
+}
+
+fn run(model: &TextModel, text: &str, method: &TextMethod) -> TokenAttribution {
+    let mut sentence = model.sentence(text).unwrap();
+    model.explain(&mut sentence, method, 1, &mut |_, _| {}).unwrap()
+}
+
+/// Leave-one-out equals onnxruntime's drop in the logit with the token's id set to [PAD] and its
+/// mask to 0; [CLS] and [SEP] are not scored.
+#[test]
+fn occlusion_removes_each_token_as_onnxruntime_does() {
+    let model = model();
+    let reference = json(include_str!("data/text/occlusion.json"));
+    for key in ["not_bad", "review"] {
+        let case = &reference["sentences"][key];
+        let got = run(&model, case["text"].as_str().unwrap(), &TextMethod::Occlusion);
+        let n = case["n"].as_u64().unwrap() as usize;
+        assert_eq!(got.scores.len(), n);
+        assert!(got.scores[0].is_none() && got.scores[n - 1].is_none(), "[CLS] and [SEP] stay");
+        let want = floats(&case["target_logit_drop"]);
+        for (position, want) in numbers(&case["positions"]).iter().zip(&want) {
+            let score = f64::from(got.scores[*position as usize].unwrap());
+            assert!((score - want).abs() < 1e-4, "{key}, token {position}: {score} against {want}");
+        }
+    }
+}
+
+/// KernelSHAP at its default budget enumerates every coalition of the four words of "not bad at
+/// all", so it gives their exact Shapley values (computed from onnxruntime's 16 logits), and is
+/// efficient.
+#[test]
+fn kernel_shap_over_tokens_gives_the_exact_shapley_values() {
+    let model = model();
+    let reference = json(include_str!("data/text/shapley_not_bad.json"));
+    let got = run(&model, "not bad at all", &TextMethod::KernelShap(TokenShapConfig::default()));
+    let want = floats(&reference["shapley_values"]);
+    for (position, want) in numbers(&reference["players"]).iter().zip(&want) {
+        let score = f64::from(got.scores[*position as usize].unwrap());
+        assert!((score - want).abs() < 1e-4, "token {position}: {score} against {want}");
+    }
+    let check = got.completeness.unwrap();
+    let expected = reference["f_all"].as_f64().unwrap() - reference["f_none"].as_f64().unwrap();
+    assert!((f64::from(check.expected) - expected).abs() < 1e-4, "{check:?}");
+    assert!(check.error().abs() < 1e-5, "{check:?}");
+}
+
+/// LIME over tokens: the same seed gives the same scores, another seed others; the fit is reported.
+#[test]
+fn lime_over_tokens_is_seeded() {
+    let model = model();
+    let text = "The flight was delayed again and nobody told us anything.";
+    let lime = |seed| TextMethod::Lime(TokenLimeConfig { samples: 60, seed, ..TokenLimeConfig::default() });
+    let first = run(&model, text, &lime(3));
+    assert_eq!(first, run(&model, text, &lime(3)));
+    assert_ne!(first.scores, run(&model, text, &lime(4)).scores);
+    let r2 = first.r_squared.unwrap();
+    assert!((0.0..=1.0).contains(&r2), "{r2}");
+}
+
+/// Gradient-weighted rollout (Chefer et al. 2021) from tract's attention gradients equals the
+/// float64 PyTorch reference; each layer's Σ_heads ∂y/∂A ⊙ A is checked on the way.
+#[test]
+fn gradient_rollout_matches_pytorch() {
+    let model = model();
+    let reference = json(include_str!("data/text/gradient_rollout.json"));
+    for key in ["not_bad", "review"] {
+        let case = &reference["sentences"][key];
+        let got = run(&model, case["text"].as_str().unwrap(), &TextMethod::GradientRollout);
+        let matrix = got.matrix.unwrap();
+        let want: Vec<Vec<f64>> = case["gradient_rollout"].as_array().unwrap().iter().map(floats).collect();
+        assert_eq!(matrix.nrows(), want.len());
+        let diff =
+            matrix.indexed_iter().map(|((i, j), v)| (f64::from(*v) - want[i][j]).abs()).fold(0.0, f64::max);
+        assert!(diff < 1e-4, "{key}: max |Δ| {diff}");
+        // A mean-pooled model: token scores are the mean of the rows.
+        let column = |j: usize| want.iter().map(|row| row[j]).sum::<f64>() / want.len() as f64;
+        for (j, score) in got.scores.iter().enumerate() {
+            assert!((f64::from(score.unwrap()) - column(j)).abs() < 1e-4);
+        }
+    }
+}
+
+/// Plain rollout's token scores are the mean over rows of the matrix whose rows the reference
+/// gives; the attention map of one head is that head's probabilities.
+#[test]
+fn attention_and_rollout_scores_follow_the_pooling() {
+    let model = model();
+    let reference = json(include_str!("data/text/gradient_rollout.json"));
+    let case = &reference["sentences"]["not_bad"];
+    let got = run(&model, "not bad at all", &TextMethod::Rollout);
+    let matrix = got.matrix.unwrap();
+    for (got, want) in matrix.row(0).iter().zip(floats(&case["rollout_cls"])) {
+        assert!((f64::from(*got) - want).abs() < 1e-5, "{got} against {want}");
+    }
+    let means = matrix.mean_axis(ndarray::Axis(0)).unwrap();
+    assert_eq!(got.scores, means.iter().map(|&m| Some(m)).collect::<Vec<_>>());
+
+    let config = glimpse::text::explain::AttentionConfig { layer: Some(2), head: Some(7) };
+    let got = run(&model, "not bad at all", &TextMethod::Attention(config));
+    let reading = model.read("not bad at all").unwrap();
+    let head = reading.attentions[2].slice(ndarray::s![7, ..6, ..6]).to_owned();
+    assert_eq!(got.matrix.unwrap(), head);
+    let config = glimpse::text::explain::AttentionConfig { layer: Some(6), head: None };
+    let mut sentence = model.sentence("not bad at all").unwrap();
+    let message =
+        model.explain(&mut sentence, &TextMethod::Attention(config), 1, &mut |_, _| {}).unwrap_err();
+    assert!(message.to_string().contains("6 attention layers, not 7"), "{message}");
+}
+
+/// Integrated Gradients' token scores (sums over the embedding width) add up to
+/// f(x) − f([PAD] sentence), and are zero at [CLS] and [SEP], which the baseline keeps.
+#[test]
+fn integrated_gradients_token_scores_are_complete() {
+    let model = model();
+    let got = run(&model, "not bad at all", &TextMethod::IntegratedGradients(Default::default()));
+    let check = got.completeness.unwrap();
+    let sum: f32 = got.scores.iter().map(|s| s.unwrap()).sum();
+    assert!((sum - check.expected).abs() < 0.01 * check.expected.abs(), "{sum} against {check:?}");
+    assert_eq!(got.scores[0], Some(0.0));
+    assert_eq!(got.scores[5], Some(0.0));
+}
+
+/// Kendall's τ-b equals SciPy's on ten cases, ties and a constant side included.
+#[test]
+fn kendall_tau_matches_scipy() {
+    let reference = json(include_str!("data/text/kendall.json"));
+    for case in reference["cases"].as_array().unwrap() {
+        let got = kendall_tau(&floats(&case["a"]), &floats(&case["b"]));
+        match case["tau"].as_f64() {
+            Some(want) => {
+                assert!((got.unwrap() - want).abs() < 1e-12, "{}: {got:?} against {want}", case["name"])
+            }
+            None => assert_eq!(got, None, "{}", case["name"]),
+        }
+    }
+}

@@ -17,6 +17,15 @@
 //! writes the attribution and prints a JSON summary. `.npy` is the raw, signed map in the
 //! input's shape (for the CAMs: 1×1×h×w at the layer's resolution); `.png` is the map drawn
 //! over the image as the model sees it, scaled to its own 99th percentile.
+//!
+//! ```text
+//! glimpse explain --model M.onnx [--config M.json] [--tokenizer tokenizer.json] --text "..."
+//!   --method NAME [--target T] [--steps N --rule R --tolerance T|off]
+//!   [--samples N --kernel-width W --ridge A] [--budget N] [--seed S] [--layer L --head H]
+//!   --out OUT.json
+//! ```
+//! explains a sentence to a text classifier and writes its tokens with their scores (and, for
+//! the attention methods, the token × token matrix).
 
 fn main() -> std::process::ExitCode {
     cli::main()
@@ -34,6 +43,8 @@ mod cli {
         Subject, SuperpixelConfig,
     };
     use glimpse::render::{self, Colormap, Style};
+    use glimpse::text::explain::{AttentionConfig, TextPathConfig};
+    use glimpse::text::{TextMethod, TextModel};
     use glimpse::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
     use image::RgbImage;
     use ndarray::ArrayD;
@@ -85,17 +96,26 @@ mod cli {
         model: ModelArgs,
         /// An image file, preprocessed as the description says, or a `.npy` tensor (batch 1)
         /// fed as it is.
+        #[arg(long, required_unless_present = "text", conflicts_with = "text")]
+        input: Option<PathBuf>,
+        /// A sentence, for a text model.
         #[arg(long)]
-        input: PathBuf,
-        #[arg(long, value_parser = PossibleValuesParser::new(Method::all().iter().map(Method::name)))]
+        text: Option<String>,
+        /// A text model's tokenizer; default: the one its description names, beside it.
+        #[arg(long, requires = "text")]
+        tokenizer: Option<PathBuf>,
+        #[arg(long, value_parser = PossibleValuesParser::new(method_names()))]
         method: String,
         /// The class to explain; default: the top class.
         #[arg(long)]
         target: Option<usize>,
         /// The layer for grad-cam and grad-cam-pp, by ONNX tensor name; default: the one
-        /// feeding the global pooling.
+        /// feeding the global pooling. For attention: 1 for the first layer; default: the last.
         #[arg(long)]
         layer: Option<String>,
+        /// The attention head, 1 for the first; default: the mean of the heads (attention).
+        #[arg(long)]
+        head: Option<usize>,
         /// Points on the path (integrated-gradients, path-sampled-ig).
         #[arg(long)]
         steps: Option<usize>,
@@ -153,7 +173,8 @@ mod cli {
         /// Coalitions evaluated; default 2M + 2048 for M segments (kernel-shap).
         #[arg(long)]
         budget: Option<usize>,
-        /// Where to write the map: `.npy` (raw) or `.png` (drawn over the image).
+        /// Where to write the map: `.npy` (raw) or `.png` (drawn over the image); for a
+        /// sentence, `.json`.
         #[arg(long)]
         out: PathBuf,
     }
@@ -187,7 +208,22 @@ mod cli {
         }
     }
 
+    /// Every method's name, the image's then the text's that are not also the image's.
+    fn method_names() -> Vec<&'static str> {
+        let mut names: Vec<&str> = Method::all().iter().map(Method::name).collect();
+        for method in TextMethod::all() {
+            if !names.contains(&method.name()) {
+                names.push(method.name());
+            }
+        }
+        names
+    }
+
     fn explain(args: ExplainArgs) -> Result<String, String> {
+        if let Some(text) = &args.text {
+            return explain_text(&args, text);
+        }
+        let input_path = args.input.as_deref().ok_or("give --input or --text")?;
         let onnx = read(&args.model.model)?;
         let config_path = args.model.config_path();
         // Without a description the input is used as it is; a named one must exist.
@@ -196,7 +232,7 @@ mod cli {
             _ => Some(ModelConfig::from_json(&read(&config_path)?).map_err(|e| e.to_string())?),
         };
         let explainer = Explainer::from_bytes(&onnx).map_err(|e| e.to_string())?;
-        let (input, view) = load_input(&args.input, config.as_ref())?;
+        let (input, view) = load_input(input_path, config.as_ref())?;
         let pixels = config.as_ref().map(|c| c.preprocess.clone());
         let target = match args.target {
             Some(t) => t,
@@ -252,15 +288,7 @@ mod cli {
                 set(steps, args.steps, "--steps", &mut used);
                 set(r, rule, "--rule", &mut used);
                 set(b, baseline, "--baseline", &mut used);
-                let refine = match args.tolerance.as_deref() {
-                    None => None,
-                    Some("off") => Some(None),
-                    Some(t) => Some(Some(
-                        t.parse::<f32>()
-                            .map_err(|_| format!("--tolerance {t}: a fraction such as 0.01, or off"))?,
-                    )),
-                };
-                set(tolerance, refine, "--tolerance", &mut used);
+                set(tolerance, tolerance_flag(args)?, "--tolerance", &mut used);
                 if matches!(b, Baseline::Noise { .. }) {
                     used.push("--seed");
                 }
@@ -307,6 +335,12 @@ mod cli {
             }
             Method::Gradient | Method::GradXInput | Method::GuidedBackprop | Method::Cam => {}
         }
+        refuse_unused(args, &used)?;
+        Ok(method)
+    }
+
+    /// A flag given that the method does not use is an error rather than silently ignored.
+    fn refuse_unused(args: &ExplainArgs, used: &[&str]) -> Result<(), String> {
         let given = [
             ("--steps", args.steps.is_some()),
             ("--rule", args.rule.is_some()),
@@ -327,13 +361,125 @@ mod cli {
             ("--kernel-width", args.kernel_width.is_some()),
             ("--ridge", args.ridge.is_some()),
             ("--budget", args.budget.is_some()),
+            ("--head", args.head.is_some()),
         ];
         for (flag, present) in given {
             if present && !used.contains(&flag) {
                 return Err(format!("{flag} does not apply to {}", args.method));
             }
         }
+        Ok(())
+    }
+
+    /// A sentence: its tokens with their scores, as JSON in `--out`; a summary on stdout.
+    fn explain_text(args: &ExplainArgs, text: &str) -> Result<String, String> {
+        let config_path = args.model.config_path();
+        let config_json = read(&config_path)?;
+        let config = glimpse::text::TextModelConfig::from_json(&config_json).map_err(|e| e.to_string())?;
+        let tokenizer_path =
+            args.tokenizer.clone().unwrap_or_else(|| config_path.with_file_name(&config.tokenizer));
+        let model = TextModel::from_bytes(&read(&args.model.model)?, &config_json, &read(&tokenizer_path)?)
+            .map_err(|e| e.to_string())?;
+        let method = text_method(args)?;
+        let mut sentence = model.sentence(text).map_err(|e| e.to_string())?;
+        let logits = sentence.reading.logits.clone();
+        let target = match args.target {
+            Some(t) => t,
+            None => (0..logits.len()).fold(0, |best, i| if logits[i] > logits[best] { i } else { best }),
+        };
+        let attribution =
+            model.explain(&mut sentence, &method, target, &mut |_, _| {}).map_err(|e| e.to_string())?;
+        let encoding = &sentence.reading.encoding;
+        let tokens: Vec<_> = attribution
+            .scores
+            .iter()
+            .enumerate()
+            .map(|(i, score)| {
+                let (start, end) = encoding.offsets[i];
+                serde_json::json!({"token": encoding.tokens[i], "start": start, "end": end, "score": score})
+            })
+            .collect();
+        let label = model.config.labels.get(target).cloned();
+        let completeness = attribution.completeness.map(|c| {
+            serde_json::json!({"sum": c.sum, "expected": c.expected, "error": c.error(), "relative_error": c.relative_error(), "steps": c.steps})
+        });
+        let report = serde_json::json!({
+            "text": text,
+            "truncated": encoding.truncated,
+            "method": attribution.method,
+            "target": target,
+            "label": label,
+            "logits": logits,
+            "tokens": tokens,
+            "completeness": completeness,
+            "r_squared": attribution.r_squared,
+            "matrix": attribution.matrix.as_ref().map(|m| m.outer_iter().map(|row| row.to_vec()).collect::<Vec<_>>()),
+        });
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(&args.out, json).map_err(|e| format!("{}: {e}", args.out.display()))?;
+        let summary = serde_json::json!({
+            "out": args.out.display().to_string(),
+            "method": attribution.method,
+            "target": target,
+            "label": label,
+            "tokens": tokens.len(),
+            "completeness": completeness,
+        });
+        serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+    }
+
+    /// The text method named on the command line, with the flags that apply to it.
+    fn text_method(args: &ExplainArgs) -> Result<TextMethod, String> {
+        let mut method = TextMethod::from_name(&args.method).map_err(|e| e.to_string())?;
+        let mut used = Vec::new();
+        match &mut method {
+            TextMethod::IntegratedGradients(TextPathConfig { steps, rule, tolerance }) => {
+                let given =
+                    args.rule.as_deref().map(|r| serde_json::from_value::<Rule>(r.into())).transpose();
+                set(steps, args.steps, "--steps", &mut used);
+                set(rule, given.map_err(|e| e.to_string())?, "--rule", &mut used);
+                set(tolerance, tolerance_flag(args)?, "--tolerance", &mut used);
+            }
+            TextMethod::Lime(c) => {
+                set(&mut c.samples, args.samples, "--samples", &mut used);
+                set(&mut c.kernel_width, args.kernel_width, "--kernel-width", &mut used);
+                set(&mut c.ridge, args.ridge, "--ridge", &mut used);
+                set(&mut c.seed, args.seed, "--seed", &mut used);
+            }
+            TextMethod::KernelShap(c) => {
+                set(&mut c.budget, args.budget.map(Some), "--budget", &mut used);
+                set(&mut c.seed, args.seed, "--seed", &mut used);
+            }
+            TextMethod::Attention(AttentionConfig { layer, head }) => {
+                let number = |flag: &str, value: &str| match value.parse::<usize>() {
+                    Ok(n) if n >= 1 => Ok(n - 1),
+                    _ => Err(format!("{flag} {value}: a number from 1")),
+                };
+                let given = args.layer.as_deref().map(|l| number("--layer", l)).transpose()?;
+                set(layer, given.map(Some), "--layer", &mut used);
+                let given = args.head.map(|h| number("--head", &h.to_string())).transpose()?;
+                set(head, given.map(Some), "--head", &mut used);
+            }
+            TextMethod::Gradient
+            | TextMethod::GradXInput
+            | TextMethod::Occlusion
+            | TextMethod::Rollout
+            | TextMethod::GradientRollout => {}
+        }
+        refuse_unused(args, &used)?;
         Ok(method)
+    }
+
+    /// `--tolerance`: a fraction, or `off`.
+    fn tolerance_flag(args: &ExplainArgs) -> Result<Option<Option<f32>>, String> {
+        match args.tolerance.as_deref() {
+            None => Ok(None),
+            Some("off") => Ok(Some(None)),
+            Some(t) => t
+                .parse::<f32>()
+                .map(|t| Some(Some(t)))
+                .map_err(|_| format!("--tolerance {t}: a fraction such as 0.01, or off")),
+        }
     }
 
     /// `--segments`, `--compactness` and `--fill`, for the methods on superpixels.

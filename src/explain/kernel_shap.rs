@@ -55,48 +55,44 @@ impl Default for KernelShapConfig {
 /// The largest budget accepted.
 pub const MAX_BUDGET: usize = 50_000;
 
-/// KernelSHAP's inputs: the coalitions, each with its kernel weight.
+/// KernelSHAP's coalitions of any players (superpixels, tokens), each with its kernel weight,
+/// and the Shapley values they give. Coalition 0 is every player, 1 none, then the chosen ones.
 #[derive(Debug, Clone)]
-pub(super) struct Plan {
-    coalitions: Coalitions,
+pub(crate) struct Design {
+    players: usize,
     present: Vec<Vec<bool>>,
     weights: Vec<f64>,
 }
 
-impl Plan {
-    pub fn new(subject: &Subject, config: &KernelShapConfig) -> Result<Plan> {
-        let coalitions = Coalitions::new(subject, &config.superpixels, config.fill)?;
-        let players = coalitions.players();
-        let budget = config.budget.unwrap_or(2 * players + 2048);
+impl Design {
+    pub fn new(players: usize, budget: Option<usize>, seed: u64) -> Result<Design> {
+        let budget = budget.unwrap_or(2 * players + 2048);
         if budget == 0 || budget > MAX_BUDGET {
             return Err(Error::Explain(format!(
                 "KernelSHAP's budget must be 1 to {MAX_BUDGET} coalitions; it is {budget}."
             )));
         }
-        let (present, weights) = if players < 2 {
-            (Vec::new(), Vec::new())
-        } else {
-            choose_coalitions(players, budget, config.seed)
-        };
-        Ok(Plan { coalitions, present, weights })
+        let (present, weights) =
+            if players < 2 { (Vec::new(), Vec::new()) } else { choose_coalitions(players, budget, seed) };
+        Ok(Design { players, present, weights })
     }
 
     pub fn len(&self) -> usize {
         self.present.len() + 2
     }
 
-    /// Input 0 is the image, input 1 the empty coalition, then the coalitions.
-    pub fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
-        let players = self.coalitions.players();
+    /// Which players coalition `i` holds.
+    pub fn present(&self, i: usize) -> std::borrow::Cow<'_, [bool]> {
         match i {
-            0 => self.coalitions.image(&vec![true; players]),
-            1 => self.coalitions.image(&vec![false; players]),
-            _ => self.coalitions.image(&self.present[i - 2]),
+            0 => vec![true; self.players].into(),
+            1 => vec![false; self.players].into(),
+            _ => self.present[i - 2].as_slice().into(),
         }
     }
 
-    pub fn finish(&self, scores: &[f32]) -> Result<Outcome> {
-        let players = self.coalitions.players();
+    /// The Shapley values from every coalition's score, in order, and the efficiency check.
+    pub fn values(&self, scores: &[f32]) -> Result<(Vec<f32>, Completeness)> {
+        let players = self.players;
         let (full, empty) = (f64::from(scores[0]), f64::from(scores[1]));
         let total = full - empty;
         let mut phi = vec![0.0f64; players];
@@ -130,14 +126,40 @@ impl Plan {
             phi[..free].copy_from_slice(&solved);
             phi[free] = total - solved.iter().sum::<f64>();
         }
-        let scores: Vec<f32> = phi.iter().map(|&v| v as f32).collect();
+        let check = Completeness { sum: phi.iter().sum::<f64>() as f32, expected: total as f32, steps: None };
+        Ok((phi.iter().map(|&v| v as f32).collect(), check))
+    }
+}
+
+/// KernelSHAP on an image: its superpixels and the coalitions of them.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    coalitions: Coalitions,
+    design: Design,
+}
+
+impl Plan {
+    pub fn new(subject: &Subject, config: &KernelShapConfig) -> Result<Plan> {
+        // The budget is checked before the (slower) segmentation.
+        Design::new(0, config.budget, config.seed)?;
+        let coalitions = Coalitions::new(subject, &config.superpixels, config.fill)?;
+        let design = Design::new(coalitions.players(), config.budget, config.seed)?;
+        Ok(Plan { coalitions, design })
+    }
+
+    pub fn len(&self) -> usize {
+        self.design.len()
+    }
+
+    pub fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
+        self.coalitions.image(&self.design.present(i))
+    }
+
+    pub fn finish(&self, scores: &[f32]) -> Result<Outcome> {
+        let (scores, completeness) = self.design.values(scores)?;
         Ok(Outcome {
             map: self.coalitions.paint(&scores),
-            completeness: Some(Completeness {
-                sum: phi.iter().sum::<f64>() as f32,
-                expected: total as f32,
-                steps: None,
-            }),
+            completeness: Some(completeness),
             segments: Some(SegmentScores {
                 labels: self.coalitions.segments.labels.clone(),
                 scores,

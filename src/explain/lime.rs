@@ -54,49 +54,54 @@ impl Default for LimeConfig {
 /// The most samples LIME accepts.
 pub const MAX_SAMPLES: usize = 20_000;
 
-/// LIME's inputs: which segments each sample keeps.
+/// LIME's samples over any players (superpixels, tokens): which players each sample keeps,
+/// and the fit of the scores on them.
 #[derive(Debug, Clone)]
-pub(super) struct Plan {
-    coalitions: Coalitions,
+pub(crate) struct Samples {
     present: Vec<Vec<bool>>,
     kernel_width: f64,
     ridge: f64,
 }
 
-impl Plan {
-    pub fn new(subject: &Subject, config: &LimeConfig) -> Result<Plan> {
-        let LimeConfig { ref superpixels, fill, samples, kernel_width, ridge, seed } = *config;
+impl Samples {
+    pub fn new(players: usize, samples: usize, kernel_width: f32, ridge: f32, seed: u64) -> Result<Samples> {
+        Samples::check(samples, kernel_width, ridge)?;
+        let mut rng = rand_chacha(seed);
+        let mut present = vec![vec![true; players]];
+        for _ in 1..samples {
+            let hidden = rng.random_range(1..=players.max(1));
+            let mut row = vec![true; players];
+            for player in sample(&mut rng, players, hidden.min(players)) {
+                row[player] = false;
+            }
+            present.push(row);
+        }
+        Ok(Samples { present, kernel_width: f64::from(kernel_width), ridge: f64::from(ridge) })
+    }
+
+    fn check(samples: usize, kernel_width: f32, ridge: f32) -> Result<()> {
         let valid = (2..=MAX_SAMPLES).contains(&samples) && kernel_width > 0.0 && ridge >= 0.0;
         if !valid {
             return Err(Error::Explain(format!(
                 "LIME needs 2 to {MAX_SAMPLES} samples, a positive kernel width and a ridge penalty α ≥ 0; they are {samples}, {kernel_width} and {ridge}."
             )));
         }
-        let coalitions = Coalitions::new(subject, superpixels, fill)?;
-        let players = coalitions.players();
-        let mut rng = rand_chacha(seed);
-        let mut present = vec![vec![true; players]];
-        for _ in 1..samples {
-            let hidden = rng.random_range(1..=players);
-            let mut row = vec![true; players];
-            for segment in sample(&mut rng, players, hidden) {
-                row[segment] = false;
-            }
-            present.push(row);
-        }
-        Ok(Plan { coalitions, present, kernel_width: f64::from(kernel_width), ridge: f64::from(ridge) })
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
         self.present.len()
     }
 
-    pub fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
-        self.coalitions.image(&self.present[i])
+    /// Which players sample `i` keeps.
+    pub fn present(&self, i: usize) -> &[bool] {
+        &self.present[i]
     }
 
-    pub fn finish(&self, scores: &[f32]) -> Result<Outcome> {
-        let players = self.coalitions.players() as f64;
+    /// The weighted ridge fit of the scores, one per sample in order: each player's
+    /// coefficient, and the weighted R².
+    pub fn fit(&self, scores: &[f32]) -> Result<(Vec<f32>, f32)> {
+        let players = self.present.first().map_or(0, Vec::len) as f64;
         let rows: Vec<Vec<f64>> =
             self.present.iter().map(|row| row.iter().map(|&p| f64::from(u8::from(p))).collect()).collect();
         let weights: Vec<f64> = self
@@ -111,14 +116,44 @@ impl Plan {
             .collect();
         let y: Vec<f64> = scores.iter().map(|&s| f64::from(s)).collect();
         let fit = weighted_ridge(&rows, &y, &weights, self.ridge)?;
-        let scores: Vec<f32> = fit.coefficients.iter().map(|&c| c as f32).collect();
+        Ok((fit.coefficients.iter().map(|&c| c as f32).collect(), fit.r_squared as f32))
+    }
+}
+
+/// LIME on an image: its superpixels and the samples over them.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    coalitions: Coalitions,
+    samples: Samples,
+}
+
+impl Plan {
+    pub fn new(subject: &Subject, config: &LimeConfig) -> Result<Plan> {
+        let LimeConfig { ref superpixels, fill, samples, kernel_width, ridge, seed } = *config;
+        // The settings are checked before the (slower) segmentation.
+        Samples::check(samples, kernel_width, ridge)?;
+        let coalitions = Coalitions::new(subject, superpixels, fill)?;
+        let samples = Samples::new(coalitions.players(), samples, kernel_width, ridge, seed)?;
+        Ok(Plan { coalitions, samples })
+    }
+
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    pub fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
+        self.coalitions.image(self.samples.present(i))
+    }
+
+    pub fn finish(&self, scores: &[f32]) -> Result<Outcome> {
+        let (scores, r_squared) = self.samples.fit(scores)?;
         Ok(Outcome {
             map: self.coalitions.paint(&scores),
             completeness: None,
             segments: Some(SegmentScores {
                 labels: self.coalitions.segments.labels.clone(),
                 scores,
-                r_squared: Some(fit.r_squared as f32),
+                r_squared: Some(r_squared),
             }),
         })
     }

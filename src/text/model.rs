@@ -30,6 +30,9 @@ pub struct TextModelConfig {
     pub inputs: TextInputs,
     pub outputs: TextOutputs,
     pub special_tokens: SpecialTokens,
+    /// How the classifier reduces the tokens' final states to one vector.
+    #[serde(default)]
+    pub pooling: Pooling,
     /// Sentences the page offers.
     #[serde(default)]
     pub examples: Vec<String>,
@@ -48,6 +51,17 @@ pub struct TextOutputs {
     pub attentions: Vec<String>,
     /// The embedding layer's output, batch × T × hidden.
     pub embeddings: String,
+}
+
+/// How a classifier reads its tokens' final states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pooling {
+    /// The [CLS] token's state (BERT's pooler).
+    #[default]
+    Cls,
+    /// The mean over the real tokens (sentence-transformers).
+    Mean,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,6 +171,11 @@ impl TextModel {
     /// The embedding model for one sentence's attention mask: 1 × T × hidden embeddings in;
     /// gradients with respect to them out.
     pub fn embedding_explainer(&self, encoding: &Encoding) -> Result<Explainer> {
+        Explainer::from_bytes(&self.embedding_onnx(encoding)?)
+    }
+
+    /// The ONNX graph of the embedding model for one sentence's attention mask.
+    pub(super) fn embedding_onnx(&self, encoding: &Encoding) -> Result<Vec<u8>> {
         let mask = Array2::from_shape_fn((1, encoding.attention_mask.len()), |(_, j)| {
             i64::from(encoding.attention_mask[j])
         });
@@ -169,7 +188,7 @@ impl TextModel {
             )),
             ..Surgery::default()
         };
-        Explainer::from_bytes(&operate(&self.onnx, &surgery)?)
+        operate(&self.onnx, &surgery)
     }
 
     /// The width of the embeddings, from the reading model's declared output shape.
