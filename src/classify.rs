@@ -23,13 +23,18 @@ pub fn softmax(logits: ArrayView1<'_, f32>) -> Vec<f32> {
 
 /// The `k` most probable classes, most probable first; ties keep the lower index first.
 pub fn top_k(logits: ArrayView1<'_, f32>, k: usize, config: &ModelConfig) -> Vec<Prediction> {
+    ranked(logits, k, |index| config.label(index))
+}
+
+/// [`top_k`], with the labels from `label`.
+pub fn ranked(logits: ArrayView1<'_, f32>, k: usize, label: impl Fn(usize) -> String) -> Vec<Prediction> {
     let probs = softmax(logits);
     let mut order: Vec<usize> = (0..probs.len()).collect();
     order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
     order
         .into_iter()
         .take(k)
-        .map(|index| Prediction { index, label: config.label(index), prob: probs[index] })
+        .map(|index| Prediction { index, label: label(index), prob: probs[index] })
         .collect()
 }
 

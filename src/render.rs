@@ -232,6 +232,33 @@ pub fn overlay(heat: &Heatmap, scale: f32, style: Style, image: &RgbImage) -> Re
     Ok(rgba)
 }
 
+/// Token highlights on a diverging colour map, white at zero, so that more colour always means
+/// more: signed scores use both halves, magnitudes only the positive one. `scale` is full
+/// colour; `None` (a token the method does not score) is white.
+pub fn token_colours(scores: &[Option<f32>], scale: f32, colormap: Colormap) -> Vec<[u8; 3]> {
+    let colormap = if colormap.diverging() { colormap } else { Colormap::default_for(true) };
+    scores
+        .iter()
+        .map(|score| match score {
+            Some(value) if scale > 0.0 => colormap.rgb(0.5 + 0.5 * value / scale),
+            _ => [255; 3],
+        })
+        .collect()
+}
+
+/// A matrix (rows × columns) as opaque RGBA, one pixel per cell, `scale` at full colour.
+pub fn matrix(values: ArrayView2<'_, f32>, scale: f32, colormap: Colormap) -> Vec<u8> {
+    let scale = if scale > 0.0 { scale } else { 1.0 };
+    values
+        .iter()
+        .flat_map(|&v| {
+            let t = if colormap.diverging() { 0.5 + 0.5 * v / scale } else { v / scale };
+            let [r, g, b] = colormap.rgb(t);
+            [r, g, b, 255]
+        })
+        .collect()
+}
+
 /// A horizontal colour bar, `width`×`height` RGBA, for a legend.
 pub fn colorbar(colormap: Colormap, width: usize, height: usize) -> Vec<u8> {
     let row: Vec<[u8; 3]> = (0..width).map(|x| colormap.rgb(x as f32 / (width.max(2) - 1) as f32)).collect();

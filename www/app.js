@@ -1,11 +1,20 @@
-// The page: examples, upload, progress, results, and the explanation grid (grid.js). All
-// computation happens in the worker (engine.js → worker.js → Rust); this file only moves bytes
-// and draws what comes back.
+// The page: two modes, images and sentences. For images: examples, upload, the top five and the
+// explanation grid (grid.js); for sentences: a text box, examples, the prediction and the text
+// view (text.js). Progress, cancel and errors are shared. All computation happens in the
+// workers (engine.js → worker.js → Rust); this file only moves bytes and draws what comes back.
 
 import { Cancelled, Engine } from './engine.js';
 import { Grid } from './grid.js';
+import { TextView } from './text.js';
 
 const MODEL = { modelUrl: 'models/efficientnet-lite0.onnx', configUrl: 'models/efficientnet-lite0.json' };
+const TEXT_MODEL = {
+  modelUrl: 'models/minilm-sentiment.onnx',
+  configUrl: 'models/minilm-sentiment.json',
+  tokenizerUrl: 'models/minilm-tokenizer.json',
+};
+/** Longer than any sentence worth explaining, short enough to tokenise at once; the model reads its first 64 tokens. */
+const MAX_SENTENCE_CHARS = 20000;
 const EXAMPLES = [
   { file: 'chelsea.png', title: 'Chelsea the cat' },
   { file: 'coffee.png', title: 'A cup of coffee' },
@@ -20,12 +29,30 @@ const ui = {
   error: $('error'), errorText: $('error-text'), errorClose: $('error-close'),
   result: $('result'), view: $('model-view'), viewCaption: $('model-view-caption'), top5: $('top5'),
   explanations: $('explanations'), modelName: $('model-name'),
+  imageTab: $('mode-images'), textTab: $('mode-text'), imageMode: $('image-mode'), textMode: $('text-mode'),
+  textExamples: $('text-examples'), textForm: $('text-form'), sentence: $('sentence'),
+  sentenceCount: $('sentence-count'), textResult: $('text-result'), textTop: $('text-top'),
+  truncated: $('truncated'), textExplanations: $('text-explanations'),
 };
 
 const engine = new Engine({ onProgress: showProgress, onRestart: restarted, size: poolSize() });
 const grid = new Grid({
   engine, root: ui.explanations, prepareImage, onIdle: settle, onTarget: markTarget,
 });
+const textView = new TextView({
+  engine, root: ui.textExplanations, prepareSentence, onIdle: settle, onTarget: markTextTarget,
+});
+
+/** 'image' or 'text': which half of the page shows. */
+let mode = 'image';
+/** What 'load-text-model' answered, once it has; the request in flight. */
+let textModel = null;
+let textLoading = null;
+/** The newest sentence read: {text, ...what 'set-text' answered}; the text the workers hold. */
+let currentText = null;
+let workerText = null;
+let reading = null;
+let latestText = 0;
 
 /** What 'load-model' answered, once it has. */
 let model = null;
@@ -47,6 +74,7 @@ function showProgress(stage, fraction) {
   else ui.progress.value = fraction;
   ui.cancel.hidden = false;
   grid.progress(stage, fraction);
+  textView.progress(stage, fraction);
 }
 
 function showIdle(text) {
@@ -57,6 +85,12 @@ function showIdle(text) {
 
 /** Once nothing runs: says where things stand. */
 function settle() {
+  if (mode === 'text') {
+    if (textLoading || reading || textView.busy || !textModel) return;
+    if (!currentText) showIdle('Ready. Type a sentence or pick an example.');
+    else showIdle(`Done: “${shorten(currentText.text)}”. ${textView.summary()}`.trim());
+    return;
+  }
   if (loading || classifying || grid.busy) return;
   if (!model) return;
   if (!current) showIdle('Ready. Pick an example or drop an image.');
@@ -80,8 +114,7 @@ async function loadModel() {
     const info = await request;
     model = info;
     grid.setModel(info);
-    const workers = engine.size === 1 ? 'one Web Worker' : `${engine.size} Web Workers`;
-    ui.modelName.textContent = `Model: ${info.name}. Weights and code run locally, in WebAssembly, on ${workers}.`;
+    describeModels();
   } catch (error) {
     if (error instanceof Cancelled) return; // the engine restarted and loads the model again
     ui.modelName.textContent = 'The model could not be loaded.';
@@ -93,11 +126,21 @@ async function loadModel() {
   settle();
 }
 
+/** The footer: which models, and where they run. */
+function describeModels() {
+  const workers = engine.size === 1 ? 'one Web Worker' : `${engine.size} Web Workers`;
+  const models = [model && `Images: ${model.name}.`, textModel && `Sentences: ${textModel.name}.`];
+  ui.modelName.textContent = `${models.filter(Boolean).join(' ')} Weights and code run locally, in WebAssembly, on ${workers}.`;
+}
+
 /** The worker was replaced (Cancel, or a crash): it must load the model and image again. */
 function restarted() {
   workerImage = null;
+  workerText = null;
   grid.workerLost();
+  textView.workerLost();
   loadModel();
+  if (textModel || textLoading) loadTextModel();
 }
 
 /** Classifies an image, shows the top five, and starts explaining it. */
@@ -153,39 +196,45 @@ function drawView({ width, height, rgba }, name) {
 }
 
 function drawTop(top) {
-  ui.top5.replaceChildren(...top.map(({ label, prob, index }) => {
-    const item = document.createElement('li');
-    item.dataset.index = index;
-    // Each row is a button: it makes that class the one explained.
-    const pick = document.createElement('button');
-    pick.type = 'button';
-    pick.className = 'pick';
-    pick.title = `Explain “${label}”`;
-    pick.addEventListener('click', () => grid.setTarget(index));
-    const row = document.createElement('div');
-    row.className = 'row';
-    const name = document.createElement('span');
-    name.className = 'label';
-    name.textContent = label;
-    const percent = document.createElement('span');
-    percent.className = 'prob';
-    percent.textContent = `${(prob * 100).toFixed(1)}%`;
-    row.append(name, percent);
-    const bar = document.createElement('div');
-    bar.className = 'bar';
-    const fill = document.createElement('div');
-    fill.style.width = `${Math.max(prob * 100, 0.5)}%`;
-    bar.append(fill);
-    pick.append(row, bar);
-    item.append(pick);
-    return item;
-  }));
+  ui.top5.replaceChildren(...top.map((prediction) => rankedItem(prediction, () => grid.setTarget(prediction.index))));
   markTarget(grid.target);
+}
+
+/** One ranked class, as a button that makes it the class explained. */
+function rankedItem({ label, prob, index }, pick) {
+  const item = document.createElement('li');
+  item.dataset.index = index;
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'pick';
+  button.title = `Explain “${label}”`;
+  button.addEventListener('click', pick);
+  const row = document.createElement('div');
+  row.className = 'row';
+  const name = document.createElement('span');
+  name.className = 'label';
+  name.textContent = label;
+  const percent = document.createElement('span');
+  percent.className = 'prob';
+  percent.textContent = `${(prob * 100).toFixed(1)}%`;
+  row.append(name, percent);
+  const bar = document.createElement('div');
+  bar.className = 'bar';
+  const fill = document.createElement('div');
+  fill.style.width = `${Math.max(prob * 100, 0.5)}%`;
+  bar.append(fill);
+  button.append(row, bar);
+  item.append(button);
+  return item;
 }
 
 /** Marks the explained class in the top five. */
 function markTarget(index) {
-  for (const item of ui.top5.children) {
+  markIn(ui.top5, index);
+}
+
+function markIn(list, index) {
+  for (const item of list.children) {
     const chosen = Number(item.dataset.index) === index;
     item.classList.toggle('target', chosen);
     item.querySelector('.pick').setAttribute('aria-pressed', String(chosen));
@@ -241,11 +290,149 @@ function setUpUpload() {
   });
 }
 
+// ---- Sentences ------------------------------------------------------------------------------
+
+async function loadTextModel() {
+  const request = engine.request('load-text-model', TEXT_MODEL);
+  textLoading = request;
+  try {
+    const info = await request;
+    textModel = info;
+    textView.setModel(info);
+    setUpTextExamples(info.examples);
+    describeModels();
+    ui.textForm.querySelector('button').disabled = false;
+  } catch (error) {
+    if (error instanceof Cancelled) return;
+    showIdle('');
+    showError(`The text model could not be loaded: ${error.message}`);
+  } finally {
+    if (textLoading === request) textLoading = null;
+  }
+  settle();
+}
+
+/** Reads a sentence, shows the prediction, and starts explaining it. */
+async function readSentence(text) {
+  const job = ++latestText;
+  clearError();
+  textView.interrupt();
+  if (!textModel) await textLoading;
+  if (!textModel) return;
+  const request = engine.request('set-text', { text });
+  reading = request;
+  let result;
+  try {
+    result = await request;
+  } catch (error) {
+    if (reading === request) reading = null;
+    if (job !== latestText) return;
+    if (error instanceof Cancelled) {
+      showIdle('Cancelled.');
+      return;
+    }
+    showIdle('');
+    showError(error.message);
+    return;
+  }
+  if (reading === request) reading = null;
+  workerText = text;
+  if (job !== latestText) return;
+  currentText = { text, ...result };
+  drawTextTop(result.top);
+  const tokens = result.tokens.length;
+  ui.truncated.hidden = !result.truncated;
+  ui.truncated.textContent = `The model reads only its first ${textModel.shape.maxLength} tokens; the rest of the text is greyed out below.`;
+  ui.textResult.hidden = false;
+  showIdle(`Read ${tokens} tokens.`);
+  textView.setSentence(currentText);
+}
+
+/** Before a text explanation: waits for a reading in flight, or sends the sentence again. */
+async function prepareSentence() {
+  while (reading) await reading.catch(() => {});
+  if (!currentText) throw new Error('No sentence is loaded.');
+  if (workerText !== currentText.text) {
+    const { text } = currentText;
+    await engine.request('set-text', { text });
+    workerText = text;
+  }
+}
+
+function drawTextTop(top) {
+  ui.textTop.replaceChildren(...top.map((prediction) => rankedItem(prediction, () => textView.setTarget(prediction.index))));
+  markTextTarget(textView.target);
+}
+
+function markTextTarget(index) {
+  markIn(ui.textTop, index);
+}
+
+function setUpTextExamples(examples) {
+  ui.textExamples.replaceChildren(...examples.map((text) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'sentence-example';
+    button.textContent = shorten(text, 60);
+    button.title = text;
+    button.addEventListener('click', () => {
+      for (const other of ui.textExamples.children) other.setAttribute('aria-pressed', String(other === button));
+      ui.sentence.value = text;
+      countCharacters();
+      readSentence(text);
+    });
+    return button;
+  }));
+}
+
+function countCharacters() {
+  const length = ui.sentence.value.length;
+  ui.sentenceCount.textContent = length > MAX_SENTENCE_CHARS * 0.9 ? `${length} of ${MAX_SENTENCE_CHARS} characters` : '';
+}
+
+function setUpTextForm() {
+  ui.sentence.maxLength = MAX_SENTENCE_CHARS;
+  ui.sentence.addEventListener('input', countCharacters);
+  ui.sentence.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) ui.textForm.requestSubmit();
+  });
+  ui.textForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    for (const other of ui.textExamples.children) other.setAttribute('aria-pressed', 'false');
+    readSentence(ui.sentence.value);
+  });
+}
+
+function shorten(text, length = 40) {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > length ? `${flat.slice(0, length - 1)}…` : flat;
+}
+
+// ---- Modes --------------------------------------------------------------------------------
+
+function setMode(next) {
+  mode = next;
+  const text = next === 'text';
+  ui.imageMode.hidden = text;
+  ui.textMode.hidden = !text;
+  ui.imageTab.setAttribute('aria-selected', String(!text));
+  ui.textTab.setAttribute('aria-selected', String(text));
+  const hash = text ? '#sentences' : '';
+  if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname + location.search);
+  if (text && !textModel && !textLoading) loadTextModel();
+  settle();
+}
+
+ui.imageTab.addEventListener('click', () => setMode('image'));
+ui.textTab.addEventListener('click', () => setMode('text'));
+setUpTextForm();
+
 ui.cancel.addEventListener('click', () => engine.cancel());
 ui.errorClose.addEventListener('click', clearError);
 setUpExamples();
 setUpUpload();
 loadModel();
+setMode(location.hash === '#sentences' ? 'text' : 'image');
 
 /**
  * How many workers share the forward-only methods: one per core, up to four (each holds its own

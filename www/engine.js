@@ -15,8 +15,8 @@ export class Cancelled extends Error {
   }
 }
 
-/** Requests every worker must see: the model, and the image its passes perturb. */
-const BROADCAST = new Set(['load-model', 'classify']);
+/** Requests every worker must see: the models, and the image or sentence their passes perturb. */
+const BROADCAST = new Set(['load-model', 'classify', 'load-text-model', 'set-text']);
 
 /** Passes per slice handed to a worker: small enough to balance the load and report progress. */
 const SLICES_PER_WORKER = 6;
@@ -59,12 +59,13 @@ export class Engine {
   async request(type, payload = {}, transfer = []) {
     if (BROADCAST.has(type)) {
       const [result] = await Promise.all(this.#workers.map((_, i) => this.#send(i, type, payload, [], i === 0)));
-      if (type === 'load-model') {
-        this.#forwardOnly = new Set(result.methods.filter((m) => m.forwardOnly).map((m) => m.method));
+      if (type === 'load-model' || type === 'load-text-model') {
+        const mode = type === 'load-model' ? 'image' : 'text';
+        for (const m of result.methods) if (m.forwardOnly) this.#forwardOnly.add(`${mode}:${m.method}`);
       }
       return result;
     }
-    if (type === 'explain' && this.#forwardOnly.has(payload.method.method)) {
+    if (type === 'explain' && this.#forwardOnly.has(`${payload.mode ?? 'image'}:${payload.method.method}`)) {
       return this.#explainInSlices(payload);
     }
     return this.#send(0, type, payload, transfer, true);
@@ -102,8 +103,8 @@ export class Engine {
     }
   }
 
-  async #slices({ tile, method, target, stage = method.method }, run) {
-    const total = await this.#send(0, 'plan', { method, target }, [], false, run);
+  async #slices({ tile, method, target, mode, stage = method.method }, run) {
+    const total = await this.#send(0, 'plan', { method, target, mode }, [], false, run);
     const slice = Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.ceil(total / (this.#workers.length * SLICES_PER_WORKER))));
     const scores = new Float32Array(total);
     let next = 0;
@@ -116,7 +117,7 @@ export class Engine {
         const end = Math.min(total, start + slice);
         next = end;
         try {
-          scores.set(await this.#send(index, 'scores', { method, target, start, end }, [], false, run), start);
+          scores.set(await this.#send(index, 'scores', { method, target, mode, start, end }, [], false, run), start);
         } catch (error) {
           failed = true;
           throw error;
@@ -127,7 +128,7 @@ export class Engine {
     };
     await Promise.all(this.#workers.map((_, i) => work(i)));
     if (run.stopped) throw new Cancelled();
-    return this.#send(0, 'finish', { tile, method, target, scores }, [scores.buffer], false, run);
+    return this.#send(0, 'finish', { tile, method, target, mode, scores }, [scores.buffer], false, run);
   }
 
   #send(index, type, payload, transfer, reportProgress, run = null) {

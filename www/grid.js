@@ -6,6 +6,7 @@
 // Every time a tile is (re)queued it gets a new ticket; an answer that arrives for an older
 // ticket (an earlier image, target or setting) is dropped, so runs never mix.
 
+import { el, field, formatSeconds, option } from './dom.js';
 import { Cancelled } from './engine.js';
 import {
   BASELINES, DEFAULT_SELECTION, FILLS, METHODS, REFINEMENTS, RULES, SEGMENT_FILLS, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName,
@@ -25,27 +26,6 @@ const STATE_TEXT = {
   running: 'Running…',
   cancelled: 'Cancelled: press Explain to finish it',
 };
-
-/** Makes an element: `el('p', {className: 'x'}, 'text', child)`. */
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === 'dataset') Object.assign(node.dataset, value);
-    else if (key in node) node[key] = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
-
-function option(value, text, selected = false) {
-  return el('option', { value, selected }, text);
-}
-
-/** A labelled form field: the label's text above the control. */
-function field(label, control, hint) {
-  return el('label', { className: 'field' }, el('span', {}, label), control, hint ? el('small', {}, hint) : null);
-}
 
 export class Grid {
   #engine;
@@ -841,10 +821,4 @@ function greyOf({ width, height, rgba }) {
     grey[p] = 0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2];
   }
   return grey;
-}
-
-function formatSeconds(seconds) {
-  if (seconds < 10) return `${seconds.toFixed(1)} s`;
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 }

@@ -220,3 +220,58 @@ export function formatPercent(ratio) {
 function round(value) {
   return Number(value.toFixed(3));
 }
+
+/** The text methods, as `METHODS` describes the image ones; `quick` ones run first. */
+export const TEXT_METHODS = {
+  gradient: {
+    quick: true,
+    title: 'Gradient',
+    caption: () => '‖∂y/∂e‖, the norm of the gradient at each token’s embedding',
+  },
+  'grad-x-input': {
+    quick: true,
+    title: 'Gradient × Input',
+    caption: () => 'e · ∂y/∂e, summed over the embedding',
+  },
+  'integrated-gradients': {
+    title: 'Integrated Gradients',
+    caption: () => '(e − e′) · ∫ ∇y along the path from e′, the embeddings of the sentence with every word [PAD]',
+    settings: 'path',
+    completeness: 'Σφ − (f(x) − f(x′))',
+  },
+  occlusion: {
+    quick: true,
+    title: 'Occlusion',
+    caption: () => 'drop in the score when the token is left out',
+  },
+  lime: {
+    title: 'LIME',
+    caption: (m) => `a weighted linear fit of the score on which tokens are kept, over ${m.samples} samples`,
+    settings: 'lime',
+  },
+  'kernel-shap': {
+    title: 'KernelSHAP',
+    caption: (m) => `Shapley values of the tokens, from ${m.budget ?? '2M + 2048'} coalitions (every one, up to 11 tokens)`,
+    settings: 'shap',
+    completeness: 'Σφ − (f(x) − f(∅))',
+  },
+  attention: {
+    quick: true,
+    title: 'Attention',
+    caption: (m) => `${m.head === null || m.head === undefined ? 'the mean of the heads' : `head ${m.head + 1}`} of ${m.layer === null || m.layer === undefined ? 'the last layer' : `layer ${m.layer + 1}`}: how much the sentence’s summary attends to each token`,
+    settings: 'attention',
+  },
+  rollout: {
+    quick: true,
+    title: 'Attention rollout',
+    caption: () => 'attention multiplied through every layer, with the residual connection (Abnar & Zuidema 2020)',
+  },
+  'gradient-rollout': {
+    quick: true,
+    title: 'Gradient-weighted rollout',
+    caption: () => 'rollout of attention weighted by its positive gradient, layer by layer (Chefer et al. 2021)',
+  },
+};
+
+/** The text methods shown when the page opens: all of them. */
+export const TEXT_SELECTION = Object.keys(TEXT_METHODS);

@@ -11,15 +11,25 @@
 //   'render' {request}                  → [{tile, rgba, scale, colormap}]
 //   'colorbar' {colormap, width, height} → Uint8Array (RGBA)
 //   'forget' {tile}                     → null
+//   'load-text-model' {modelUrl, configUrl, tokenizerUrl} → {name, labels, examples, methods,
+//                                         colormaps, shape: {layers, heads, maxLength}}
+//   'set-text' {text}                   → {tokens: [{token, start, end, word}], truncated, top}
+//   'agreement'                         → [{attention, other, tau}] (Kendall's τ between tiles)
+// With `mode: 'text'`, 'explain', 'plan', 'scores', 'finish', 'render' and 'forget' go to the
+// text model, on the sentence set last.
 // Messages out: {id, type: 'progress', stage, fraction} then {id, type: 'done', result} or
 // {id, type: 'error', message}.
 
-import init, { Playground, checkImageFile, colorbar, colormaps, methods } from './glimpse.js';
+import init, {
+  Playground, TextPlayground, checkImageFile, colorbar, colormaps, methods, textMethods,
+} from './glimpse.js';
 
 const MAX_FILE_BYTES = 200 * 1024 * 1024;
 const wasmReady = init();
 let playground = null;
 let playgroundReady = null;
+let textPlayground = null;
+let textReady = null;
 
 self.onmessage = async ({ data }) => {
   const { id, type } = data;
@@ -30,6 +40,11 @@ self.onmessage = async ({ data }) => {
     if (type === 'load-model') {
       playgroundReady = loadModel(data, progress);
       result = await playgroundReady;
+    } else if (type === 'load-text-model') {
+      textReady = loadTextModel(data, progress);
+      result = await textReady;
+    } else if (data.mode === 'text' || type === 'set-text' || type === 'agreement') {
+      [result, transfer] = await answerText(data, progress);
     } else {
       const model = await loaded();
       if (type === 'classify') {
@@ -71,6 +86,65 @@ self.onmessage = async ({ data }) => {
     postMessage({ id, type: 'error', message: messageOf(error) });
   }
 };
+
+/** A request about the sentence, answered by the text model. */
+async function answerText(data, progress) {
+  if (!textReady) throw new Error('No text model is loaded.');
+  await textReady;
+  const model = textPlayground;
+  const method = () => JSON.stringify(data.method);
+  switch (data.type) {
+    case 'set-text':
+      progress('Reading the sentence');
+      return [model.setText(data.text), []];
+    case 'explain': {
+      const stage = data.stage ?? data.method.method;
+      progress(stage, 0);
+      const report = (done, total) => progress(`${stage}: pass ${done} of ${total}`, done / total);
+      return [model.explain(data.tile, method(), data.target, report), []];
+    }
+    case 'plan':
+      return [model.plan(method(), data.target), []];
+    case 'scores': {
+      const scores = model.scores(method(), data.target, data.start, data.end, () => {});
+      return [scores, [scores.buffer]];
+    }
+    case 'finish':
+      return [model.finish(data.tile, method(), data.target, data.scores), []];
+    case 'render': {
+      const tiles = model.render(JSON.stringify(data.request));
+      return [tiles, tiles.flatMap((t) => (t.matrix ? [t.matrix.rgba.buffer] : []))];
+    }
+    case 'forget':
+      model.forget(data.tile);
+      return [null, []];
+    case 'agreement':
+      return [model.agreement(), []];
+    default:
+      throw new Error(`Unknown text request ${data.type}`);
+  }
+}
+
+async function loadTextModel({ modelUrl, configUrl, tokenizerUrl }, progress) {
+  progress('Starting the engine');
+  await wasmReady;
+  const config = await download(configUrl, 'text model description', () => {});
+  const tokenizer = await download(tokenizerUrl, 'tokenizer', () => {});
+  const onnx = await download(modelUrl, 'text model', (done, total) =>
+    progress(`Downloading the text model: ${mb(done)} of ${mb(total)}`, total ? done / total : null));
+  progress('Preparing the text model (optimising its graph)');
+  textPlayground?.free();
+  textPlayground = null;
+  textPlayground = new TextPlayground(onnx, config, tokenizer);
+  return {
+    name: textPlayground.name,
+    labels: textPlayground.labels(),
+    examples: textPlayground.examples(),
+    methods: textMethods(),
+    colormaps: colormaps(),
+    shape: textPlayground.shape(),
+  };
+}
 
 async function loaded() {
   if (!playgroundReady) throw new Error('No model is loaded.');

@@ -191,6 +191,23 @@ impl TextModel {
         operate(&self.onnx, &surgery)
     }
 
+    /// Attention heads per layer, from the first attention output's declared shape.
+    pub fn heads(&self) -> Result<usize> {
+        let name = self
+            .config
+            .outputs
+            .attentions
+            .first()
+            .ok_or_else(|| Error::Config("the model lists no attention output".into()))?;
+        let output = self.reading.outputs().iter().find(|o| &o.name == name);
+        match output.map(|o| o.shape.as_slice()) {
+            Some([_, crate::model::Dim::Fixed(heads), _, _]) => Ok(*heads),
+            _ => Err(Error::Config(format!(
+                "output {name} is not batch × a fixed number of heads × tokens × tokens"
+            ))),
+        }
+    }
+
     /// The width of the embeddings, from the reading model's declared output shape.
     fn hidden_size(&self) -> Result<usize> {
         let name = &self.config.outputs.embeddings;

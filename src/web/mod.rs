@@ -13,6 +13,8 @@ use crate::explain::{Attribution, Explainer, Method, Plan, Subject};
 use crate::render::{self, Colormap, Heatmap, Style};
 use crate::{preprocess, ImageClassifier, RgbaPixels};
 
+mod text;
+
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();

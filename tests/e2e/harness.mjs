@@ -62,3 +62,13 @@ export async function launchChromium() {
     ],
   });
 }
+
+/** Collects the page's uncaught errors and console errors, for a test to assert there are none. */
+export function watchProblems(page) {
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  return problems;
+}

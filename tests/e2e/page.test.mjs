@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, serve } from './harness.mjs';
+import { launchChromium, serve, watchProblems } from './harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = process.env.GLIMPSE_DIST ?? path.join(ROOT, 'dist');
@@ -30,11 +30,7 @@ after(async () => {
 
 async function openPage(query = '') {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
+  const problems = watchProblems(page);
   await page.goto(`${server.url}${query}`);
   await waitForReady(page);
   return { page, problems };

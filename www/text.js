@@ -1,0 +1,602 @@
+// The sentence view's explanations: one tile per text method, each showing the sentence with
+// its tokens highlighted (and, for the attention methods, the token × token matrix), then how
+// far attention agrees with the other methods (Kendall's τ). Tiles run one at a time through
+// the engine, as the image grid's do, with the same tickets: an answer for an older sentence,
+// target or setting is dropped.
+
+import { el, field, formatSeconds, option } from './dom.js';
+import { Cancelled } from './engine.js';
+import { REFINEMENTS, RULES, TEXT_METHODS, TEXT_SELECTION, colormapName, formatNumber, formatPercent } from './methods.js';
+
+const MODE = 'text';
+const COLORBAR_WIDTH = 256;
+const COMPLETENESS_WARNING = 0.01;
+/** The matrix's side in CSS pixels, whatever the number of tokens. */
+const MATRIX_SIDE = 360;
+
+const STATE_TEXT = {
+  idle: 'Not computed yet',
+  queued: 'Queued',
+  running: 'Running…',
+  cancelled: 'Cancelled: press Explain to finish it',
+};
+
+export class TextView {
+  #engine;
+  #prepareSentence;
+  #onIdle;
+  #onTarget;
+  #root;
+  #ui = {};
+
+  #model = null;
+  #tiles = [];
+  /** The sentence explained: {text, tokens, truncated, top}. */
+  #sentence = null;
+  #target = null;
+  #tickets = 0;
+  #pumping = false;
+  #inFlight = null;
+  #colorbars = new Map();
+
+  /**
+   * @param {object} options
+   * @param {import('./engine.js').Engine} options.engine
+   * @param {HTMLElement} options.root the section the view fills
+   * @param {() => Promise<void>} options.prepareSentence makes sure the workers hold the sentence
+   * @param {() => void} options.onIdle called when the last queued tile has finished
+   * @param {(index: number) => void} options.onTarget called when the explained class changes
+   */
+  constructor({ engine, root, prepareSentence, onIdle, onTarget }) {
+    this.#engine = engine;
+    this.#prepareSentence = prepareSentence;
+    this.#onIdle = onIdle;
+    this.#onTarget = onTarget;
+    this.#root = root;
+  }
+
+  get busy() {
+    return this.#pumping;
+  }
+
+  get target() {
+    return this.#target;
+  }
+
+  /** Builds the controls and tiles for the loaded text model (once). */
+  setModel(model) {
+    if (this.#model) return;
+    this.#model = model;
+    this.#tiles = model.methods.map(({ signed, forwardOnly, fromAttention, ...method }, id) =>
+      this.#makeTile(id, method, signed, fromAttention));
+    // The methods can be chosen before the first sentence; the tiles show up with it.
+    this.#ui.tilesBox = el('div', { className: 'text-tiles', id: 'text-tiles', hidden: true }, ...this.#tiles.map((t) => t.root));
+    this.#root.replaceChildren(
+      el('h2', { id: 'text-explanations-heading' }, 'Explanations'),
+      this.#makeControls(),
+      this.#ui.tilesBox,
+      this.#makeAgreement());
+    this.#root.hidden = false;
+  }
+
+  /** A sentence was read: explain it for its top class, from scratch. */
+  setSentence(sentence) {
+    if (!this.#model) return;
+    this.#ui.tilesBox.hidden = false;
+    this.#sentence = sentence;
+    this.#target = sentence.top[0]?.index ?? 0;
+    this.#ui.target.value = String(this.#target);
+    this.#onTarget(this.#target);
+    for (const tile of this.#tiles) this.#reset(tile);
+    this.#drawAgreement([]);
+    this.#queueSelected();
+  }
+
+  setTarget(index) {
+    if (index === this.#target || !this.#sentence) return;
+    this.#target = index;
+    this.#ui.target.value = String(index);
+    this.#onTarget(index);
+    this.interrupt();
+    for (const tile of this.#tiles) this.#reset(tile);
+    this.#drawAgreement([]);
+    this.#queueSelected();
+  }
+
+  /** Stops the computation in flight, if any. */
+  interrupt() {
+    if (this.#inFlight) this.#engine.cancel();
+  }
+
+  /** The workers were replaced: they hold no sentence or map now. */
+  workerLost() {
+    for (const tile of this.#tiles) {
+      tile.live = false;
+      if (tile.state === 'queued') this.#setState(tile, 'cancelled');
+    }
+  }
+
+  /** Routes the engine's progress messages to the running tile. */
+  progress(stage, fraction) {
+    const tile = this.#inFlight?.tile;
+    if (!tile || tile.ticket !== this.#inFlight.ticket || !stage.startsWith(tile.info.title)) return;
+    const pass = stage.slice(tile.info.title.length).replace(/^:\s*/, '');
+    tile.ui.state.textContent = pass ? `Running: ${pass}` : STATE_TEXT.running;
+    if (fraction === null || fraction === undefined) tile.ui.progress.removeAttribute('value');
+    else tile.ui.progress.value = fraction;
+  }
+
+  summary() {
+    const selected = this.#tiles.filter((t) => t.selected);
+    if (!selected.length || !this.#sentence) return '';
+    const count = (state) => selected.filter((t) => t.state === state).length;
+    const parts = [`${count('done')} of ${selected.length} maps drawn`];
+    if (count('error')) parts.push(`${count('error')} failed`);
+    if (count('cancelled')) parts.push(`${count('cancelled')} cancelled (Explain finishes them)`);
+    return `${parts.join('; ')}.`;
+  }
+
+  // ---- The queue ----------------------------------------------------------------------------
+
+  #queueSelected() {
+    for (const tile of this.#tiles) if (tile.selected) this.#queue(tile);
+  }
+
+  #queue(tile) {
+    tile.ticket = ++this.#tickets;
+    tile.live = false;
+    if (!this.#sentence) return this.#setState(tile, 'idle');
+    this.#setState(tile, 'queued');
+    this.#pump();
+  }
+
+  #reset(tile) {
+    tile.ticket = ++this.#tickets;
+    tile.live = false;
+    tile.result = null;
+    tile.drawn = null;
+    this.#setState(tile, 'idle');
+  }
+
+  async #pump() {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        // The quick maps first, so that a slow one (LIME, IG) does not hold them back.
+        const queued = this.#tiles.filter((t) => t.selected && t.state === 'queued');
+        const tile = queued.find((t) => t.info.quick) ?? queued[0];
+        if (!tile) break;
+        await this.#run(tile);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    this.#onIdle();
+  }
+
+  async #run(tile) {
+    const ticket = tile.ticket;
+    this.#setState(tile, 'running');
+    try {
+      await this.#prepareSentence();
+      if (tile.ticket !== ticket) return;
+      this.#inFlight = { tile, ticket };
+      const started = performance.now();
+      const result = await this.#engine.request('explain', {
+        mode: MODE, tile: tile.id, method: tile.method, target: this.#target, stage: tile.info.title,
+      });
+      if (tile.ticket !== ticket) return;
+      tile.result = result;
+      tile.seconds = (performance.now() - started) / 1000;
+      tile.live = true;
+      this.#setState(tile, 'done');
+      this.#describe(tile);
+      await this.#render(tile);
+      await this.#updateAgreement();
+    } catch (error) {
+      if (tile.ticket !== ticket) return;
+      if (error instanceof Cancelled) {
+        this.#setState(tile, 'cancelled');
+      } else {
+        tile.error = error.message;
+        this.#setState(tile, 'error');
+      }
+    } finally {
+      if (this.#inFlight?.ticket === ticket) this.#inFlight = null;
+    }
+  }
+
+  // ---- Drawing ------------------------------------------------------------------------------
+
+  /** Asks the worker for the tile's colours (and matrix) and draws them. */
+  async #render(tile) {
+    if (!tile.live) {
+      // The map was lost with a restarted worker: compute it again to recolour it.
+      this.#queue(tile);
+      return;
+    }
+    const ticket = tile.ticket;
+    let answer;
+    try {
+      answer = await this.#engine.request('render', {
+        mode: MODE, request: { tiles: [{ tile: tile.id, colormap: tile.colormap }] },
+      });
+    } catch (error) {
+      if (error instanceof Cancelled || tile.ticket !== ticket) return;
+      tile.error = `The map could not be drawn: ${error.message}`;
+      this.#setState(tile, 'error');
+      return;
+    }
+    const [drawn] = answer;
+    if (!drawn || tile.ticket !== ticket) return;
+    tile.drawn = drawn;
+    tile.colormap = drawn.colormap;
+    tile.ui.colormap.value = drawn.colormap;
+    this.#paint(tile);
+    this.#drawLegend(tile);
+  }
+
+  /** The sentence with the tile's colours behind its tokens, and its matrix. */
+  #paint(tile) {
+    const { ui } = tile;
+    const { text, tokens, truncated } = this.#sentence;
+    const colours = tile.drawn?.colours;
+    const scores = tile.result?.scores;
+    const parts = [];
+    let at = 0;
+    tokens.forEach((token, i) => {
+      const special = token.start === token.end;
+      if (!special && token.start > at) parts.push(text.slice(at, token.start));
+      const span = el('span', {
+        className: special ? 'token special' : 'token',
+        dataset: { index: i },
+      }, special ? token.token : text.slice(token.start, token.end));
+      const score = scores?.[i];
+      if (colours && score !== null && score !== undefined) {
+        const [r, g, b] = colours[i];
+        span.style.backgroundColor = `rgb(${r}, ${g}, ${b})`;
+        // Dark highlights get light text (ITU-R 601 luma).
+        if (0.299 * r + 0.587 * g + 0.114 * b < 120) span.classList.add('dark');
+        span.dataset.score = String(score);
+        span.title = `${token.token}: ${formatNumber(score, { digits: 3 })}`;
+      } else if (scores) {
+        span.title = `${token.token}: not scored (the method leaves [CLS] and [SEP] in place)`;
+        span.classList.add('unscored');
+      }
+      parts.push(span);
+      if (!special) at = token.end;
+    });
+    if (truncated) parts.push(el('span', { className: 'unread', title: 'Beyond the model’s length: not read' }, text.slice(at)));
+    ui.tokens.replaceChildren(...parts);
+    ui.tokens.classList.toggle('pending', !colours || tile.state !== 'done');
+    this.#drawMatrix(tile);
+  }
+
+  #drawMatrix(tile) {
+    const { matrixBox } = tile.ui;
+    const matrix = tile.drawn?.matrix;
+    matrixBox.hidden = !matrix;
+    if (!matrix) return;
+    const { size, rgba, scale } = matrix;
+    const labels = this.#sentence.tokens.slice(0, size).map((t) => t.token);
+    const cell = Math.max(4, Math.floor(MATRIX_SIDE / size));
+    const fontSize = Math.min(13, Math.max(7, cell - 2));
+    const margin = Math.ceil(Math.min(110, 8 + fontSize * 0.62 * Math.max(...labels.map((l) => l.length))));
+    const side = margin + cell * size;
+    const canvas = tile.ui.matrix;
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.round(side * ratio);
+    canvas.height = Math.round(side * ratio);
+    canvas.style.width = `${side}px`;
+    canvas.style.height = `${side}px`;
+    const context = canvas.getContext('2d');
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.fillStyle = 'white';
+    context.fillRect(0, 0, side, side);
+    const cells = new OffscreenCanvas(size, size);
+    cells.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba), size, size), 0, 0);
+    context.imageSmoothingEnabled = false;
+    context.drawImage(cells, margin, margin, cell * size, cell * size);
+    context.fillStyle = '#1b1f24';
+    context.font = `${fontSize}px system-ui, sans-serif`;
+    context.textBaseline = 'middle';
+    context.textAlign = 'right';
+    labels.forEach((label, i) => context.fillText(label, margin - 4, margin + (i + 0.5) * cell));
+    context.save();
+    context.rotate(-Math.PI / 2);
+    context.textAlign = 'left';
+    labels.forEach((label, j) => context.fillText(label, -margin + 4, margin + (j + 0.5) * cell));
+    context.restore();
+    tile.ui.matrixNote.textContent = `Rows attend to columns. Full colour at ${formatNumber(scale, { digits: 3 })}, `
+      + 'the largest entry between two different words; [CLS], [SEP] and the diagonal may be brighter.';
+  }
+
+  async #drawLegend(tile) {
+    const { legend } = tile.ui;
+    const { scale, colormap } = tile.drawn;
+    legend.root.hidden = false;
+    const ticks = tile.signed
+      ? [formatNumber(-scale), '0', formatNumber(scale, { plus: true })]
+      : ['0', formatNumber(scale)];
+    legend.ticks.replaceChildren(...ticks.map((t) => el('span', {}, t)));
+    const specialsScored = this.#sentence.tokens.some((t, i) => !t.word && tile.result?.scores[i] !== null);
+    legend.note.textContent = `Full colour at the largest |score| of a word${specialsScored ? '; [CLS] and [SEP] may go beyond it' : ''}.`;
+    try {
+      const bar = await this.#colorbar(colormap);
+      if (tile.colormap !== colormap) return;
+      // Magnitudes use the positive half of the map: stretch that half over the bar.
+      const half = new OffscreenCanvas(COLORBAR_WIDTH, 1);
+      half.getContext('2d').putImageData(bar, 0, 0);
+      const context = legend.bar.getContext('2d');
+      context.imageSmoothingEnabled = false;
+      context.clearRect(0, 0, COLORBAR_WIDTH, 1);
+      if (tile.signed) context.drawImage(half, 0, 0);
+      else context.drawImage(half, COLORBAR_WIDTH / 2, 0, COLORBAR_WIDTH / 2, 1, 0, 0, COLORBAR_WIDTH, 1);
+    } catch {
+      // The legend's colours are a nicety; the numbers are already there.
+    }
+  }
+
+  #colorbar(colormap) {
+    if (!this.#colorbars.has(colormap)) {
+      const request = this.#engine.request('colorbar', { colormap, width: COLORBAR_WIDTH, height: 1 })
+        .then((rgba) => new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), COLORBAR_WIDTH, 1));
+      request.catch(() => this.#colorbars.delete(colormap));
+      this.#colorbars.set(colormap, request);
+    }
+    return this.#colorbars.get(colormap);
+  }
+
+  /** Kendall's τ between each attention map and each other map, once both are done. */
+  async #updateAgreement() {
+    const done = this.#tiles.filter((t) => t.selected && t.state === 'done' && t.live);
+    if (!done.some((t) => t.fromAttention) || !done.some((t) => !t.fromAttention)) {
+      this.#drawAgreement([]);
+      return;
+    }
+    const tickets = new Map(done.map((t) => [t.id, t.ticket]));
+    let pairs;
+    try {
+      pairs = await this.#engine.request('agreement', {});
+    } catch {
+      return; // the table is redrawn with the next finished map
+    }
+    const current = pairs.filter(({ attention, other }) =>
+      [attention, other].every((id) => tickets.get(id) === this.#tiles[id]?.ticket && this.#tiles[id].selected));
+    this.#drawAgreement(current);
+  }
+
+  #drawAgreement(pairs) {
+    const { agreement } = this.#ui;
+    agreement.root.hidden = !pairs.length;
+    if (!pairs.length) return;
+    const rows = [...new Set(pairs.map((p) => p.attention))];
+    const columns = [...new Set(pairs.map((p) => p.other))];
+    const tau = new Map(pairs.map((p) => [`${p.attention}:${p.other}`, p.tau]));
+    const title = (id) => this.#tiles[id].info.title;
+    const head = el('tr', {}, el('th', {}, ''), ...columns.map((c) => el('th', { scope: 'col' }, title(c))));
+    const body = rows.map((r) => el('tr', {}, el('th', { scope: 'row' }, title(r)), ...columns.map((c) => {
+      const value = tau.get(`${r}:${c}`);
+      const cell = el('td', {}, value === null || value === undefined ? '—' : value.toFixed(2).replace('-', '−'));
+      if (value !== null && value !== undefined) {
+        // Green for agreement, red for disagreement, white for none.
+        const hue = value >= 0 ? 140 : 0;
+        cell.style.backgroundColor = `hsl(${hue} 60% ${100 - 35 * Math.abs(value)}%)`;
+        cell.dataset.tau = String(value);
+      }
+      return cell;
+    })));
+    agreement.table.replaceChildren(el('thead', {}, head), el('tbody', {}, ...body));
+  }
+
+  // ---- Tile state -------------------------------------------------------------------------
+
+  #setState(tile, state) {
+    tile.state = state;
+    tile.root.dataset.state = state;
+    const { ui } = tile;
+    ui.progress.hidden = state !== 'running';
+    if (state === 'running') ui.progress.removeAttribute('value');
+    ui.state.classList.toggle('bad', state === 'error');
+    if (state === 'done') ui.state.textContent = `Done in ${formatSeconds(tile.seconds)}`;
+    else if (state === 'error') ui.state.textContent = tile.error;
+    else ui.state.textContent = STATE_TEXT[state];
+    if (state !== 'done') {
+      ui.completeness.hidden = true;
+      if (state === 'idle') {
+        tile.drawn = null;
+        ui.legend.root.hidden = true;
+      }
+    }
+    if (this.#sentence) this.#paint(tile);
+  }
+
+  #describe(tile) {
+    tile.ui.caption.textContent = tile.info.caption(tile.method);
+    const check = tile.result?.completeness;
+    const r2 = tile.result?.rSquared;
+    const { completeness } = tile.ui;
+    completeness.hidden = !check && (r2 === null || r2 === undefined);
+    completeness.classList.remove('warn');
+    if (!check && r2 !== null && r2 !== undefined) {
+      completeness.replaceChildren(`Fit R² = ${r2.toFixed(2)}`);
+      completeness.title = 'How much of the score’s variation over the samples the linear fit explains.';
+      return;
+    }
+    if (!check) return;
+    const warn = check.relative > COMPLETENESS_WARNING;
+    completeness.classList.toggle('warn', warn);
+    completeness.replaceChildren(
+      `${tile.info.completeness} = ${formatNumber(check.error, { digits: 2 })} `,
+      el('span', { className: 'relative' }, `(${formatPercent(check.relative)} of ${formatNumber(check.expected, { digits: 3 })})`),
+    );
+    if (check.steps && check.steps !== tile.method.steps) completeness.append(el('small', {}, `Refined to ${check.steps} points.`));
+  }
+
+  // ---- Building the view ------------------------------------------------------------------
+
+  #makeControls() {
+    const boxes = this.#tiles.map((tile) => {
+      const box = el('input', { type: 'checkbox', value: tile.method.method, checked: tile.selected });
+      box.addEventListener('change', () => this.#select(tile, box.checked));
+      return el('label', { className: 'method', dataset: { method: tile.method.method } }, box, tile.info.title);
+    });
+    const methodSet = el('fieldset', { className: 'methods' }, el('legend', {}, 'Methods'), ...boxes);
+    const target = el('select', { id: 'text-target' },
+      ...this.#model.labels.map((label, index) => option(String(index), label)));
+    target.addEventListener('change', () => this.setTarget(Number(target.value)));
+    this.#ui.target = target;
+    const explain = el('button', { type: 'button', id: 'text-explain', className: 'primary' }, 'Explain');
+    explain.addEventListener('click', () => this.#explainMissing());
+    return el('div', { className: 'explain-controls' }, methodSet,
+      el('div', { className: 'explain-options' },
+        field('Explain the class', target, 'The predicted class, unless you pick another: here or in the list above.'),
+        explain));
+  }
+
+  #makeAgreement() {
+    const table = el('table', { className: 'agreement-table' });
+    const root = el('section', { className: 'agreement', id: 'agreement', hidden: true },
+      el('h3', {}, 'Does attention agree with the other methods?'),
+      el('p', { className: 'caption' }, 'Kendall’s τ between the rankings of the words by |score| '
+        + '(1: the same order, 0: unrelated, −1: reversed). Attention is not always explanation '
+        + '(Jain & Wallace 2019): a low τ says attention ranks the words differently from what '
+        + 'changes the score.'),
+      table);
+    this.#ui.agreement = { root, table };
+    return root;
+  }
+
+  #makeTile(id, method, signed, fromAttention) {
+    const info = TEXT_METHODS[method.method] ?? { title: method.method, caption: () => '' };
+    const { colormaps } = this.#model;
+    const tile = {
+      id, info, method, signed, fromAttention,
+      selected: TEXT_SELECTION.includes(method.method),
+      // Highlights always use a diverging map, white at zero: magnitudes use its positive half.
+      colormap: colormaps.diverging[0],
+      state: 'idle', ticket: 0, live: false, result: null, drawn: null,
+    };
+    const ui = {
+      caption: el('p', { className: 'caption' }, info.caption(method)),
+      tokens: el('p', { className: 'tokens pending', lang: 'en' }),
+      progress: el('progress', { max: 1, hidden: true }),
+      state: el('p', { className: 'state' }),
+      completeness: el('p', { className: 'completeness', hidden: true }),
+      matrix: el('canvas', { className: 'matrix', width: 1, height: 1 }),
+      matrixNote: el('p', { className: 'note' }),
+      legend: {
+        bar: el('canvas', { className: 'bar', width: COLORBAR_WIDTH, height: 1 }),
+        ticks: el('div', { className: 'ticks' }),
+        note: el('p', { className: 'note' }),
+      },
+    };
+    ui.legend.root = el('div', { className: 'legend', hidden: true }, ui.legend.bar, ui.legend.ticks, ui.legend.note);
+    ui.matrixBox = el('figure', { className: 'matrix-box', hidden: true }, ui.matrix, el('figcaption', {}, ui.matrixNote));
+    tile.ui = ui;
+    ui.settings = this.#makeSettings(tile);
+    tile.root = el('article', { className: 'text-tile', hidden: !tile.selected, dataset: { method: method.method, state: 'idle' } },
+      el('div', { className: 'text-tile-head' }, el('h3', {}, info.title), ui.caption),
+      el('div', { className: 'text-tile-body' },
+        el('div', { className: 'text-tile-main' }, ui.tokens, ui.progress, ui.state, ui.completeness, ui.legend.root, ui.settings),
+        ui.matrixBox));
+    ui.state.textContent = STATE_TEXT.idle;
+    return tile;
+  }
+
+  #makeSettings(tile) {
+    const fields = [];
+    const kind = tile.info.settings;
+    const number = (key, props, parse) => {
+      const input = el('input', { type: 'number', value: tile.method[key] ?? '', ...props });
+      input.addEventListener('change', () => {
+        const value = parse(input.value);
+        input.value = value ?? '';
+        this.#changeMethod(tile, { [key]: value });
+      });
+      return input;
+    };
+    const integer = (min, max = Infinity) => (text) => Math.min(max, Math.max(min, Math.round(Number(text) || 0)));
+    if (kind === 'path') {
+      fields.push(field('Steps', number('steps', { min: 1, max: 2000, step: 1 }, integer(1, 2000))));
+      const rule = el('select', {}, ...RULES.map(([value, text]) => option(value, text, value === tile.method.rule)));
+      rule.addEventListener('change', () => this.#changeMethod(tile, { rule: rule.value }));
+      fields.push(field('Rule', rule));
+      const refine = el('select', {}, ...REFINEMENTS.map(([value, text]) => option(String(value), text, value === tile.method.tolerance)));
+      refine.addEventListener('change', () => this.#changeMethod(tile, { tolerance: refine.value === 'null' ? null : Number(refine.value) }));
+      fields.push(field('Refine the path', refine, 'more points where the integrand jumps, until Σφ matches f(x) − f(x′)'));
+    } else if (kind === 'lime') {
+      fields.push(field('Samples', number('samples', { min: 2, max: 20000, step: 1 }, integer(2, 20000))));
+      const width = number('kernel_width', { min: 0.01, max: 10, step: 0.05 }, (text) => Math.max(0.01, Number(text) || 0.25));
+      fields.push(field('Kernel width', width, 'on the cosine distance to the sentence'));
+      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
+    } else if (kind === 'shap') {
+      const budget = number('budget', { min: 1, max: 50000, step: 1, placeholder: '2M + 2048' },
+        (text) => (text === '' ? null : integer(1, 50000)(text)));
+      fields.push(field('Coalitions', budget, 'empty: 2M + 2048 for M tokens, as shap'));
+      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
+    } else if (kind === 'attention') {
+      const { layers, heads } = this.#model.shape;
+      const layer = el('select', { className: 'attention-layer' },
+        ...Array.from({ length: layers }, (_, i) => option(String(i), `Layer ${i + 1}${i === layers - 1 ? ' (last)' : ''}`, i === layers - 1)));
+      layer.addEventListener('change', () => this.#changeMethod(tile, { layer: Number(layer.value) }));
+      const head = el('select', { className: 'attention-head' }, option('mean', 'Mean of the heads', true),
+        ...Array.from({ length: heads }, (_, i) => option(String(i), `Head ${i + 1}`)));
+      head.addEventListener('change', () => this.#changeMethod(tile, { head: head.value === 'mean' ? null : Number(head.value) }));
+      fields.push(field('Layer', layer), field('Head', head));
+    }
+    const maps = this.#model.colormaps.diverging;
+    // 'Blue–red' for signed scores; 'White–red', its positive half, for magnitudes.
+    const name = (m) => (tile.signed ? colormapName(m) : `White–${colormapName(m).split('–')[1]}`);
+    const colormap = el('select', {}, ...maps.map((m) => option(m, name(m), m === tile.colormap)));
+    colormap.addEventListener('change', () => {
+      tile.colormap = colormap.value;
+      if (tile.state === 'done') this.#render(tile);
+    });
+    tile.ui.colormap = colormap;
+    fields.push(field('Colours', colormap, tile.signed ? 'against the class, nothing, for it' : 'nothing to most'));
+    // The attention tile's layer and head are what one explores: open from the start.
+    return el('details', { className: 'settings', open: kind === 'attention' }, el('summary', {}, 'Settings'),
+      el('div', { className: 'fields' }, ...fields));
+  }
+
+  // ---- Reacting to the controls -------------------------------------------------------------
+
+  #select(tile, selected) {
+    tile.selected = selected;
+    tile.root.hidden = !selected;
+    if (selected) {
+      if (tile.state === 'done') this.#render(tile);
+      else this.#queue(tile);
+    } else if (tile.state === 'queued' || tile.state === 'running') {
+      tile.ticket = ++this.#tickets;
+      this.#setState(tile, 'idle');
+    }
+    if (this.#sentence) this.#updateAgreement();
+  }
+
+  #changeMethod(tile, change) {
+    tile.method = { ...tile.method, ...change };
+    if (this.#inFlight?.tile === tile) this.#engine.abandon();
+    tile.ui.caption.textContent = tile.info.caption(tile.method);
+    if (tile.selected && this.#sentence) {
+      tile.result = null;
+      tile.drawn = null;
+      this.#queue(tile);
+      this.#updateAgreement();
+    }
+  }
+
+  #explainMissing() {
+    if (!this.#sentence) return;
+    let queued = 0;
+    for (const tile of this.#tiles) {
+      if (tile.selected && ['idle', 'cancelled', 'error'].includes(tile.state)) {
+        this.#queue(tile);
+        queued += 1;
+      }
+    }
+    if (!queued && !this.#pumping) this.#onIdle();
+  }
+}
