@@ -93,7 +93,7 @@ fn npy(bytes: &[u8]) -> ArrayD<f32> {
 }
 
 /// The reading model (ids as f32, the mask derived from them) gives onnxruntime's logits for
-/// the exported model fed ids and mask.
+/// the exported model fed ids and mask, and PyTorch's.
 #[test]
 fn the_model_reads_sentences_as_onnxruntime_does() {
     let model = model();
@@ -110,6 +110,10 @@ fn the_model_reads_sentences_as_onnxruntime_does() {
             .collect();
         for (got, want) in logits.iter().zip(&want) {
             assert!((f64::from(*got) - want).abs() < 1e-4, "{sentence}: {logits:?} against {want:?}");
+        }
+        // And PyTorch's, for the model the ONNX file was exported from.
+        for (got, want) in logits.iter().zip(floats(&reference["logits_torch"][i])) {
+            assert!((f64::from(*got) - want).abs() < 1e-4, "{sentence}: {logits:?} against PyTorch's {want}");
         }
         let text = sentence.as_str().unwrap();
         if text.trim().is_empty() {

@@ -5,54 +5,14 @@
 
 import init, { Playground, methods } from '/glimpse/glimpse.js';
 import * as ort from '/ort/ort.wasm.min.mjs';
-
-const params = new URLSearchParams(location.search);
-const RUNS = Number(params.get('runs') ?? 20);
-const WARMUP = 3;
-// Methods at their defaults take up to 100 passes each: fewer runs, one warm-up.
-const METHOD_RUNS = Number(params.get('method-runs') ?? 3);
-const log = (line) => { document.getElementById('log').textContent += `\n${line}`; };
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-async function time(fn, runs = RUNS, warmup = WARMUP) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const samples = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    samples.push(performance.now() - start);
-  }
-  return { median: median(samples), min: Math.min(...samples), samples };
-}
-
-async function bytes(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
-}
+import { METHOD_RUNS, bytes, loadBoth, log, start, time } from './timing.js';
 
 async function main() {
   const onnx = await bytes('/models/efficientnet-lite0.onnx');
   const config = await bytes('/models/efficientnet-lite0.json');
   const input = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.001));
 
-  let start = performance.now();
-  await init();
-  const glimpse = new Playground(onnx, config);
-  const glimpseLoad = performance.now() - start;
-  log(`glimpse loaded in ${glimpseLoad.toFixed(0)} ms`);
-
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.wasmPaths = '/ort/';
-  start = performance.now();
-  const session = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
-  const ortLoad = performance.now() - start;
-  log(`onnxruntime-web loaded in ${ortLoad.toFixed(0)} ms`);
+  const { glimpse, glimpseLoad, session, ortLoad } = await loadBoth(init, () => new Playground(onnx, config), ort, onnx);
   const feeds = { input: new ort.Tensor('float32', input, [1, 3, 224, 224]) };
 
   // Same answer first: a benchmark of two different computations would mean nothing.
@@ -81,14 +41,7 @@ async function main() {
     log(`${method.method}: median ${methodTimes[method.method].median.toFixed(0)} ms`);
   }
 
-  window.benchResult = {
-    runs: RUNS, maxDiff,
-    glimpse: { load: glimpseLoad, ...glimpseTime },
-    gradient: gradientTime,
-    methods: methodTimes,
-    ort: { load: ortLoad, ...ortTime },
-    ratio: glimpseTime.median / ortTime.median,
-  };
+  return { maxDiff, glimpseLoad, glimpseTime, gradientTime, methodTimes, ortLoad, ortTime };
 }
 
 async function pixels(url) {
@@ -101,4 +54,4 @@ async function pixels(url) {
   return { data: new Uint8Array(data.buffer), width: bitmap.width, height: bitmap.height };
 }
 
-main().catch((error) => { window.benchResult = { error: String(error.stack ?? error) }; log(String(error)); });
+start(main);

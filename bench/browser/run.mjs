@@ -1,7 +1,8 @@
-// Browser benchmark: Glimpse's wasm against onnxruntime-web on EfficientNet-Lite0, in Debian's
-// headless Chromium. Build the page first (`trunk build --release`), then:
+// Browser benchmark: Glimpse's wasm against onnxruntime-web on EfficientNet-Lite0 (or, with
+// `--page text`, on the MiniLM sentiment model), in Debian's headless Chromium. Build the page
+// first (`trunk build --release`), then:
 //
-//   node bench/browser/run.mjs [DIST ...] [--runs N] [--method-runs N]
+//   node bench/browser/run.mjs [DIST ...] [--runs N] [--method-runs N] [--page text]
 //
 // Each DIST is a built page folder (default: dist); several compare builds (SIMD on and off).
 
@@ -15,6 +16,8 @@ const runsAt = args.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 20;
 const methodRunsAt = args.indexOf('--method-runs');
 const methodRuns = methodRunsAt >= 0 ? Number(args.splice(methodRunsAt, 2)[1]) : 3;
+const pageAt = args.indexOf('--page');
+const pageName = pageAt >= 0 ? args.splice(pageAt, 2)[1] : 'index';
 const dists = args.length ? args : ['dist'];
 
 const browser = await launchChromium();
@@ -25,9 +28,10 @@ try {
       '/ort/': path.join(ROOT, 'node_modules/onnxruntime-web/dist'),
       '/models/': path.join(ROOT, 'models'),
       '/examples/': path.join(ROOT, 'www/examples'),
+      '/data/': path.join(ROOT, 'tests/data'),
     });
     const page = await browser.newPage();
-    await page.goto(`${server.url}?runs=${runs}&method-runs=${methodRuns}`);
+    await page.goto(`${server.url}${pageName}.html?runs=${runs}&method-runs=${methodRuns}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 3_600_000 });
     const result = await page.evaluate(() => window.benchResult);
     await page.close();

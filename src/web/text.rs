@@ -68,6 +68,12 @@ impl TextPlayground {
         to_js(&shape)
     }
 
+    /// The logits for token ids (the model's length, padded with [PAD]), as they are: one
+    /// forward pass of the reading model.
+    pub fn logits(&self, ids: &[u32]) -> Result<Vec<f32>, JsError> {
+        Ok(self.model.reading_model().run(TextModel::ids_tensor(ids))?.iter().copied().collect())
+    }
+
     /// Reads a sentence, forgets the maps of the last one, and returns
     /// `{tokens: [{token, start, end, word}], truncated, top: [{index, label, prob}]}`, with
     /// offsets in UTF-16 code units (JavaScript's) and `word` false for [CLS] and [SEP].
