@@ -24,7 +24,9 @@ fn passes(c: &mut Criterion) {
     let gradients = explainer.gradient_model().unwrap();
     let mut group = c.benchmark_group("minilm-sentiment");
     group.sample_size(20);
-    group.bench_function("forward (reading model)", |b| b.iter(|| model.reading_model().run(ids.clone()).unwrap()));
+    group.bench_function("forward (reading model)", |b| {
+        b.iter(|| model.reading_model().run(ids.clone()).unwrap())
+    });
     group.bench_function("forward + backward (embedding model)", |b| {
         b.iter(|| gradients.gradients(reading.embeddings.clone(), &Target::Index(1), Mode::Plain).unwrap())
     });

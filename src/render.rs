@@ -272,14 +272,20 @@ mod tests {
 
     #[test]
     fn token_highlights_are_white_at_zero_and_darker_with_more() {
-        let colours = token_colours(&[Some(0.0), Some(1.0), Some(-1.0), Some(0.5), None], 1.0, Colormap::BlueRed);
+        let colours =
+            token_colours(&[Some(0.0), Some(1.0), Some(-1.0), Some(0.5), None], 1.0, Colormap::BlueRed);
         let lightness = |[r, g, b]: [u8; 3]| u32::from(r) + u32::from(g) + u32::from(b);
         assert!(lightness(colours[0]) > 3 * 240, "zero is near white: {:?}", colours[0]);
         assert_eq!(colours[4], [255; 3], "an unscored token is white");
         assert!(colours[1][0] > colours[1][2] && colours[2][2] > colours[2][0], "red for, blue against");
-        assert!(lightness(colours[3]) < lightness(colours[0]) && lightness(colours[1]) < lightness(colours[3]));
+        assert!(
+            lightness(colours[3]) < lightness(colours[0]) && lightness(colours[1]) < lightness(colours[3])
+        );
         // A sequential map is not used for highlights: black would be zero.
-        assert_eq!(token_colours(&[Some(0.0)], 1.0, Colormap::Inferno), token_colours(&[Some(0.0)], 1.0, Colormap::BlueRed));
+        assert_eq!(
+            token_colours(&[Some(0.0)], 1.0, Colormap::Inferno),
+            token_colours(&[Some(0.0)], 1.0, Colormap::BlueRed)
+        );
     }
 
     #[test]

@@ -233,7 +233,6 @@ impl TextModel {
                 self.config.labels.len()
             )));
         }
-        let tokens = sentence.tokens();
         let answer = |scores: Vec<Option<f32>>| TokenAttribution {
             method: method.clone(),
             target,
@@ -242,59 +241,18 @@ impl TextModel {
             completeness: None,
             r_squared: None,
         };
+        let tokens = sentence.tokens();
         match method {
             TextMethod::Gradient | TextMethod::GradXInput | TextMethod::IntegratedGradients(_) => {
-                let on_embeddings = method.on_embeddings().ok_or_else(|| {
-                    Error::Explain(format!("{} does not run on the embeddings", method.name()))
-                })?;
-                let subject = self.embedding_subject(sentence, target)?;
-                let explainer = self.embedding(sentence)?;
-                let attribution = explainer.explain(&subject, &on_embeddings, progress)?;
-                let map = attribution.map.index_axis(Axis(0), 0).to_owned();
-                let scores = (0..tokens)
-                    .map(|t| {
-                        let row = map.index_axis(Axis(0), t);
-                        Some(match method {
-                            TextMethod::Gradient => row.iter().map(|g| g * g).sum::<f32>().sqrt(),
-                            _ => row.sum(),
-                        })
-                    })
-                    .collect();
-                Ok(TokenAttribution { completeness: attribution.completeness, ..answer(scores) })
+                let (scores, completeness) = self.on_embeddings(sentence, method, target, progress)?;
+                Ok(TokenAttribution { completeness, ..answer(scores) })
             }
             TextMethod::Occlusion | TextMethod::Lime(_) | TextMethod::KernelShap(_) => {
                 let plan = self.plan(sentence, method, target)?;
                 let scores = self.scores(&plan, 0..plan.len(), progress)?;
                 plan.finish(&scores)
             }
-            TextMethod::Attention(config) => {
-                let layers = &sentence.reading.attentions;
-                let layer = config.layer.unwrap_or(layers.len().saturating_sub(1));
-                let attention = layers.get(layer).ok_or_else(|| {
-                    Error::Explain(format!(
-                        "the model has {} attention layers, not {}",
-                        layers.len(),
-                        layer + 1
-                    ))
-                })?;
-                let heads = attention.shape()[0];
-                let block = |h: usize| attention.slice(ndarray::s![h, ..tokens, ..tokens]).to_owned();
-                let matrix = match config.head {
-                    Some(h) if h >= heads => {
-                        return Err(Error::Explain(format!(
-                            "layer {} has {heads} heads, not {}",
-                            layer + 1,
-                            h + 1
-                        )))
-                    }
-                    Some(h) => block(h),
-                    None => {
-                        (0..heads).map(block).fold(Array2::zeros((tokens, tokens)), |a, b| a + b)
-                            / heads as f32
-                    }
-                };
-                Ok(self.pooled(matrix, answer))
-            }
+            TextMethod::Attention(config) => Ok(self.pooled(attention_matrix(sentence, config)?, answer)),
             TextMethod::Rollout => {
                 let layers: Vec<_> = sentence.reading.attentions.iter().map(|a| a.view()).collect();
                 let matrix = rollout(&layers, tokens)?.mapv(|v| v as f32);
@@ -309,6 +267,34 @@ impl TextModel {
                 Ok(self.pooled(matrix, answer))
             }
         }
+    }
+
+    /// A gradient method on the embedding model, reduced to one score per real token: the
+    /// gradient's L2 norm over the embedding's width, or the sum of the contributions.
+    fn on_embeddings(
+        &self,
+        sentence: &mut Sentence,
+        method: &TextMethod,
+        target: usize,
+        progress: Progress<'_>,
+    ) -> Result<(Vec<Option<f32>>, Option<Completeness>)> {
+        let on_embeddings = method
+            .on_embeddings()
+            .ok_or_else(|| Error::Explain(format!("{} does not run on the embeddings", method.name())))?;
+        let subject = self.embedding_subject(sentence, target)?;
+        let explainer = self.embedding(sentence)?;
+        let attribution = explainer.explain(&subject, &on_embeddings, progress)?;
+        let map = attribution.map.index_axis(Axis(0), 0);
+        let scores = (0..sentence.tokens())
+            .map(|t| {
+                let row = map.index_axis(Axis(0), t);
+                Some(match method {
+                    TextMethod::Gradient => row.iter().map(|g| g * g).sum::<f32>().sqrt(),
+                    _ => row.sum(),
+                })
+            })
+            .collect();
+        Ok((scores, attribution.completeness))
     }
 
     /// A token × token matrix as token scores: what the pooled representation draws on each.
@@ -425,6 +411,25 @@ impl TextModel {
             progress(done + 1, total);
         }
         Ok(scores)
+    }
+}
+
+/// One layer's attention over the real tokens: one head's, or the mean of the heads.
+fn attention_matrix(sentence: &Sentence, config: &AttentionConfig) -> Result<Array2<f32>> {
+    let layers = &sentence.reading.attentions;
+    let tokens = sentence.tokens();
+    let layer = config.layer.unwrap_or(layers.len().saturating_sub(1));
+    let attention = layers.get(layer).ok_or_else(|| {
+        Error::Explain(format!("the model has {} attention layers, not {}", layers.len(), layer + 1))
+    })?;
+    let heads = attention.shape()[0];
+    let block = |h: usize| attention.slice(ndarray::s![h, ..tokens, ..tokens]).to_owned();
+    match config.head {
+        Some(h) if h >= heads => {
+            Err(Error::Explain(format!("layer {} has {heads} heads, not {}", layer + 1, h + 1)))
+        }
+        Some(h) => Ok(block(h)),
+        None => Ok((0..heads).map(block).fold(Array2::zeros((tokens, tokens)), |a, b| a + b) / heads as f32),
     }
 }
 
