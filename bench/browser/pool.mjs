@@ -1,12 +1,13 @@
 // The forward-only methods in the real page, on a pool of 1 Web Worker and of N, in Debian's
 // headless Chromium. Build the page first (`trunk build --release --dist DIST`), then:
 //
-//   node bench/browser/pool.mjs [DIST] [--workers N] [--runs R]
+//   node bench/browser/pool.mjs [DIST] [--workers N] [--runs R] [--text]
 //
-// It opens the page twice, with `?workers=1` and `?workers=N`, loads chelsea with no method
-// selected, then, one method at a time at its defaults, times R explanations on each page from
-// the click to the drawn tile, alternating pages: the first for the top class, the next ones for
-// other classes (the same work, computed afresh). Prints medians and the speed-up.
+// It opens the page twice, with `?workers=1` and `?workers=N`, loads chelsea (with `--text`:
+// the long review, in the Sentences tab) with no method selected, then, one method at a time at
+// its defaults, times R explanations on each page from the click to the drawn tile, alternating
+// pages: the first for the top class, the next ones for other classes (the same work, computed
+// afresh). Prints medians and the speed-up.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,39 +21,57 @@ const option = (name, fallback) => {
 };
 const workers = option('--workers', 2);
 const runs = option('--runs', 3);
+const textAt = args.indexOf('--text');
+if (textAt >= 0) args.splice(textAt, 1);
 const dist = path.resolve(ROOT, args[0] ?? 'dist');
-const METHODS = ['occlusion', 'rise', 'lime', 'kernel-shap'];
-const TARGETS = ['282', '281', '285', '283', '287'];
+
+/** Where each mode keeps its pieces. */
+const MODE = textAt >= 0
+  ? {
+    hash: '#sentences', methods: ['occlusion', 'lime', 'kernel-shap'], targets: ['1', '0'],
+    boxes: '#text-explanations .methods', tile: '.text-tile', target: '#text-target', drawn: '.token[data-score]',
+    load: async (page) => {
+      await page.click('#text-examples button:last-child');
+      await page.waitForSelector('#text-tiles:not([hidden])', { state: 'attached' });
+    },
+  }
+  : {
+    hash: '', methods: ['occlusion', 'rise', 'lime', 'kernel-shap'], targets: ['282', '281', '285', '283', '287'],
+    boxes: '#explanations .methods', tile: '.tile', target: '#target', drawn: '',
+    load: async (page) => {
+      await page.click('[data-example="chelsea.png"]');
+      await page.waitForSelector('#explanations:not([hidden])');
+    },
+  };
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** Opens the page with `size` workers and loads chelsea with no method selected. */
+/** Opens the page with `size` workers and loads the example with no method selected. */
 async function openPage(browser, server, size) {
   const page = await browser.newPage();
-  await page.goto(`${server.url}?workers=${size}`);
+  await page.goto(`${server.url}?workers=${size}${MODE.hash}`);
   await page.waitForFunction(() => document.getElementById('status-text').textContent.startsWith('Ready'), null, { timeout: 600_000 });
-  await page.evaluate(() => {
-    for (const box of document.querySelectorAll('.methods input[type="checkbox"]')) {
+  await page.evaluate((boxes) => {
+    for (const box of document.querySelectorAll(`${boxes} input[type="checkbox"]`)) {
       if (box.checked) {
         box.checked = false;
         box.dispatchEvent(new Event('change'));
       }
     }
-  });
-  await page.click('[data-example="chelsea.png"]');
-  await page.waitForSelector('#explanations:not([hidden])');
+  }, MODE.boxes);
+  await MODE.load(page);
   return page;
 }
 
 /** Seconds from the click (or target change) to the drawn tile. */
 async function timeRun(page, method, run) {
   const started = Date.now();
-  if (run === 0) await page.setChecked(`.methods input[value="${method}"]`, true);
-  else await page.selectOption('#target', TARGETS[run % TARGETS.length]);
-  await page.waitForFunction((name) => {
-    const tile = document.querySelector(`.tile[data-method="${name}"]`);
-    return tile.dataset.state === 'done' && tile.dataset.scale;
-  }, method, { timeout: 1_800_000, polling: 50 });
+  if (run === 0) await page.setChecked(`${MODE.boxes} input[value="${method}"]`, true);
+  else await page.selectOption(MODE.target, MODE.targets[run % MODE.targets.length]);
+  await page.waitForFunction(({ name, tileClass, drawn }) => {
+    const tile = document.querySelector(`${tileClass}[data-method="${name}"]`);
+    return tile.dataset.state === 'done' && (drawn ? tile.querySelector(drawn) : tile.dataset.scale);
+  }, { name: method, tileClass: MODE.tile, drawn: MODE.drawn }, { timeout: 1_800_000, polling: 50 });
   return (Date.now() - started) / 1000;
 }
 
@@ -63,14 +82,14 @@ try {
   const sizes = [1, workers];
   const pages = [];
   for (const size of sizes) pages.push(await openPage(browser, server, size));
-  for (const method of METHODS) {
+  for (const method of MODE.methods) {
     const times = sizes.map(() => []);
     for (let run = 0; run < runs; run++) {
       for (const [i, page] of pages.entries()) times[i].push(await timeRun(page, method, run));
     }
     for (const page of pages) {
-      await page.setChecked(`.methods input[value="${method}"]`, false);
-      await page.selectOption('#target', TARGETS[0]);
+      await page.setChecked(`${MODE.boxes} input[value="${method}"]`, false);
+      await page.selectOption(MODE.target, MODE.targets[0]);
     }
     const [one, many] = times.map(median);
     const list = (t) => t.map((x) => x.toFixed(1)).join(', ');
