@@ -13,8 +13,6 @@ const TEXT_MODEL = {
   configUrl: 'models/minilm-sentiment.json',
   tokenizerUrl: 'models/minilm-tokenizer.json',
 };
-/** Longer than any sentence worth explaining, short enough to tokenise at once; the model reads its first 64 tokens. */
-const MAX_SENTENCE_CHARS = 20000;
 const EXAMPLES = [
   { file: 'chelsea.png', title: 'Chelsea the cat' },
   { file: 'coffee.png', title: 'A cup of coffee' },
@@ -31,7 +29,7 @@ const ui = {
   explanations: $('explanations'), modelName: $('model-name'),
   imageTab: $('mode-images'), textTab: $('mode-text'), imageMode: $('image-mode'), textMode: $('text-mode'),
   textExamples: $('text-examples'), textForm: $('text-form'), sentence: $('sentence'),
-  sentenceCount: $('sentence-count'), textResult: $('text-result'), textTop: $('text-top'),
+  textResult: $('text-result'), textTop: $('text-top'),
   truncated: $('truncated'), textExplanations: $('text-explanations'),
 };
 
@@ -378,21 +376,13 @@ function setUpTextExamples(examples) {
     button.addEventListener('click', () => {
       for (const other of ui.textExamples.children) other.setAttribute('aria-pressed', String(other === button));
       ui.sentence.value = text;
-      countCharacters();
       readSentence(text);
     });
     return button;
   }));
 }
 
-function countCharacters() {
-  const length = ui.sentence.value.length;
-  ui.sentenceCount.textContent = length > MAX_SENTENCE_CHARS * 0.9 ? `${length} of ${MAX_SENTENCE_CHARS} characters` : '';
-}
-
 function setUpTextForm() {
-  ui.sentence.maxLength = MAX_SENTENCE_CHARS;
-  ui.sentence.addEventListener('input', countCharacters);
   ui.sentence.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) ui.textForm.requestSubmit();
   });

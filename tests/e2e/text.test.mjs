@@ -183,7 +183,7 @@ test('a typed sentence is read, and every text method highlights its tokens', { 
   await page.close();
 });
 
-test('a long review is truncated visibly, an empty sentence gets a message, and cancel keeps the page working', { timeout: 600_000 }, async () => {
+test('a long review is truncated visibly, an empty or huge sentence gets a message, and cancel keeps the page working', { timeout: 600_000 }, async () => {
   const { page, problems } = await openSentences();
   for (const method of ['integrated-gradients', 'lime', 'kernel-shap']) {
     await page.uncheck(`#text-explanations .explain-controls label[data-method="${method}"] input`);
@@ -212,6 +212,11 @@ test('a long review is truncated visibly, an empty sentence gets a message, and 
   await page.click('#text-form button[type="submit"]');
   await page.waitForSelector('#error:not([hidden])');
   assert.match(await page.textContent('#error-text'), /empty/i);
+  // A huge one: refused with its size, before anything is tokenised.
+  await page.fill('#sentence', 'word '.repeat(30_000));
+  await page.click('#text-form button[type="submit"]');
+  await page.waitForFunction(() => /150000 characters/.test(document.getElementById('error-text').textContent));
+  assert.match(await page.textContent('#error-text'), /The text has 150000 characters; Glimpse reads up to 100000/);
   await page.uncheck('#text-explanations .explain-controls label[data-method="lime"] input');
   await page.fill('#sentence', 'This is the worst service I have ever had.');
   await page.click('#text-form button[type="submit"]');
