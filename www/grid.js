@@ -6,7 +6,7 @@
 // Every time a tile is (re)queued it gets a new ticket; an answer that arrives for an older
 // ticket (an earlier image, target or setting) is dropped, so runs never mix.
 
-import { el, field, formatSeconds, option } from './dom.js';
+import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option, showTileProgress } from './dom.js';
 import { Cancelled } from './engine.js';
 import {
   BASELINES, DEFAULT_SELECTION, FILLS, METHODS, REFINEMENTS, RULES, SEGMENT_FILLS, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName,
@@ -17,7 +17,6 @@ const DEFAULT_OPACITY = 0.85;
 const DEFAULT_PERCENTILE = 99;
 /** Completeness errors above this share of f(x) − f(x′) are highlighted. */
 const COMPLETENESS_WARNING = 0.01;
-const COLORBAR_WIDTH = 256;
 
 const STATE_TEXT = {
   idle: 'Not computed yet',
@@ -53,7 +52,7 @@ export class Grid {
   /** Tiles waiting for a render, and the promise of the render loop while it runs. */
   #dirty = new Set();
   #flushing = null;
-  #colorbars = new Map();
+  #colorbars;
 
   /** The custom baseline: {image: Blob, name, view}; which Blob the worker holds; an upload. */
   #baseline = null;
@@ -70,6 +69,7 @@ export class Grid {
    */
   constructor({ engine, root, prepareImage, onIdle, onTarget }) {
     this.#engine = engine;
+    this.#colorbars = new Colorbars(engine);
     this.#prepareImage = prepareImage;
     this.#onIdle = onIdle;
     this.#onTarget = onTarget;
@@ -98,7 +98,7 @@ export class Grid {
     }
     this.#tiles = model.methods.map(({ signed, passes, ...method }, id) => this.#makeTile(id, method, signed));
     root.replaceChildren(heading, this.#makeControls(), this.#makeGrid());
-    for (const colormap of [...model.colormaps.diverging, ...model.colormaps.sequential]) this.#colorbar(colormap);
+    for (const colormap of [...model.colormaps.diverging, ...model.colormaps.sequential]) this.#colorbars.get(colormap);
   }
 
   /** A new image was classified: explain it for its top class, from scratch. */
@@ -150,13 +150,7 @@ export class Grid {
 
   /** Routes the engine's progress messages to the running tile. */
   progress(stage, fraction) {
-    const tile = this.#inFlight?.tile;
-    // Not for a run whose answer will be dropped (the tile was unticked or changed meanwhile).
-    if (!tile || tile.ticket !== this.#inFlight.ticket || !stage.startsWith(tile.info.title)) return;
-    const pass = stage.slice(tile.info.title.length).replace(/^:\s*/, '');
-    tile.ui.state.textContent = pass ? `Running: ${pass}` : STATE_TEXT.running;
-    if (fraction === null || fraction === undefined) tile.ui.progress.removeAttribute('value');
-    else tile.ui.progress.value = fraction;
+    showTileProgress(this.#inFlight, stage, fraction);
   }
 
   /** One line on how the selected tiles stand, for the status bar. */
@@ -391,7 +385,7 @@ export class Grid {
         ? `${percentile}, shared with ${others.join(', ')}`
         : `${percentile}; no other map shown has its units`;
     try {
-      const bar = await this.#colorbar(colormap);
+      const bar = await this.#colorbars.get(colormap);
       if (tile.colormap !== colormap) return;
       legend.bar.getContext('2d').putImageData(bar, 0, 0);
     } catch {
@@ -399,16 +393,6 @@ export class Grid {
     }
   }
 
-  /** A colour map's bar, asked for once and kept. */
-  #colorbar(colormap) {
-    if (!this.#colorbars.has(colormap)) {
-      const request = this.#engine.request('colorbar', { colormap, width: COLORBAR_WIDTH, height: 1 })
-        .then((rgba) => new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), COLORBAR_WIDTH, 1));
-      request.catch(() => this.#colorbars.delete(colormap));
-      this.#colorbars.set(colormap, request);
-    }
-    return this.#colorbars.get(colormap);
-  }
 
   #drawInput() {
     const { width, height, rgba } = this.#view;

@@ -4,12 +4,11 @@
 // the engine, as the image grid's do, with the same tickets: an answer for an older sentence,
 // target or setting is dropped.
 
-import { el, field, formatSeconds, option } from './dom.js';
+import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option, showTileProgress } from './dom.js';
 import { Cancelled } from './engine.js';
 import { REFINEMENTS, RULES, TEXT_METHODS, TEXT_SELECTION, colormapName, formatNumber, formatPercent } from './methods.js';
 
 const MODE = 'text';
-const COLORBAR_WIDTH = 256;
 const COMPLETENESS_WARNING = 0.01;
 /** The matrix's side in CSS pixels, whatever the number of tokens. */
 const MATRIX_SIDE = 360;
@@ -37,7 +36,7 @@ export class TextView {
   #tickets = 0;
   #pumping = false;
   #inFlight = null;
-  #colorbars = new Map();
+  #colorbars;
 
   /**
    * @param {object} options
@@ -49,6 +48,7 @@ export class TextView {
    */
   constructor({ engine, root, prepareSentence, onIdle, onTarget }) {
     this.#engine = engine;
+    this.#colorbars = new Colorbars(engine);
     this.#prepareSentence = prepareSentence;
     this.#onIdle = onIdle;
     this.#onTarget = onTarget;
@@ -118,12 +118,7 @@ export class TextView {
 
   /** Routes the engine's progress messages to the running tile. */
   progress(stage, fraction) {
-    const tile = this.#inFlight?.tile;
-    if (!tile || tile.ticket !== this.#inFlight.ticket || !stage.startsWith(tile.info.title)) return;
-    const pass = stage.slice(tile.info.title.length).replace(/^:\s*/, '');
-    tile.ui.state.textContent = pass ? `Running: ${pass}` : STATE_TEXT.running;
-    if (fraction === null || fraction === undefined) tile.ui.progress.removeAttribute('value');
-    else tile.ui.progress.value = fraction;
+    showTileProgress(this.#inFlight, stage, fraction);
   }
 
   summary() {
@@ -323,7 +318,7 @@ export class TextView {
     const specialsScored = this.#sentence.tokens.some((t, i) => !t.word && tile.result?.scores[i] !== null);
     legend.note.textContent = `Full colour at the largest |score| of a word${specialsScored ? '; [CLS] and [SEP] may go beyond it' : ''}.`;
     try {
-      const bar = await this.#colorbar(colormap);
+      const bar = await this.#colorbars.get(colormap);
       if (tile.colormap !== colormap) return;
       // Magnitudes use the positive half of the map: stretch that half over the bar.
       const half = new OffscreenCanvas(COLORBAR_WIDTH, 1);
@@ -338,15 +333,6 @@ export class TextView {
     }
   }
 
-  #colorbar(colormap) {
-    if (!this.#colorbars.has(colormap)) {
-      const request = this.#engine.request('colorbar', { colormap, width: COLORBAR_WIDTH, height: 1 })
-        .then((rgba) => new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), COLORBAR_WIDTH, 1));
-      request.catch(() => this.#colorbars.delete(colormap));
-      this.#colorbars.set(colormap, request);
-    }
-    return this.#colorbars.get(colormap);
-  }
 
   /** Kendall's τ between each attention map and each other map, once both are done. */
   async #updateAgreement() {

@@ -260,12 +260,17 @@ mod cli {
             "label": config.as_ref().map(|c| c.label(target)),
             "layer": attribution.layer,
             "shape": attribution.map.shape(),
-            "completeness": attribution.completeness.map(|c| serde_json::json!({
-                "sum": c.sum, "expected": c.expected, "error": c.error(), "relative_error": c.relative_error(),
-                "steps": c.steps,
-            })),
+            "completeness": attribution.completeness.map(completeness_json),
         });
         serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+    }
+
+    /// A completeness check in the CLI's reports.
+    fn completeness_json(c: glimpse::explain::Completeness) -> serde_json::Value {
+        serde_json::json!({
+            "sum": c.sum, "expected": c.expected, "error": c.error(), "relative_error": c.relative_error(),
+            "steps": c.steps,
+        })
     }
 
     /// The method named on the command line, with the flags that apply to it; a flag that
@@ -400,9 +405,7 @@ mod cli {
             })
             .collect();
         let label = model.config.labels.get(target).cloned();
-        let completeness = attribution.completeness.map(|c| {
-            serde_json::json!({"sum": c.sum, "expected": c.expected, "error": c.error(), "relative_error": c.relative_error(), "steps": c.steps})
-        });
+        let completeness = attribution.completeness.map(completeness_json);
         let report = serde_json::json!({
             "text": text,
             "truncated": encoding.truncated,

@@ -66,15 +66,20 @@ pub(crate) struct Design {
 
 impl Design {
     pub fn new(players: usize, budget: Option<usize>, seed: u64) -> Result<Design> {
-        let budget = budget.unwrap_or(2 * players + 2048);
+        let budget = Design::check(budget.unwrap_or(2 * players + 2048))?;
+        let (present, weights) =
+            if players < 2 { (Vec::new(), Vec::new()) } else { choose_coalitions(players, budget, seed) };
+        Ok(Design { players, present, weights })
+    }
+
+    /// The budget, if it is one KernelSHAP accepts.
+    fn check(budget: usize) -> Result<usize> {
         if budget == 0 || budget > MAX_BUDGET {
             return Err(Error::Explain(format!(
                 "KernelSHAP's budget must be 1 to {MAX_BUDGET} coalitions; it is {budget}."
             )));
         }
-        let (present, weights) =
-            if players < 2 { (Vec::new(), Vec::new()) } else { choose_coalitions(players, budget, seed) };
-        Ok(Design { players, present, weights })
+        Ok(budget)
     }
 
     pub fn len(&self) -> usize {
@@ -140,8 +145,8 @@ pub(super) struct Plan {
 
 impl Plan {
     pub fn new(subject: &Subject, config: &KernelShapConfig) -> Result<Plan> {
-        // The budget is checked before the (slower) segmentation.
-        Design::new(0, config.budget, config.seed)?;
+        // A budget given is checked before the (slower) segmentation.
+        config.budget.map(Design::check).transpose()?;
         let coalitions = Coalitions::new(subject, &config.superpixels, config.fill)?;
         let design = Design::new(coalitions.players(), config.budget, config.seed)?;
         Ok(Plan { coalitions, design })

@@ -271,13 +271,7 @@ impl Playground {
         let summary = ExplainOutput {
             method: serde_json::to_value(&attribution.method)?,
             layer: attribution.layer.clone(),
-            completeness: attribution.completeness.map(|c| Completeness {
-                sum: c.sum,
-                expected: c.expected,
-                error: c.error(),
-                relative: c.relative_error(),
-                steps: c.steps,
-            }),
+            completeness: attribution.completeness.map(Completeness::from),
             segments: attribution
                 .segments
                 .as_ref()
@@ -343,6 +337,7 @@ struct Segments {
     r_squared: Option<f32>,
 }
 
+/// A completeness check as the page shows it: with its error, absolute and relative.
 #[derive(serde::Serialize)]
 struct Completeness {
     sum: f32,
@@ -350,6 +345,18 @@ struct Completeness {
     error: f32,
     relative: f32,
     steps: Option<usize>,
+}
+
+impl From<crate::explain::Completeness> for Completeness {
+    fn from(c: crate::explain::Completeness) -> Completeness {
+        Completeness {
+            sum: c.sum,
+            expected: c.expected,
+            error: c.error(),
+            relative: c.relative_error(),
+            steps: c.steps,
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]

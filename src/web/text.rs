@@ -233,10 +233,7 @@ impl TextPlayground {
         let summary = serde_json::json!({
             "method": attribution.method,
             "scores": attribution.scores,
-            "completeness": attribution.completeness.map(|c| serde_json::json!({
-                "sum": c.sum, "expected": c.expected, "error": c.error(),
-                "relative": c.relative_error(), "steps": c.steps,
-            })),
+            "completeness": attribution.completeness.map(super::Completeness::from),
             "rSquared": attribution.r_squared,
             "signed": attribution.method.signed(),
             "matrix": attribution.matrix.is_some(),
