@@ -52,11 +52,11 @@ fn methods(c: &mut Criterion) {
 }
 
 fn reseeded(method: &Method, seed: u64) -> Method {
-    let mut method = method.clone();
-    if let Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) = &mut method {
-        c.seed = seed;
+    let mut settings = method.settings().values().clone();
+    if let Some(value) = settings.get_mut("seed") {
+        *value = seed.into();
     }
-    method
+    Method::new(method.name(), settings.into()).unwrap()
 }
 
 criterion_group!(benches, passes, methods);

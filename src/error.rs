@@ -25,6 +25,12 @@ pub enum Error {
     Explain(String),
     #[error("{0}")]
     Text(String),
+    /// A setting the method's schema does not allow.
+    #[error("{0}")]
+    Setting(String),
+    /// An internal invariant broke: not the user's doing.
+    #[error("This is a bug in Glimpse, not something you did: {0}. Please report it.")]
+    Bug(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 /// message rather than risking the tab's memory.
 pub const MAX_PIXELS: u64 = 50_000_000;
 
+/// The longest side may be at most this many times the shortest: the model sees a centred
+/// square, which of a longer image would be a sliver.
+pub const MAX_ASPECT: u32 = 100;
+
 /// An RGBA image as the browser's `ImageData` holds it: row-major, 4 bytes a pixel.
 #[derive(Debug, Clone, Copy)]
 pub struct RgbaPixels<'a> {
@@ -33,6 +37,14 @@ pub fn check_size(width: u32, height: u32) -> Result<()> {
             "The image is {width}×{height} ({:.0} megapixels); Glimpse accepts up to {} megapixels.",
             pixels as f64 / 1e6,
             MAX_PIXELS / 1_000_000
+        )));
+    }
+    let (long, short) = (width.max(height), width.min(height));
+    if long / short > MAX_ASPECT {
+        return Err(Error::Image(format!(
+            "The image is {width}×{height}, {} times longer than it is wide; the model would see only a \
+             sliver of its middle. Glimpse accepts up to {MAX_ASPECT} times: crop it first.",
+            long / short
         )));
     }
     Ok(())
@@ -66,10 +78,18 @@ pub fn model_view(pixels: RgbaPixels<'_>, spec: &Preprocess) -> Result<RgbImage>
     }
     let rgba = RgbaImage::from_raw(pixels.width, pixels.height, pixels.data.to_vec())
         .ok_or_else(|| Error::Image("The pixel buffer does not match its size.".into()))?;
-    let rgb = image::DynamicImage::ImageRgba8(rgba).into_rgb8();
+    let mut rgb = image::DynamicImage::ImageRgba8(rgba).into_rgb8();
 
-    let (w, h) = (pixels.width as f64, pixels.height as f64);
-    let scale = f64::from(spec.resize_short_side) / w.min(h);
+    let scale = f64::from(spec.resize_short_side) / f64::from(pixels.width.min(pixels.height));
+    // An image far longer than it is wide (32000×1) would be resized to billions of pixels
+    // before the crop: cut it in source pixels first, to what the crop needs plus the filter's
+    // reach. Ordinary photos keep resize-then-crop exactly.
+    let (left, width) = source_span(pixels.width, spec.width, scale);
+    let (top, height) = source_span(pixels.height, spec.height, scale);
+    if (width, height) != rgb.dimensions() {
+        rgb = imageops::crop_imm(&rgb, left, top, width, height).to_image();
+    }
+    let (w, h) = (f64::from(width), f64::from(height));
     // Never below the crop, whatever rounding does.
     let new_w = ((w * scale).round() as u32).max(spec.width);
     let new_h = ((h * scale).round() as u32).max(spec.height);
@@ -79,6 +99,22 @@ pub fn model_view(pixels: RgbaPixels<'_>, spec: &Preprocess) -> Result<RgbImage>
     let top = (new_h - spec.height) / 2;
     Ok(imageops::crop_imm(&resized, left, top, spec.width, spec.height).to_image())
 }
+
+/// The part of a source axis of `len` pixels that resizing by `scale` and centre-cropping to
+/// `crop` needs: all of it, unless resizing would make it more than [`MAX_STRETCH`] times the
+/// crop; then the centre, with a margin for the resize filter.
+fn source_span(len: u32, crop: u32, scale: f64) -> (u32, u32) {
+    if f64::from(len) * scale <= f64::from(crop * MAX_STRETCH) {
+        return (0, len);
+    }
+    // The triangle filter reaches one source pixel, or 1/scale of them when shrinking.
+    let margin = (1.0 / scale).max(1.0).ceil() as u32 + 1;
+    let needed = ((f64::from(crop) / scale).ceil() as u32 + 2 * margin).min(len);
+    ((len - needed) / 2, needed)
+}
+
+/// How much longer than the crop a resized side may be before the source is cut first.
+const MAX_STRETCH: u32 = 4;
 
 /// Normalises a model view into a 1×3×H×W tensor: `(pixel − mean) / std` per channel.
 pub fn to_tensor(view: &RgbImage, spec: &Preprocess) -> Array4<f32> {
@@ -126,6 +162,34 @@ mod tests {
         assert_eq!(t[[0, 0, 2, 2]], 1.0);
         assert_eq!(t[[0, 1, 2, 2]], 0.0);
         assert_eq!(t[[0, 2, 2, 2]], -127.0 / 128.0);
+    }
+
+    #[test]
+    fn a_long_image_is_cut_in_source_pixels_before_resizing_and_a_sliver_is_refused() {
+        // 32000×1 and 1×32000 pass the pixel limit; resized whole they would need gigabytes.
+        let spec =
+            Preprocess { height: 224, width: 224, resize_short_side: 256, mean: [0.0; 3], std: [1.0; 3] };
+        for (width, height) in [(32_000u32, 1u32), (1, 32_000)] {
+            let data: Vec<u8> = (0..width * height).flat_map(|i| [(i % 251) as u8, 0, 0, 255]).collect();
+            let error = model_view(RgbaPixels { width, height, data: &data }, &spec).unwrap_err().to_string();
+            assert!(error.contains("32000 times longer than it is wide"), "{error}");
+        }
+        // 10000×100 is accepted, and only its middle is resized (2.56 M pixels, not 6.5 M).
+        let (width, height) = (10_000u32, 100u32);
+        let mut data = vec![0u8; (width * height * 4) as usize];
+        for y in 0..height as usize {
+            for x in 4_990..5_010 {
+                let i = 4 * (y * width as usize + x);
+                data[i..i + 4].copy_from_slice(&[255, 255, 255, 255]);
+            }
+        }
+        let view = model_view(RgbaPixels { width, height, data: &data }, &spec).unwrap();
+        assert_eq!(view.dimensions(), (224, 224));
+        assert!(view.get_pixel(112, 100)[0] > 200, "the middle of the strip is what the model sees");
+        assert!(view.get_pixel(0, 100)[0] < 50);
+        assert_eq!(source_span(10_000, 224, 2.56), (4_954, 92));
+        // An ordinary photo is not cut: 640×480 resizes whole.
+        assert_eq!(source_span(640, 224, 256.0 / 480.0), (0, 640));
     }
 
     #[test]

@@ -152,7 +152,66 @@ fn explain_refuses_flags_that_do_not_apply() {
     assert!(message.contains("--budget does not apply to lime"), "{message}");
     let result = explain_chelsea(&["--method", "kernel-shap", "--fill", "zero"], &out);
     let message = String::from_utf8_lossy(&result.stderr);
-    assert!(message.contains("--fill zero: use mean, blur or black"), "{message}");
+    assert!(message.contains("--fill zero: it must be one of mean, blur, black."), "{message}");
+}
+
+/// What a person can type that once crashed the CLI (or every worker of the page) gets a
+/// message and exit code 1: a RISE grid of 100000, a 32000×1 or 1×32000 image, a model with a
+/// stride of 0, a misspelt setting.
+#[test]
+fn hostile_inputs_are_a_message_and_exit_code_1() {
+    let out = temp("hostile.npy");
+    let failure = |result: std::process::Output| {
+        assert_eq!(result.status.code(), Some(1), "{}", String::from_utf8_lossy(&result.stderr));
+        String::from_utf8_lossy(&result.stderr).into_owned()
+    };
+    let message = failure(explain_chelsea(&["--method", "rise", "--grid", "100000"], &out));
+    assert!(message.contains("RISE's grid must be a whole number from 1 to 64; it is 100000."), "{message}");
+    let message = failure(explain_chelsea(&["--method", "rise", "--masks", "20000", "--grid", "64"], &out));
+    assert!(message.contains("lower the masks or the grid"), "{message}");
+
+    for (width, height) in [(32_000u32, 1u32), (1, 32_000)] {
+        let path = temp(&format!("strip-{width}x{height}.png"));
+        image::GrayImage::from_pixel(width, height, image::Luma([128])).save(&path).unwrap();
+        let args = ["classify", "--model", MODEL, "--input", path.to_str().unwrap()];
+        let message = failure(glimpse(&args));
+        assert!(
+            message.contains(&format!("The image is {width}×{height}, 32000 times longer than it is wide")),
+            "{message}"
+        );
+    }
+
+    // small_cnn_gap with its first convolution's strides set to 0.
+    let bytes = std::fs::read("tests/data/explain/small_cnn_gap.onnx").unwrap();
+    let mut model = <tract_onnx::pb::ModelProto as prost::Message>::decode(bytes.as_slice()).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let conv = graph.node.iter_mut().find(|n| n.op_type == "Conv").unwrap();
+    let name = conv.name.clone();
+    conv.attribute.retain(|a| a.name != "strides");
+    conv.attribute.push(tract_onnx::pb::AttributeProto {
+        name: "strides".into(),
+        r#type: tract_onnx::pb::attribute_proto::AttributeType::Ints as i32,
+        ints: vec![0, 0],
+        ..Default::default()
+    });
+    let broken = temp("stride0.onnx");
+    std::fs::write(&broken, prost::Message::encode_to_vec(&model)).unwrap();
+    let args = [
+        "explain",
+        "--model",
+        broken.to_str().unwrap(),
+        "--input",
+        "tests/data/explain/small_cnn_gap_input.npy",
+    ];
+    let message =
+        failure(glimpse(&[&args[..], &["--method", "gradient", "--out", out.to_str().unwrap()]].concat()));
+    assert!(
+        message.contains(&format!("node {name} (Conv): strides is [0, 0], and each must be from 1 to 65536")),
+        "{message}"
+    );
+
+    let message = failure(explain_chelsea(&["--method", "smoothgrad", "--samples", "5", "--sigma=-1"], &out));
+    assert!(message.contains("SmoothGrad's noise σ must be a number from 0 to 1; it is -1."), "{message}");
 }
 
 /// KernelSHAP from the command line: one value per superpixel, efficient, seeded.

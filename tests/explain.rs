@@ -47,7 +47,8 @@ fn subject(input: ArrayD<f32>, target: usize) -> Subject {
 }
 
 fn ig(steps: usize, rule: Rule, baseline: Baseline) -> Method {
-    Method::IntegratedGradients(PathConfig { steps, rule, baseline, tolerance: None })
+    Method::with("integrated-gradients", &PathConfig { steps, rule, baseline, seed: 0, tolerance: None })
+        .unwrap()
 }
 
 const RULES: [Rule; 5] =
@@ -72,7 +73,8 @@ fn integrated_gradients_solve_the_papers_toy_model() {
     // Σφ is exactly f(x) − f(x′) here even though each φᵢ is off: the two errors cancel. The
     // completeness check cannot see that, so refinement (which the default tolerance asks for)
     // does not start.
-    let defaults = explain(&explainer, &s, Method::IntegratedGradients(PathConfig::default()));
+    let defaults =
+        explain(&explainer, &s, Method::with("integrated-gradients", &PathConfig::default()).unwrap());
     assert_eq!(defaults.map, gauss.map);
 }
 
@@ -94,9 +96,13 @@ fn linear_model_gives_the_closed_forms() {
         assert!(err < 1e-5, "{what}: max |error| {err}");
     };
 
-    close(&explain(&explainer, &s, Method::Gradient).map, &w, "gradient");
-    close(&explain(&explainer, &s, Method::GuidedBackprop).map, &w, "guided backprop");
-    close(&explain(&explainer, &s, Method::GradXInput).map, &(&x * &w), "grad × input");
+    close(&explain(&explainer, &s, Method::from_name("gradient").unwrap()).map, &w, "gradient");
+    close(&explain(&explainer, &s, Method::from_name("guided-backprop").unwrap()).map, &w, "guided backprop");
+    close(
+        &explain(&explainer, &s, Method::from_name("grad-x-input").unwrap()).map,
+        &(&x * &w),
+        "grad × input",
+    );
 
     let custom = ArrayD::from_shape_fn(x.raw_dim(), |i| (i[3] as f32 * 0.5).sin());
     s.custom_baseline = Some(custom.clone());
@@ -107,15 +113,27 @@ fn linear_model_gives_the_closed_forms() {
         assert!(check.error().abs() < 1e-4, "IG {rule:?} completeness {check:?}");
     }
     let config = PathSampledConfig { baseline: Baseline::Custom, ..Default::default() };
-    let attribution = explain(&explainer, &s, Method::PathSampledIg(config));
+    let attribution = explain(&explainer, &s, Method::with("path-sampled-ig", &config).unwrap());
     close(&attribution.map, &((&x - &custom) * &w / 2.0), "path-sampled IG");
     let check = attribution.completeness.unwrap();
     assert!(check.error().abs() < 1e-4, "path-sampled IG completeness {check:?}");
 
     let noise = NoiseConfig { samples: 5, sigma: 0.3, seed: 1 };
-    close(&explain(&explainer, &s, Method::SmoothGrad(noise.clone())).map, &w, "smoothgrad");
-    close(&explain(&explainer, &s, Method::SmoothGradSq(noise.clone())).map, &(&w * &w), "smoothgrad²");
-    close(&explain(&explainer, &s, Method::VarGrad(noise)).map, &ArrayD::zeros(w.raw_dim()), "vargrad");
+    close(
+        &explain(&explainer, &s, Method::with("smoothgrad", &noise.clone()).unwrap()).map,
+        &w,
+        "smoothgrad",
+    );
+    close(
+        &explain(&explainer, &s, Method::with("smoothgrad-sq", &noise.clone()).unwrap()).map,
+        &(&w * &w),
+        "smoothgrad²",
+    );
+    close(
+        &explain(&explainer, &s, Method::with("vargrad", &noise).unwrap()).map,
+        &ArrayD::zeros(w.raw_dim()),
+        "vargrad",
+    );
 }
 
 /// Occlusion with 0 fill and windows that tile the image: each pixel's map value is its
@@ -128,7 +146,8 @@ fn occlusion_of_a_linear_model_is_each_windows_contribution() {
     let x = ArrayD::from_shape_fn(vec![1, 3, 4, 4], |i| ((i[1] * 16 + i[2] * 4 + i[3]) as f32 * 0.61).cos());
     let w = |c: usize, h: usize, v: usize| weight[[target, c * 16 + h * 4 + v]];
     let config = OcclusionConfig { window: 2, stride: 2, fill: Fill::Zero };
-    let map = explain(&explainer, &subject(x.clone(), target), Method::Occlusion(config)).map;
+    let map =
+        explain(&explainer, &subject(x.clone(), target), Method::with("occlusion", &config).unwrap()).map;
     let want = ArrayD::from_shape_fn(vec![1, 3, 4, 4], |i| {
         let (top, left) = (i[2] / 2 * 2, i[3] / 2 * 2);
         let mut sum = 0.0;
@@ -166,13 +185,13 @@ fn linear_cnn_gives_cam_in_closed_form() {
             })
             .sum()
     });
-    let cam = explain(&explainer, &s, Method::Cam);
+    let cam = explain(&explainer, &s, Method::from_name("cam").unwrap());
     assert_eq!(cam.layer.as_deref(), Some(references()["linear_cnn"]["layer"].as_str().unwrap()));
     assert!(max_abs_diff(&cam.map, &want) < 1e-5);
     let logit = explainer.forward().run(x).unwrap()[[0, target]];
     assert!((cam.map.mean().unwrap() + fc_b[[target]] - logit).abs() < 1e-5);
 
-    let grad_cam = explain(&explainer, &s, Method::GradCam(LayerConfig::default()));
+    let grad_cam = explain(&explainer, &s, Method::with("grad-cam", &LayerConfig::default()).unwrap());
     assert!(max_abs_diff(&grad_cam.map, &(want.mapv(|v| v.max(0.0)) / 64.0)) < 1e-6);
 }
 
@@ -195,30 +214,30 @@ fn small_cnn_matches_captum_and_pytorch_grad_cam() {
     let (explainer, s) = small_cnn();
     let refs = &references()["small_cnn_gap"];
     assert_matches(
-        &explain(&explainer, &s, Method::Gradient),
+        &explain(&explainer, &s, Method::from_name("gradient").unwrap()),
         include_bytes!("data/explain/small_cnn_gap_saliency.npy"),
         "saliency",
     );
     assert_matches(
-        &explain(&explainer, &s, Method::GradXInput),
+        &explain(&explainer, &s, Method::from_name("grad-x-input").unwrap()),
         include_bytes!("data/explain/small_cnn_gap_input_x_gradient.npy"),
         "input × gradient",
     );
     assert_matches(
-        &explain(&explainer, &s, Method::GuidedBackprop),
+        &explain(&explainer, &s, Method::from_name("guided-backprop").unwrap()),
         include_bytes!("data/explain/small_cnn_gap_guided_backprop.npy"),
         "guided backprop",
     );
 
     let layer = refs["layer"].as_str().unwrap();
     assert_eq!(explainer.default_layer().unwrap(), layer, "the default layer feeds the global pool");
-    let cam = explain(&explainer, &s, Method::Cam);
+    let cam = explain(&explainer, &s, Method::from_name("cam").unwrap());
     assert_matches(&cam, include_bytes!("data/explain/small_cnn_gap_cam.npy"), "CAM");
     let named = LayerConfig { layer: Some(layer.to_owned()) };
-    let grad_cam = explain(&explainer, &s, Method::GradCam(named.clone()));
+    let grad_cam = explain(&explainer, &s, Method::with("grad-cam", &named.clone()).unwrap());
     assert_matches(&grad_cam, include_bytes!("data/explain/small_cnn_gap_grad_cam.npy"), "Grad-CAM");
     assert_eq!(grad_cam.map.shape(), &[1, 1, 16, 16], "at the layer's resolution");
-    let plus = explain(&explainer, &s, Method::GradCamPp(named));
+    let plus = explain(&explainer, &s, Method::with("grad-cam-pp", &named).unwrap());
     assert_matches(&plus, include_bytes!("data/explain/small_cnn_gap_grad_cam_pp.npy"), "Grad-CAM++");
 }
 
@@ -226,11 +245,11 @@ fn small_cnn_matches_captum_and_pytorch_grad_cam() {
 fn occlusion_matches_captum() {
     let (explainer, s) = small_cnn();
     let config = OcclusionConfig { window: 6, stride: 4, fill: Fill::Zero };
-    let attribution = explain(&explainer, &s, Method::Occlusion(config));
+    let attribution = explain(&explainer, &s, Method::with("occlusion", &config).unwrap());
     assert_matches(&attribution, include_bytes!("data/explain/small_cnn_gap_occlusion_6_4.npy"), "small CNN");
     let (explainer, s) = efficientnet();
     let config = OcclusionConfig { window: 32, stride: 16, fill: Fill::Zero };
-    let attribution = explain(&explainer, &s, Method::Occlusion(config));
+    let attribution = explain(&explainer, &s, Method::with("occlusion", &config).unwrap());
     assert_matches(
         &attribution,
         include_bytes!("data/explain/efficientnet_occlusion_32_16.npy"),
@@ -248,11 +267,16 @@ fn rise_keeps_its_closed_form_and_its_seed() {
     let total: f32 = row.iter().map(|v| v.exp()).sum();
     let probability = row[s.target].exp() / total;
     let all_kept = RiseConfig { masks: 3, grid: 4, keep: 1.0, seed: 0 };
-    let map = explain(&explainer, &s, Method::Rise(all_kept)).map;
+    let map = explain(&explainer, &s, Method::with("rise", &all_kept).unwrap()).map;
     assert!(map.iter().all(|&v| (v - probability).abs() < 1e-6), "P = {probability}");
 
     let run = |seed| {
-        explain(&explainer, &s, Method::Rise(RiseConfig { masks: 40, seed, ..Default::default() })).map
+        explain(
+            &explainer,
+            &s,
+            Method::with("rise", &RiseConfig { masks: 40, seed, ..Default::default() }).unwrap(),
+        )
+        .map
     };
     let first = run(1);
     assert_eq!(run(1), first);
@@ -303,7 +327,7 @@ fn lime_recovers_a_linear_models_coefficients() {
         ridge: 0.0,
         ..Default::default()
     };
-    let lime = explain(&explainer, &subject(x.clone(), target), Method::Lime(config));
+    let lime = explain(&explainer, &subject(x.clone(), target), Method::with("lime", &config).unwrap());
     let (labels, scores) = segment_scores(&lime);
     assert!(scores.len() >= 2, "{} segments", scores.len());
     let mut want = vec![0.0f32; scores.len()];
@@ -329,7 +353,7 @@ fn kernel_shap_with_few_segments_is_exact_shapley() {
         fill: SegmentFill::Black,
         ..Default::default()
     };
-    let shap = explain(&explainer, &s, Method::KernelShap(config));
+    let shap = explain(&explainer, &s, Method::with("kernel-shap", &config).unwrap());
     let (labels, phi) = segment_scores(&shap);
     let m = phi.len();
     assert!((3..=10).contains(&m), "{m} segments");
@@ -365,7 +389,7 @@ fn kernel_shap_is_efficient() {
         fill: SegmentFill::Black,
         ..Default::default()
     };
-    let shap = explain(&explainer, &s, Method::KernelShap(config));
+    let shap = explain(&explainer, &s, Method::with("kernel-shap", &config).unwrap());
     let (labels, phi) = segment_scores(&shap);
     assert!(phi.len() > 20, "{} segments: sampled, not enumerated", phi.len());
     let f = |present: bool| {
@@ -387,12 +411,11 @@ fn lime_and_kernel_shap_keep_their_seed_and_split_their_passes() {
     let (explainer, s) = small_cnn_on_a_smooth_image();
     let superpixels = SuperpixelConfig { segments: 30, compactness: 10.0 };
     let lime = |seed| {
-        Method::Lime(LimeConfig {
-            superpixels: superpixels.clone(),
-            samples: 120,
-            seed,
-            ..Default::default()
-        })
+        Method::with(
+            "lime",
+            &LimeConfig { superpixels: superpixels.clone(), samples: 120, seed, ..Default::default() },
+        )
+        .unwrap()
     };
     let shap = |seed| {
         let config = KernelShapConfig {
@@ -401,7 +424,7 @@ fn lime_and_kernel_shap_keep_their_seed_and_split_their_passes() {
             seed,
             ..Default::default()
         };
-        Method::KernelShap(config)
+        Method::with("kernel-shap", &config).unwrap()
     };
     let methods: [&dyn Fn(u64) -> Method; 2] = [&lime, &shap];
     for method in methods {
@@ -409,12 +432,12 @@ fn lime_and_kernel_shap_keep_their_seed_and_split_their_passes() {
         assert_eq!(explain(&explainer, &s, method(1)).map, first);
         assert_ne!(explain(&explainer, &s, method(2)).map, first);
 
-        let plan = Plan::new(&s, &method(1)).unwrap();
+        let plan = Plan::new(&explainer, &s, &method(1)).unwrap();
         let cut = plan.len() / 3;
         let mut scores = explainer.scores(&plan, cut..plan.len(), &mut |_, _| {}).unwrap();
         let mut head = explainer.scores(&plan, 0..cut, &mut |_, _| {}).unwrap();
         head.append(&mut scores);
-        let again = Plan::new(&s, &method(1)).unwrap();
+        let again = Plan::new(&explainer, &s, &method(1)).unwrap();
         assert_eq!(again.finish(&head).unwrap().map, first);
     }
 }
@@ -425,10 +448,14 @@ fn lime_and_kernel_shap_keep_their_seed_and_split_their_passes() {
 fn a_model_without_gradients_loads_and_says_why() {
     let explainer = Explainer::from_bytes(include_bytes!("data/no_vjp.onnx")).unwrap();
     let s = subject(ArrayD::from_shape_vec(vec![1, 4], vec![0.1, 0.2, 0.3, 0.4]).unwrap(), 0);
-    let err = explainer.explain(&s, &Method::Gradient, &mut |_, _| {}).unwrap_err().to_string();
+    let err = explainer
+        .explain(&s, &Method::from_name("gradient").unwrap(), &mut |_, _| {})
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("Cos"), "{err}");
-    let err =
-        explainer.explain(&s, &Method::Occlusion(OcclusionConfig::default()), &mut |_, _| {}).unwrap_err();
+    let err = explainer
+        .explain(&s, &Method::with("occlusion", &OcclusionConfig::default()).unwrap(), &mut |_, _| {})
+        .unwrap_err();
     assert!(err.to_string().contains("needs an image input"), "{err}");
 }
 
@@ -505,7 +532,8 @@ fn small_cnn_smoothgrad_matches_captum_given_the_same_noise() {
 #[test]
 fn the_same_seed_gives_the_same_map() {
     let (explainer, s) = small_cnn();
-    let smoothgrad = |seed| Method::SmoothGrad(NoiseConfig { samples: 4, sigma: 0.15, seed });
+    let smoothgrad =
+        |seed| Method::with("smoothgrad", &NoiseConfig { samples: 4, sigma: 0.15, seed }).unwrap();
     let run = |seed| explain(&explainer, &s, smoothgrad(seed)).map;
     // Seed 4 in between, so that seed 3 is computed again, not read from the explainer's cache.
     let (first, other) = (run(3), run(4));
@@ -513,7 +541,16 @@ fn the_same_seed_gives_the_same_map() {
     assert_eq!(run(3), first);
     let (fresh, _) = small_cnn();
     assert_eq!(explain(&fresh, &s, smoothgrad(3)).map, first, "and in a fresh explainer");
-    let noisy = |seed| explain(&explainer, &s, ig(4, Rule::GaussLegendre, Baseline::Noise { seed })).map;
+    let noisy = |seed| {
+        let config = PathConfig {
+            steps: 4,
+            rule: Rule::GaussLegendre,
+            baseline: Baseline::Noise,
+            seed,
+            tolerance: None,
+        };
+        explain(&explainer, &s, Method::with("integrated-gradients", &config).unwrap()).map
+    };
     assert_eq!(noisy(5), noisy(5));
     assert_ne!(noisy(5), noisy(6));
 }
@@ -524,13 +561,16 @@ fn the_smoothgrad_family_shares_its_passes() {
     let (explainer, s) = small_cnn();
     let config = NoiseConfig { samples: 5, sigma: 0.1, seed: 9 };
     let mut reports = 0;
-    let mean = explainer.explain(&s, &Method::SmoothGrad(config.clone()), &mut |_, _| reports += 1).unwrap();
+    let mean = explainer
+        .explain(&s, &Method::with("smoothgrad", &config.clone()).unwrap(), &mut |_, _| reports += 1)
+        .unwrap();
     assert!(reports >= 5, "{reports} progress reports for 5 passes");
     reports = 0;
-    let square =
-        explainer.explain(&s, &Method::SmoothGradSq(config.clone()), &mut |_, _| reports += 1).unwrap();
+    let square = explainer
+        .explain(&s, &Method::with("smoothgrad-sq", &config.clone()).unwrap(), &mut |_, _| reports += 1)
+        .unwrap();
     assert_eq!(reports, 1, "only the final report: no passes ran");
-    let variance = explainer.explain(&s, &Method::VarGrad(config), &mut |_, _| {}).unwrap();
+    let variance = explainer.explain(&s, &Method::with("vargrad", &config).unwrap(), &mut |_, _| {}).unwrap();
     let implied = &square.map - &(&mean.map * &mean.map);
     assert!(max_abs_diff(&variance.map, &implied) < 1e-5, "VarGrad = E[g²] − E[g]²");
 }
@@ -541,8 +581,9 @@ fn the_smoothgrad_family_shares_its_passes() {
 fn path_sampled_ig_is_ig_averaged_over_baselines_on_the_path() {
     let (explainer, mut s) = small_cnn();
     let origin = s.custom_baseline.clone().unwrap();
-    let config = PathSampledConfig { steps: 400, rule: Rule::RiemannMiddle, baseline: Baseline::Custom };
-    let single = explain(&explainer, &s, Method::PathSampledIg(config)).map;
+    let config =
+        PathSampledConfig { steps: 400, rule: Rule::RiemannMiddle, baseline: Baseline::Custom, seed: 0 };
+    let single = explain(&explainer, &s, Method::with("path-sampled-ig", &config).unwrap()).map;
     let betas = 20;
     let mut average = ArrayD::zeros(single.raw_dim());
     for j in 0..betas {
@@ -572,33 +613,33 @@ fn efficientnet_lite0_matches_captum_and_pytorch_grad_cam() {
     let (explainer, s) = efficientnet();
     let refs = &references()["efficientnet"];
     assert_matches(
-        &explain(&explainer, &s, Method::Gradient),
+        &explain(&explainer, &s, Method::from_name("gradient").unwrap()),
         include_bytes!("data/explain/efficientnet_saliency.npy"),
         "saliency",
     );
     assert_matches(
-        &explain(&explainer, &s, Method::GradXInput),
+        &explain(&explainer, &s, Method::from_name("grad-x-input").unwrap()),
         include_bytes!("data/explain/efficientnet_input_x_gradient.npy"),
         "input × gradient",
     );
     assert_matches(
-        &explain(&explainer, &s, Method::GuidedBackprop),
+        &explain(&explainer, &s, Method::from_name("guided-backprop").unwrap()),
         include_bytes!("data/explain/efficientnet_guided_backprop.npy"),
         "guided backprop (ReLU6 as a rectifier)",
     );
     assert_eq!(explainer.default_layer().unwrap(), refs["layer"].as_str().unwrap());
     assert_matches(
-        &explain(&explainer, &s, Method::Cam),
+        &explain(&explainer, &s, Method::from_name("cam").unwrap()),
         include_bytes!("data/explain/efficientnet_cam.npy"),
         "CAM",
     );
     assert_matches(
-        &explain(&explainer, &s, Method::GradCam(LayerConfig::default())),
+        &explain(&explainer, &s, Method::with("grad-cam", &LayerConfig::default()).unwrap()),
         include_bytes!("data/explain/efficientnet_grad_cam.npy"),
         "Grad-CAM",
     );
     assert_matches(
-        &explain(&explainer, &s, Method::GradCamPp(LayerConfig::default())),
+        &explain(&explainer, &s, Method::with("grad-cam-pp", &LayerConfig::default()).unwrap()),
         include_bytes!("data/explain/efficientnet_grad_cam_pp.npy"),
         "Grad-CAM++",
     );
@@ -634,7 +675,8 @@ fn efficientnet_lite0_integrated_gradients_match_captum() {
 #[test]
 fn efficientnet_lite0_integrated_gradients_refine_until_complete() {
     let (explainer, s) = efficientnet();
-    let refined = explain(&explainer, &s, Method::IntegratedGradients(PathConfig::default()));
+    let refined =
+        explain(&explainer, &s, Method::with("integrated-gradients", &PathConfig::default()).unwrap());
     let check = refined.completeness.unwrap();
     assert!(check.relative_error() < 0.01, "{check:?}");
     assert!(check.steps.unwrap() > 50 && check.steps.unwrap() <= 400, "{check:?}");
@@ -642,7 +684,8 @@ fn efficientnet_lite0_integrated_gradients_refine_until_complete() {
     let (explainer, s) = small_cnn();
     let plain = explain(&explainer, &s, ig(50, Rule::GaussLegendre, Baseline::Black));
     assert!(plain.completeness.unwrap().relative_error() < 0.01);
-    let defaults = explain(&explainer, &s, Method::IntegratedGradients(PathConfig::default()));
+    let defaults =
+        explain(&explainer, &s, Method::with("integrated-gradients", &PathConfig::default()).unwrap());
     assert_eq!(defaults.map, plain.map);
     assert_eq!(defaults.completeness.unwrap().steps, Some(50));
 }
@@ -665,7 +708,9 @@ fn integrated_gradients_are_complete_at_the_defaults_on_every_bundled_example() 
         let target = model.classify_tensor(input.clone(), 1).unwrap()[0].index;
         let s = Subject { input, target, pixels: Some(config.preprocess.clone()), custom_baseline: None };
         let check =
-            explain(&explainer, &s, Method::IntegratedGradients(PathConfig::default())).completeness.unwrap();
+            explain(&explainer, &s, Method::with("integrated-gradients", &PathConfig::default()).unwrap())
+                .completeness
+                .unwrap();
         assert!(check.relative_error() < 0.01, "{name}: {check:?}");
     }
 }
@@ -675,7 +720,12 @@ fn efficientnet_lite0_smoothgrad_agrees_with_captum_statistically() {
     let (explainer, s) = efficientnet();
     let refs = &references()["efficientnet"]["smoothgrad"];
     let samples = refs["nt_samples"].as_u64().unwrap() as usize;
-    let ours = explain(&explainer, &s, Method::SmoothGrad(NoiseConfig { samples, sigma: 0.15, seed: 0 })).map;
+    let ours = explain(
+        &explainer,
+        &s,
+        Method::with("smoothgrad", &NoiseConfig { samples, sigma: 0.15, seed: 0 }).unwrap(),
+    )
+    .map;
     let blocks = |map: &ArrayD<f32>| {
         ArrayD::from_shape_fn(vec![28, 28], |i| {
             let mut total = 0.0;
@@ -697,9 +747,30 @@ fn efficientnet_lite0_smoothgrad_agrees_with_captum_statistically() {
         ours_to_captum < 1.5 * between_seeds,
         "ours vs Captum {ours_to_captum}, Captum's seeds {between_seeds}"
     );
-    let saliency = blocks(&explain(&explainer, &s, Method::Gradient).map);
+    let saliency = blocks(&explain(&explainer, &s, Method::from_name("gradient").unwrap()).map);
     assert!(
         relative_l2(&saliency, &seed0) > 2.0 * between_seeds,
         "the test can tell SmoothGrad from the gradient"
     );
+}
+
+// ---- The registry --------------------------------------------------------------------------
+
+/// Smoke test over the registry, so a method is run the day it is registered: every method at
+/// its defaults on the small CNN gives a finite map in the input's shape (a CAM's at its
+/// layer), and refuses a setting its schema does not have.
+#[test]
+fn smoke_every_registered_method_runs_at_its_defaults() {
+    let (explainer, s) = small_cnn_on_a_smooth_image();
+    for method in Method::all() {
+        let name = method.name();
+        let attribution = explain(&explainer, &s, method.clone());
+        assert!(attribution.map.iter().all(|v| v.is_finite()), "{name}: a finite map");
+        match &attribution.layer {
+            Some(layer) => assert_eq!(attribution.map.shape()[..2], [1, 1], "{name} at {layer}"),
+            None => assert_eq!(attribution.map.shape(), s.input.shape(), "{name}"),
+        }
+        let error = Method::new(name, serde_json::json!({"no_such_setting": 1})).unwrap_err().to_string();
+        assert!(error.contains("no_such_setting"), "{name}: {error}");
+    }
 }

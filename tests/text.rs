@@ -169,9 +169,16 @@ fn integrated_gradients_on_the_embeddings_match_captum() {
             pixels: None,
             custom_baseline: Some(model.embeddings(&baseline_ids).unwrap()),
         };
-        let config =
-            PathConfig { steps: 50, rule: Rule::GaussLegendre, baseline: Baseline::Custom, tolerance: None };
-        let ig = explainer.explain(&subject, &Method::IntegratedGradients(config), &mut |_, _| {}).unwrap();
+        let config = PathConfig {
+            steps: 50,
+            rule: Rule::GaussLegendre,
+            baseline: Baseline::Custom,
+            seed: 0,
+            tolerance: None,
+        };
+        let ig = explainer
+            .explain(&subject, &Method::with("integrated-gradients", &config).unwrap(), &mut |_, _| {})
+            .unwrap();
         let want = npy(file).into_shape_with_order(ig.map.raw_dim()).unwrap();
         let diff: f64 = ig.map.iter().zip(want.iter()).map(|(g, w)| f64::from(g - w).powi(2)).sum();
         let norm: f64 = want.iter().map(|w| f64::from(*w).powi(2)).sum();

@@ -30,7 +30,7 @@ const ui = {
   imageTab: $('mode-images'), textTab: $('mode-text'), imageMode: $('image-mode'), textMode: $('text-mode'),
   textExamples: $('text-examples'), textForm: $('text-form'), sentence: $('sentence'),
   textResult: $('text-result'), textTop: $('text-top'),
-  truncated: $('truncated'), textExplanations: $('text-explanations'),
+  truncated: $('truncated'), textExplanations: $('text-explanations'), sentenceHint: $('sentence-hint'),
 };
 
 const engine = new Engine({ onProgress: showProgress, onRestart: restarted, size: poolSize() });
@@ -298,6 +298,7 @@ async function loadTextModel() {
     textModel = info;
     textView.setModel(info);
     setUpTextExamples(info.examples);
+    ui.sentenceHint.textContent = `Ctrl+Enter reads it too. The model reads the first ${info.shape.maxLength} tokens.`;
     describeModels();
     ui.textForm.querySelector('button').disabled = false;
   } catch (error) {

@@ -61,7 +61,7 @@ export class Engine {
       const [result] = await Promise.all(this.#workers.map((_, i) => this.#send(i, type, payload, [], i === 0)));
       if (type === 'load-model' || type === 'load-text-model') {
         const mode = type === 'load-model' ? 'image' : 'text';
-        for (const m of result.methods) if (m.forwardOnly) this.#forwardOnly.add(`${mode}:${m.method}`);
+        for (const m of result.methods) if (m.needs === 'forward-passes') this.#forwardOnly.add(`${mode}:${m.id}`);
       }
       return result;
     }
@@ -161,6 +161,11 @@ export class Engine {
   }
 
   #receive(message) {
+    // A trapped worker cannot be trusted again: replace them all, and say what failed.
+    if (message.type === 'error' && message.fatal) {
+      this.#restart(new Error(message.message));
+      return;
+    }
     const entry = this.#pending.get(message.id);
     if (!entry) return;
     if (message.type === 'progress') {

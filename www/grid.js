@@ -1,6 +1,6 @@
 // The explanation grid: which methods to run, for which class, how to colour them, and one
-// tile per method. Tiles run one at a time through the engine, in grid order, and each fills in
-// as its map is done. The worker keeps the maps (by tile id) and draws them over the image;
+// tile per method. Tiles run one at a time through the engine, the cheap ones first, and each
+// fills in as its map is done. The worker keeps the maps (by tile id) and draws them over the image;
 // this file decides what to compute and when, and paints what comes back.
 //
 // Every time a tile is (re)queued it gets a new ticket; an answer that arrives for an older
@@ -9,9 +9,9 @@
 import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option, showTileProgress } from './dom.js';
 import { Cancelled } from './engine.js';
 import {
-  BASELINES, DEFAULT_SELECTION, FILLS, METHODS, REFINEMENTS, RULES, SEGMENT_FILLS, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName,
-  UNIT_GROUPS, ordinal, scaleGroup, shapeText,
+  DEFAULT_SELECTION, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName, ordinal, shapeText,
 } from './methods.js';
+import { caption, cheapest, listField, settingsFields } from './settings.js';
 
 const DEFAULT_OPACITY = 0.85;
 const DEFAULT_PERCENTILE = 99;
@@ -96,7 +96,7 @@ export class Grid {
         `Explanations need gradients, which this model cannot give: ${model.gradientsUnavailable}`));
       return;
     }
-    this.#tiles = model.methods.map(({ signed, passes, ...method }, id) => this.#makeTile(id, method, signed));
+    this.#tiles = model.methods.map((entry, id) => this.#makeTile(id, entry));
     root.replaceChildren(heading, this.#makeControls(), this.#makeGrid());
     for (const colormap of [...model.colormaps.diverging, ...model.colormaps.sequential]) this.#colorbars.get(colormap);
   }
@@ -176,7 +176,7 @@ export class Grid {
     tile.ticket = ++this.#tickets;
     tile.live = false;
     if (!this.#view) return this.#setState(tile, 'idle');
-    if (tile.method.baseline?.kind === 'custom' && !this.#baseline && !this.#uploading) {
+    if (tile.method.baseline === 'custom' && !this.#baseline && !this.#uploading) {
       tile.ui.settings.open = true;
       return this.#setState(tile, 'waiting');
     }
@@ -194,13 +194,13 @@ export class Grid {
     this.#setState(tile, 'idle');
   }
 
-  /** Runs queued tiles one at a time, in grid order, until none is left. */
+  /** Runs queued tiles one at a time, the cheap ones first (by the registry's cost), until none is left. */
   async #pump() {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
       for (;;) {
-        const tile = this.#tiles.find((t) => t.selected && t.state === 'queued');
+        const tile = cheapest(this.#tiles.filter((t) => t.selected && t.state === 'queued'));
         if (!tile) break;
         await this.#run(tile);
       }
@@ -244,7 +244,7 @@ export class Grid {
   /** Makes sure the worker holds the image and, if the tile needs it, the custom baseline. */
   async #prepare(tile) {
     await this.#prepareImage();
-    if (tile.method.baseline?.kind !== 'custom') return;
+    if (tile.method.baseline !== 'custom') return;
     while (this.#uploading) {
       const upload = this.#uploading;
       await upload.catch(() => {});
@@ -297,8 +297,8 @@ export class Grid {
   #renderBatches(tiles) {
     const drawable = (t) => t.selected && t.state === 'done' && t.live;
     if (!this.#shared) return [tiles.filter(drawable)];
-    const groups = new Set(tiles.map((t) => scaleGroup(t.method.method)));
-    return [...groups].map((group) => this.#tiles.filter((t) => drawable(t) && scaleGroup(t.method.method) === group));
+    const groups = new Set(tiles.map((t) => t.info.group));
+    return [...groups].map((group) => this.#tiles.filter((t) => drawable(t) && t.info.group === group));
   }
 
   async #renderBatch(tiles) {
@@ -468,17 +468,17 @@ export class Grid {
     const name = tile.result?.layer ?? tile.method.layer ?? this.#model.layers?.default;
     const layer = this.#model.layers?.layers.find((l) => l.name === name);
     const where = name ? `layer ${layerName(name)}${layer ? ` (${shapeText(layer.shape)})` : ''}` : 'the last layer';
-    tile.ui.caption.textContent = tile.info.caption(tile.method, where);
+    tile.ui.caption.textContent = caption(tile.info, tile.method, { layer: where });
   }
 
   // ---- Building the page ------------------------------------------------------------------
 
   #makeControls() {
     const { methods } = this.#model;
-    const boxes = methods.map(({ method }, id) => {
+    const boxes = methods.map(({ id: method, title, needs, signed }, id) => {
       const box = el('input', { type: 'checkbox', value: method, checked: this.#tiles[id].selected });
       box.addEventListener('change', () => this.#select(this.#tiles[id], box.checked));
-      return el('label', { className: 'method', dataset: { method } }, box, METHODS[method]?.title ?? method);
+      return el('label', { className: 'method', dataset: { method, needs, signed: String(signed) } }, box, title);
     });
     const methodSet = el('fieldset', { className: 'methods' }, el('legend', {}, 'Methods'), ...boxes);
 
@@ -509,7 +509,7 @@ export class Grid {
     });
     const scale = el('fieldset', { className: 'scale' }, el('legend', {}, 'Colour scale'),
       el('label', {}, perMap, 'Per map'),
-      el('label', { title: `One scale for the maps in the same units: ${UNIT_GROUPS}` }, shared, 'Shared'),
+      el('label', { title: `One scale for the maps in the same units: ${unitGroups(methods)}` }, shared, 'Shared'),
       el('label', { className: 'percentile' }, 'clipped at percentile', percentile));
 
     const explain = el('button', { type: 'button', id: 'explain', className: 'primary' }, 'Explain');
@@ -533,15 +533,16 @@ export class Grid {
     return el('div', { className: 'grid', id: 'grid' }, input, ...this.#tiles.map((t) => t.root));
   }
 
-  #makeTile(id, method, signed) {
-    const info = METHODS[method.method] ?? { title: method.method, caption: () => '' };
+  /** A tile for one method of the registry (`info`), at its default settings. */
+  #makeTile(id, info) {
     const { colormaps } = this.#model;
+    const { signed } = info;
     const tile = {
-      id, info, method, signed,
-      selected: DEFAULT_SELECTION.includes(method.method),
+      id, info, method: { ...info.defaults }, signed,
+      selected: DEFAULT_SELECTION.includes(info.id),
       colormap: signed ? colormaps.diverging[0] : colormaps.sequential[0],
       opacity: DEFAULT_OPACITY,
-      top: info.top ?? null, boundaries: true,
+      top: info.segments ?? null, boundaries: true,
       state: 'idle', ticket: 0, live: false, result: null, overlay: null, scale: null, sharedWith: null,
     };
     const ui = {
@@ -561,7 +562,7 @@ export class Grid {
     tile.ui = ui;
     ui.settings = this.#makeSettings(tile);
     // Four parts, so that titles, captions and canvases line up across a row of tiles.
-    tile.root = el('article', { className: 'tile', hidden: !tile.selected, dataset: { method: method.method, state: 'idle' } },
+    tile.root = el('article', { className: 'tile', hidden: !tile.selected, dataset: { method: info.id, state: 'idle' } },
       el('h3', {}, info.title), ui.caption,
       el('div', { className: 'canvas-box' }, ui.canvas, ui.progress),
       el('div', { className: 'below' }, ui.state, ui.legend.root, ui.completeness, ui.settings));
@@ -573,69 +574,21 @@ export class Grid {
   /** The tile's settings: only its method's, then its colour map and opacity. */
   #makeSettings(tile) {
     const { ui } = tile;
-    const fields = [];
-    const kind = tile.info.settings;
-    const number = (key, props, parse) => {
-      const input = el('input', { type: 'number', value: tile.method[key], ...props });
-      input.addEventListener('change', () => {
-        const value = parse(input.value);
-        input.value = value;
-        this.#changeMethod(tile, { [key]: value });
-      });
-      return input;
-    };
-    const integer = (min) => (text) => Math.max(min, Math.round(Number(text) || 0));
-    if (kind === 'path') {
-      fields.push(field('Steps', number('steps', { min: 1, max: 2000, step: 1 }, integer(1))));
-      const rule = el('select', {}, ...RULES.map(([value, text]) => option(value, text, value === tile.method.rule)));
-      rule.addEventListener('change', () => this.#changeMethod(tile, { rule: rule.value }));
-      fields.push(field('Rule', rule));
-      if ('tolerance' in tile.method) {
-        const refine = el('select', {}, ...REFINEMENTS.map(([value, text]) =>
-          option(String(value), text, value === tile.method.tolerance)));
-        refine.addEventListener('change', () => this.#changeMethod(tile, { tolerance: refine.value === 'null' ? null : Number(refine.value) }));
-        fields.push(field('Refine the path', refine, 'more points where the integrand jumps, until Σφ matches f(x) − f(x′)'));
-      }
-      fields.push(this.#makeBaselineField(tile));
-    } else if (kind === 'noise') {
-      fields.push(field('Samples', number('samples', { min: 1, max: 2000, step: 1 }, integer(1))));
-      const sigma = number('sigma', { min: 0, max: 1, step: 0.01 }, (text) => Math.max(0, Number(text) || 0));
-      sigma.value = Number(tile.method.sigma.toFixed(3));
-      fields.push(field('Noise σ', sigma, 'as a fraction of the input’s range'));
-      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
-    } else if (kind === 'occlusion') {
-      fields.push(field('Window', number('window', { min: 1, max: 224, step: 1 }, integer(1)), 'side, in pixels'));
-      fields.push(field('Stride', number('stride', { min: 1, max: 224, step: 1 }, integer(1)), 'at most the window'));
-      const fill = el('select', {}, ...FILLS.map(([value, text]) => option(value, text, value === tile.method.fill)));
-      fill.addEventListener('change', () => this.#changeMethod(tile, { fill: fill.value }));
-      fields.push(field('Fill', fill));
-    } else if (kind === 'rise') {
-      fields.push(field('Masks', number('masks', { min: 1, max: 20000, step: 1 }, integer(1))));
-      fields.push(field('Grid', number('grid', { min: 1, max: 64, step: 1 }, integer(1)), 'cells per side'));
-      const keep = number('keep', { min: 0.05, max: 1, step: 0.05 }, (text) => Math.min(1, Math.max(0.05, Number(text) || 0.5)));
-      fields.push(field('Keep', keep, 'probability that a cell shows the image'));
-      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
-    } else if (kind === 'segments') {
-      fields.push(field('Superpixels', number('segments', { min: 1, max: 1000, step: 1 }, integer(1)), 'about how many (SLIC)'));
-      const compactness = number('compactness', { min: 0.1, max: 100, step: 1 }, (text) => Math.max(0.1, Number(text) || 10));
-      fields.push(field('Compactness', compactness, 'higher: squarer superpixels'));
-      const fill = el('select', {}, ...SEGMENT_FILLS.map(([value, text]) => option(value, text, value === tile.method.fill)));
-      fill.addEventListener('change', () => this.#changeMethod(tile, { fill: fill.value }));
-      fields.push(field('Hidden superpixels show', fill));
-      if (tile.method.method === 'lime') {
-        fields.push(field('Samples', number('samples', { min: 2, max: 20000, step: 1 }, integer(2))));
-        const width = number('kernel_width', { min: 0.01, max: 10, step: 0.05 }, (text) => Math.max(0.01, Number(text) || 0.25));
-        fields.push(field('Kernel width', width, 'on the cosine distance to the image'));
-      } else {
-        const budget = el('input', { type: 'number', min: 1, max: 50000, step: 1, placeholder: '2M + 2048' });
-        budget.addEventListener('change', () => {
-          const value = budget.value === '' ? null : Math.min(50000, Math.max(1, Math.round(Number(budget.value) || 1)));
-          budget.value = value ?? '';
-          this.#changeMethod(tile, { budget: value });
-        });
-        fields.push(field('Coalitions', budget, 'empty: 2M + 2048 for M superpixels, as shap'));
-      }
-      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
+    const change = (c) => this.#changeMethod(tile, c);
+    const fields = settingsFields(tile.info, tile.method, change, {
+      baseline: (setting) => this.#makeBaselineField(tile, setting),
+      layer: (setting) => {
+        const { layers, default: fallback } = this.#model.layers;
+        const names = layers.map((l) => layerName(l.name));
+        const unique = new Set(names).size === names.length;
+        const items = layers.map((l, i) => [l.name, `${unique ? names[i] : l.name} · ${shapeText(l.shape)}`]);
+        // The default layer is listed once, as none (the method's own default).
+        const named = items.filter(([name]) => name !== fallback);
+        const label = items.find(([name]) => name === fallback)?.[1] ?? fallback;
+        return listField({ ...setting, none: `${label} (default)` }, tile.method.layer, named, change);
+      },
+    });
+    if ('segments' in tile.info) {
       const top = el('select', {}, ...TOP_SEGMENTS.map(([value, text]) => option(String(value), text, value === tile.top)));
       top.addEventListener('change', () => {
         tile.top = top.value === 'null' ? null : Number(top.value);
@@ -648,17 +601,6 @@ export class Grid {
         this.#restyle([tile]);
       });
       fields.push(el('label', { className: 'field check' }, boundaries, 'Superpixel boundaries'));
-    } else if (kind === 'layer') {
-      const { layers, default: fallback } = this.#model.layers;
-      const names = layers.map((l) => layerName(l.name));
-      const unique = new Set(names).size === names.length;
-      const layer = el('select', {}, ...layers.map((l, i) => {
-        const o = option(l.name, `${unique ? names[i] : l.name} · ${shapeText(l.shape)}`, l.name === fallback);
-        o.title = l.name;
-        return o;
-      }));
-      layer.addEventListener('change', () => this.#changeMethod(tile, { layer: layer.value === fallback ? null : layer.value }));
-      fields.push(field('Layer', layer));
     }
     const maps = tile.signed ? this.#model.colormaps.diverging : this.#model.colormaps.sequential;
     const colormap = el('select', {}, ...maps.map((m) => option(m, colormapName(m), m === tile.colormap)));
@@ -680,9 +622,10 @@ export class Grid {
       el('div', { className: 'fields' }, ...fields));
   }
 
-  #makeBaselineField(tile) {
+  /** The baseline's choices, and the custom image's upload and preview. */
+  #makeBaselineField(tile, setting) {
     const select = el('select', {},
-      ...BASELINES.map(([value, text]) => option(value, text, value === tile.method.baseline.kind)));
+      ...setting.choices.map(({ value, label }) => option(value, label.charAt(0).toUpperCase() + label.slice(1), value === tile.method.baseline)));
     const file = el('input', { type: 'file', accept: 'image/*', className: 'baseline-file' });
     const preview = el('canvas', { className: 'baseline-preview', width: 224, height: 224 });
     const name = el('span', { className: 'baseline-name' }, 'No image chosen yet.');
@@ -691,15 +634,14 @@ export class Grid {
     tile.baselineUi = { select, custom, preview, name };
     select.addEventListener('change', () => {
       custom.hidden = select.value !== 'custom';
-      const [, , baseline] = BASELINES.find(([value]) => value === select.value);
-      this.#changeMethod(tile, { baseline: { ...baseline } });
+      this.#changeMethod(tile, { baseline: select.value });
     });
     file.addEventListener('change', () => {
       const chosen = file.files[0];
       file.value = '';
       if (chosen) this.#uploadBaseline(chosen, tile);
     });
-    return el('div', { className: 'field' }, field('Baseline x′', select), custom);
+    return el('div', { className: 'field' }, field(`${setting.label} x′`, select, setting.help), custom);
   }
 
   // ---- Reacting to the controls -------------------------------------------------------------
@@ -722,8 +664,8 @@ export class Grid {
   }
 
   #groupOf(tile) {
-    const group = scaleGroup(tile.method.method);
-    return this.#tiles.filter((t) => t.selected && scaleGroup(t.method.method) === group);
+    const { group } = tile.info;
+    return this.#tiles.filter((t) => t.selected && t.info.group === group);
   }
 
   /** A compute setting changed: only this tile runs again. */
@@ -774,7 +716,7 @@ export class Grid {
     }
     // Every selected tile that starts from the custom baseline runs again from the new one.
     for (const tile of this.#pathTiles()) {
-      if (tile.selected && tile.method.baseline.kind === 'custom') this.#queue(tile);
+      if (tile.selected && tile.method.baseline === 'custom') this.#queue(tile);
     }
   }
 
@@ -796,6 +738,13 @@ export class Grid {
       name.textContent = this.#baseline.name;
     }
   }
+}
+
+/** The groups of maps that may share a scale, for a tooltip: 'Gradient, SmoothGrad; …'. */
+function unitGroups(methods) {
+  const groups = new Map();
+  for (const { id, group, title } of methods) if (group !== id) groups.set(group, [...(groups.get(group) ?? []), title]);
+  return `${[...groups.values()].map((titles) => titles.join(', ')).join('; ')}. Every other map keeps its own.`;
 }
 
 /** The image in grey, weighted as the worker greys it under a map (ITU-R 601 luma). */

@@ -6,7 +6,8 @@
 
 import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option, showTileProgress } from './dom.js';
 import { Cancelled } from './engine.js';
-import { REFINEMENTS, RULES, TEXT_METHODS, TEXT_SELECTION, colormapName, formatNumber, formatPercent } from './methods.js';
+import { colormapName, formatNumber, formatPercent } from './methods.js';
+import { caption, cheapest, listField, settingsFields } from './settings.js';
 
 const MODE = 'text';
 const COMPLETENESS_WARNING = 0.01;
@@ -67,8 +68,7 @@ export class TextView {
   setModel(model) {
     if (this.#model) return;
     this.#model = model;
-    this.#tiles = model.methods.map(({ signed, forwardOnly, fromAttention, ...method }, id) =>
-      this.#makeTile(id, method, signed, fromAttention));
+    this.#tiles = model.methods.map((entry, id) => this.#makeTile(id, entry));
     // The methods can be chosen before the first sentence; the tiles show up with it.
     this.#ui.tilesBox = el('div', { className: 'text-tiles', id: 'text-tiles', hidden: true }, ...this.#tiles.map((t) => t.root));
     this.#root.replaceChildren(
@@ -158,9 +158,8 @@ export class TextView {
     this.#pumping = true;
     try {
       for (;;) {
-        // The quick maps first, so that a slow one (LIME, IG) does not hold them back.
-        const queued = this.#tiles.filter((t) => t.selected && t.state === 'queued');
-        const tile = queued.find((t) => t.info.quick) ?? queued[0];
+        // The cheap maps first, so that a slow one (LIME, IG) does not hold them back.
+        const tile = cheapest(this.#tiles.filter((t) => t.selected && t.state === 'queued'));
         if (!tile) break;
         await this.#run(tile);
       }
@@ -399,7 +398,7 @@ export class TextView {
   }
 
   #describe(tile) {
-    tile.ui.caption.textContent = tile.info.caption(tile.method);
+    tile.ui.caption.textContent = caption(tile.info, tile.method);
     const check = tile.result?.completeness;
     const r2 = tile.result?.rSquared;
     const { completeness } = tile.ui;
@@ -424,9 +423,9 @@ export class TextView {
 
   #makeControls() {
     const boxes = this.#tiles.map((tile) => {
-      const box = el('input', { type: 'checkbox', value: tile.method.method, checked: tile.selected });
+      const box = el('input', { type: 'checkbox', value: tile.info.id, checked: tile.selected });
       box.addEventListener('change', () => this.#select(tile, box.checked));
-      return el('label', { className: 'method', dataset: { method: tile.method.method } }, box, tile.info.title);
+      return el('label', { className: 'method', dataset: { method: tile.info.id } }, box, tile.info.title);
     });
     const methodSet = el('fieldset', { className: 'methods' }, el('legend', {}, 'Methods'), ...boxes);
     const target = el('select', { id: 'text-target' },
@@ -454,18 +453,19 @@ export class TextView {
     return root;
   }
 
-  #makeTile(id, method, signed, fromAttention) {
-    const info = TEXT_METHODS[method.method] ?? { title: method.method, caption: () => '' };
+  /** A tile for one text method of the registry (`info`), at its default settings. */
+  #makeTile(id, info) {
     const { colormaps } = this.#model;
     const tile = {
-      id, info, method, signed, fromAttention,
-      selected: TEXT_SELECTION.includes(method.method),
+      id, info, method: { ...info.defaults }, signed: info.signed, fromAttention: info.needs === 'attention',
+      // Every text method is shown at first.
+      selected: true,
       // Highlights always use a diverging map, white at zero: magnitudes use its positive half.
       colormap: colormaps.diverging[0],
       state: 'idle', ticket: 0, live: false, result: null, drawn: null,
     };
     const ui = {
-      caption: el('p', { className: 'caption' }, info.caption(method)),
+      caption: el('p', { className: 'caption' }, caption(info, info.defaults)),
       tokens: el('p', { className: 'tokens pending', lang: 'en' }),
       progress: el('progress', { max: 1, hidden: true }),
       state: el('p', { className: 'state' }),
@@ -482,7 +482,7 @@ export class TextView {
     ui.matrixBox = el('figure', { className: 'matrix-box', hidden: true }, ui.matrix, el('figcaption', {}, ui.matrixNote));
     tile.ui = ui;
     ui.settings = this.#makeSettings(tile);
-    tile.root = el('article', { className: 'text-tile', hidden: !tile.selected, dataset: { method: method.method, state: 'idle' } },
+    tile.root = el('article', { className: 'text-tile', hidden: !tile.selected, dataset: { method: info.id, state: 'idle' } },
       el('div', { className: 'text-tile-head' }, el('h3', {}, info.title), ui.caption),
       el('div', { className: 'text-tile-body' },
         el('div', { className: 'text-tile-main' }, ui.tokens, ui.progress, ui.state, ui.completeness, ui.legend.root, ui.settings),
@@ -492,46 +492,13 @@ export class TextView {
   }
 
   #makeSettings(tile) {
-    const fields = [];
-    const kind = tile.info.settings;
-    const number = (key, props, parse) => {
-      const input = el('input', { type: 'number', value: tile.method[key] ?? '', ...props });
-      input.addEventListener('change', () => {
-        const value = parse(input.value);
-        input.value = value ?? '';
-        this.#changeMethod(tile, { [key]: value });
-      });
-      return input;
-    };
-    const integer = (min, max = Infinity) => (text) => Math.min(max, Math.max(min, Math.round(Number(text) || 0)));
-    if (kind === 'path') {
-      fields.push(field('Steps', number('steps', { min: 1, max: 2000, step: 1 }, integer(1, 2000))));
-      const rule = el('select', {}, ...RULES.map(([value, text]) => option(value, text, value === tile.method.rule)));
-      rule.addEventListener('change', () => this.#changeMethod(tile, { rule: rule.value }));
-      fields.push(field('Rule', rule));
-      const refine = el('select', {}, ...REFINEMENTS.map(([value, text]) => option(String(value), text, value === tile.method.tolerance)));
-      refine.addEventListener('change', () => this.#changeMethod(tile, { tolerance: refine.value === 'null' ? null : Number(refine.value) }));
-      fields.push(field('Refine the path', refine, 'more points where the integrand jumps, until Σφ matches f(x) − f(x′)'));
-    } else if (kind === 'lime') {
-      fields.push(field('Samples', number('samples', { min: 2, max: 20000, step: 1 }, integer(2, 20000))));
-      const width = number('kernel_width', { min: 0.01, max: 10, step: 0.05 }, (text) => Math.max(0.01, Number(text) || 0.25));
-      fields.push(field('Kernel width', width, 'on the cosine distance to the sentence'));
-      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
-    } else if (kind === 'shap') {
-      const budget = number('budget', { min: 1, max: 50000, step: 1, placeholder: '2M + 2048' },
-        (text) => (text === '' ? null : integer(1, 50000)(text)));
-      fields.push(field('Coalitions', budget, 'empty: 2M + 2048 for M tokens, as shap'));
-      fields.push(field('Seed', number('seed', { min: 0, step: 1 }, integer(0))));
-    } else if (kind === 'attention') {
-      const { layers, heads } = this.#model.shape;
-      const layer = el('select', { className: 'attention-layer' },
-        ...Array.from({ length: layers }, (_, i) => option(String(i), `Layer ${i + 1}${i === layers - 1 ? ' (last)' : ''}`, i === layers - 1)));
-      layer.addEventListener('change', () => this.#changeMethod(tile, { layer: Number(layer.value) }));
-      const head = el('select', { className: 'attention-head' }, option('mean', 'Mean of the heads', true),
-        ...Array.from({ length: heads }, (_, i) => option(String(i), `Head ${i + 1}`)));
-      head.addEventListener('change', () => this.#changeMethod(tile, { head: head.value === 'mean' ? null : Number(head.value) }));
-      fields.push(field('Layer', layer), field('Head', head));
-    }
+    const change = (c) => this.#changeMethod(tile, c);
+    const { layers, heads } = this.#model.shape;
+    const positions = (count, name) => Array.from({ length: count }, (_, i) => [i, `${name} ${i + 1}`]);
+    const fields = settingsFields(tile.info, tile.method, change, {
+      layer: (setting) => listField(setting, tile.method.layer, positions(layers, 'Layer'), change, 'attention-layer'),
+      head: (setting) => listField(setting, tile.method.head, positions(heads, 'Head'), change, 'attention-head'),
+    });
     const maps = this.#model.colormaps.diverging;
     // 'Blue–red' for signed scores; 'White–red', its positive half, for magnitudes.
     const name = (m) => (tile.signed ? colormapName(m) : `White–${colormapName(m).split('–')[1]}`);
@@ -543,7 +510,7 @@ export class TextView {
     tile.ui.colormap = colormap;
     fields.push(field('Colours', colormap, tile.signed ? 'against the class, nothing, for it' : 'nothing to most'));
     // The attention tile's layer and head are what one explores: open from the start.
-    return el('details', { className: 'settings', open: kind === 'attention' }, el('summary', {}, 'Settings'),
+    return el('details', { className: 'settings', open: tile.info.id === 'attention' }, el('summary', {}, 'Settings'),
       el('div', { className: 'fields' }, ...fields));
   }
 
@@ -565,7 +532,7 @@ export class TextView {
   #changeMethod(tile, change) {
     tile.method = { ...tile.method, ...change };
     if (this.#inFlight?.tile === tile) this.#engine.abandon();
-    tile.ui.caption.textContent = tile.info.caption(tile.method);
+    tile.ui.caption.textContent = caption(tile.info, tile.method);
     if (tile.selected && this.#sentence) {
       tile.result = null;
       tile.drawn = null;

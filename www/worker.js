@@ -18,10 +18,11 @@
 // With `mode: 'text'`, 'explain', 'plan', 'scores', 'finish', 'render' and 'forget' go to the
 // text model, on the sentence set last.
 // Messages out: {id, type: 'progress', stage, fraction} then {id, type: 'done', result} or
-// {id, type: 'error', message}.
+// {id, type: 'error', message, fatal}. `fatal`: the wasm trapped (a panic, out of memory), so
+// this worker's instance can no longer be trusted and the engine replaces it.
 
 import init, {
-  Playground, TextPlayground, checkImageFile, colorbar, colormaps, methods, textMethods,
+  Playground, TextPlayground, checkImageFile, colorbar, colormaps, methods, textMethods, trapForTests,
 } from './glimpse.js';
 
 const MAX_FILE_BYTES = 200 * 1024 * 1024;
@@ -37,6 +38,12 @@ self.onmessage = async ({ data }) => {
   try {
     let result;
     let transfer = [];
+    // The end-to-end test names a request type here (Playwright evaluates in the worker) to
+    // make the next such request trap, as running out of memory would.
+    if (self.glimpseTrapOn === type) {
+      self.glimpseTrapOn = null;
+      trapForTests();
+    }
     if (type === 'load-model') {
       playgroundReady = loadModel(data, progress);
       result = await playgroundReady;
@@ -83,7 +90,11 @@ self.onmessage = async ({ data }) => {
     }
     postMessage({ id, type: 'done', result }, transfer);
   } catch (error) {
-    postMessage({ id, type: 'error', message: messageOf(error) });
+    const fatal = error instanceof WebAssembly.RuntimeError || /recursive use of an object/.test(messageOf(error));
+    const message = fatal
+      ? `The engine crashed (${messageOf(error)}); it has been restarted. Run the method again, or with lighter settings.`
+      : messageOf(error);
+    postMessage({ id, type: 'error', message, fatal });
   }
 };
 

@@ -8,21 +8,18 @@
 //!
 //! ```text
 //! glimpse explain --model M.onnx [--config M.json] --input FILE --method NAME [--target T]
-//!   [--layer TENSOR] [--steps N --rule R --tolerance T|off] [--baseline black|blur|noise|FILE.npy]
-//!   [--samples N --sigma S] [--seed S] [--window K --stride S --fill zero|blur|mean]
-//!   [--masks N --grid S --keep P] [--segments N --compactness M --fill mean|blur|black]
-//!   [--samples N --kernel-width W --ridge A] [--budget N]
-//!   --out OUT.npy|OUT.png
+//!   [--SETTING VALUE ...] --out OUT.npy|OUT.png
 //! ```
+//! The settings flags come from the registry: each method's settings, by their keys
+//! (`--steps 20`, `--kernel-width 0.3`, `--tolerance off`, `--baseline FILE.npy` for a baseline in
+//! pixel units); a flag the method does not have is an error.
 //! writes the attribution and prints a JSON summary. `.npy` is the raw, signed map in the
 //! input's shape (for the CAMs: 1×1×h×w at the layer's resolution); `.png` is the map drawn
 //! over the image as the model sees it, scaled to its own 99th percentile.
 //!
 //! ```text
 //! glimpse explain --model M.onnx [--config M.json] [--tokenizer tokenizer.json] --text "..."
-//!   --method NAME [--target T] [--steps N --rule R --tolerance T|off]
-//!   [--samples N --kernel-width W --ridge A] [--budget N] [--seed S] [--layer L --head H]
-//!   --out OUT.json
+//!   --method NAME [--target T] [--SETTING VALUE ...] --out OUT.json
 //! ```
 //! explains a sentence to a text classifier and writes its tokens with their scores (and, for
 //! the attention methods, the token × token matrix).
@@ -36,14 +33,11 @@ mod cli {
     use std::process::ExitCode;
 
     use clap::builder::PossibleValuesParser;
-    use clap::{Parser, Subcommand};
+    use clap::{Arg, ArgMatches, Parser, Subcommand};
     use glimpse::config::Preprocess;
-    use glimpse::explain::{
-        Attribution, Baseline, Explainer, Fill, Method, PathConfig, PathSampledConfig, Rule, SegmentFill,
-        Subject, SuperpixelConfig,
-    };
+    use glimpse::explain::schema::Descriptor;
+    use glimpse::explain::{Attribution, Explainer, Method, Subject};
     use glimpse::render::{self, Colormap, Style};
-    use glimpse::text::explain::{AttentionConfig, TextPathConfig};
     use glimpse::text::{TextMethod, TextModel};
     use glimpse::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
     use image::RgbImage;
@@ -109,78 +103,92 @@ mod cli {
         /// The class to explain; default: the top class.
         #[arg(long)]
         target: Option<usize>,
-        /// The layer for grad-cam and grad-cam-pp, by ONNX tensor name; default: the one
-        /// feeding the global pooling. For attention: 1 for the first layer; default: the last.
-        #[arg(long)]
-        layer: Option<String>,
-        /// The attention head, 1 for the first; default: the mean of the heads (attention).
-        #[arg(long)]
-        head: Option<usize>,
-        /// Points on the path (integrated-gradients, path-sampled-ig).
-        #[arg(long)]
-        steps: Option<usize>,
-        /// The quadrature rule (integrated-gradients, path-sampled-ig).
-        #[arg(long, value_parser = PossibleValuesParser::new(RULE_NAMES))]
-        rule: Option<String>,
-        /// Refine IG's path until |Σφ − (f(x) − f(x′))| is within this fraction of
-        /// |f(x) − f(x′)| (default 0.01), or `off` for exactly --steps points
-        /// (integrated-gradients).
-        #[arg(long)]
-        tolerance: Option<String>,
-        /// black, blur, noise, or a `.npy` in pixel units (0‥255) in the input's shape.
-        #[arg(long)]
-        baseline: Option<String>,
-        /// Noisy samples (smoothgrad, smoothgrad-sq, vargrad); perturbed samples (lime).
-        #[arg(long)]
-        samples: Option<usize>,
-        /// Noise σ as a fraction of the input's range (smoothgrad, smoothgrad-sq, vargrad).
-        #[arg(long)]
-        sigma: Option<f32>,
-        /// Seed of the noise (smoothgrad and its variants, the noise baseline) or of the samples (rise, lime, kernel-shap).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// The occluding window's side in pixels (occlusion).
-        #[arg(long)]
-        window: Option<usize>,
-        /// The step between windows in pixels (occlusion).
-        #[arg(long)]
-        stride: Option<usize>,
-        /// Random masks (rise).
-        #[arg(long)]
-        masks: Option<usize>,
-        /// The masks' coarse grid side (rise).
-        #[arg(long)]
-        grid: Option<usize>,
-        /// The probability that a grid cell is kept (rise).
-        #[arg(long)]
-        keep: Option<f32>,
-        /// What covers an occluded window: zero, blur or mean (occlusion); what fills a hidden
-        /// segment: mean (its mean colour), blur or black (lime, kernel-shap).
-        #[arg(long, value_parser = PossibleValuesParser::new(["zero", "blur", "mean", "black"]))]
-        fill: Option<String>,
-        /// About how many superpixels SLIC makes (lime, kernel-shap).
-        #[arg(long)]
-        segments: Option<usize>,
-        /// SLIC's compactness m (lime, kernel-shap).
-        #[arg(long)]
-        compactness: Option<f32>,
-        /// The exponential kernel's width on the cosine distance (lime).
-        #[arg(long)]
-        kernel_width: Option<f32>,
-        /// The ridge penalty α (lime).
-        #[arg(long)]
-        ridge: Option<f32>,
-        /// Coalitions evaluated; default 2M + 2048 for M segments (kernel-shap).
-        #[arg(long)]
-        budget: Option<usize>,
+        #[command(flatten)]
+        settings: SettingFlags,
         /// Where to write the map: `.npy` (raw) or `.png` (drawn over the image); for a
         /// sentence, `.json`.
         #[arg(long)]
         out: PathBuf,
     }
 
-    const RULE_NAMES: [&str; 5] =
-        ["gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid"];
+    /// Every setting of every method (image and text) as a flag, from the registries.
+    #[derive(Default)]
+    struct SettingFlags(Vec<(&'static str, String)>);
+
+    /// Each setting key once, with its help: the first method's label and help, and which
+    /// methods have it.
+    fn setting_flags() -> Vec<(&'static str, String)> {
+        let mut flags: Vec<(&'static str, String, Vec<&'static str>)> = Vec::new();
+        for descriptor in Method::descriptors().iter().chain(&TextMethod::descriptors()) {
+            for setting in &descriptor.settings {
+                match flags.iter_mut().find(|(key, ..)| *key == setting.key) {
+                    Some((.., methods)) if !methods.contains(&descriptor.id) => methods.push(descriptor.id),
+                    Some(_) => {}
+                    None => {
+                        let help = format!("{}: {}", setting.label, setting.accepts());
+                        flags.push((setting.key, help, vec![descriptor.id]));
+                    }
+                }
+            }
+        }
+        flags
+            .into_iter()
+            .map(|(key, help, methods)| (key, format!("{help} ({})", methods.join(", "))))
+            .collect()
+    }
+
+    impl clap::FromArgMatches for SettingFlags {
+        fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+            let given = setting_flags()
+                .into_iter()
+                .filter_map(|(key, _)| matches.get_one::<String>(key).map(|value| (key, value.clone())))
+                .collect();
+            Ok(SettingFlags(given))
+        }
+
+        fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+            *self = SettingFlags::from_arg_matches(matches)?;
+            Ok(())
+        }
+    }
+
+    impl clap::Args for SettingFlags {
+        fn augment_args(command: clap::Command) -> clap::Command {
+            setting_flags().into_iter().fold(command, |command, (key, help)| {
+                command.arg(Arg::new(key).long(key.replace('_', "-")).value_name("VALUE").help(help))
+            })
+        }
+
+        fn augment_args_for_update(command: clap::Command) -> clap::Command {
+            SettingFlags::augment_args(command)
+        }
+    }
+
+    impl SettingFlags {
+        /// The flags as the method's settings (JSON), each parsed by its schema; a flag the
+        /// method does not have is an error. `--baseline FILE.npy` is the custom baseline, and
+        /// its path is returned beside.
+        fn settings(&self, descriptor: &Descriptor) -> Result<(serde_json::Value, Option<PathBuf>), String> {
+            let mut settings = serde_json::Map::new();
+            let mut baseline_file = None;
+            for (key, text) in &self.0 {
+                let flag = format!("--{}", key.replace('_', "-"));
+                let setting = descriptor
+                    .settings
+                    .iter()
+                    .find(|s| s.key == *key)
+                    .ok_or_else(|| format!("{flag} does not apply to {}", descriptor.id))?;
+                let value = if *key == "baseline" && text.ends_with(".npy") {
+                    baseline_file = Some(PathBuf::from(text));
+                    "custom".into()
+                } else {
+                    setting.parse_text(text).map_err(|e| e.to_string())?
+                };
+                settings.insert((*key).to_owned(), value);
+            }
+            Ok((serde_json::Value::Object(settings), baseline_file))
+        }
+    }
 
     pub fn main() -> ExitCode {
         match run(Cli::parse()) {
@@ -210,10 +218,10 @@ mod cli {
 
     /// Every method's name, the image's then the text's that are not also the image's.
     fn method_names() -> Vec<&'static str> {
-        let mut names: Vec<&str> = Method::all().iter().map(Method::name).collect();
-        for method in TextMethod::all() {
-            if !names.contains(&method.name()) {
-                names.push(method.name());
+        let mut names: Vec<&str> = Method::descriptors().iter().map(|d| d.id).collect();
+        for descriptor in TextMethod::descriptors() {
+            if !names.contains(&descriptor.id) {
+                names.push(descriptor.id);
             }
         }
         names
@@ -238,11 +246,8 @@ mod cli {
             Some(t) => t,
             None => top_class(&explainer, &input)?,
         };
-        let custom_baseline = match args.baseline.as_deref() {
-            Some(path) if path.ends_with(".npy") => Some(pixel_baseline(Path::new(path), pixels.as_ref())?),
-            _ => None,
-        };
-        let method = method(&args)?;
+        let (method, baseline_file) = method(&args)?;
+        let custom_baseline = baseline_file.map(|path| pixel_baseline(&path, pixels.as_ref())).transpose()?;
         let subject = Subject { input, target, pixels, custom_baseline };
         let attribution = explainer.explain(&subject, &method, &mut |_, _| {}).map_err(|e| e.to_string())?;
 
@@ -273,107 +278,12 @@ mod cli {
         })
     }
 
-    /// The method named on the command line, with the flags that apply to it; a flag that
-    /// does not apply is an error rather than silently ignored.
-    fn method(args: &ExplainArgs) -> Result<Method, String> {
-        let mut method = Method::from_name(&args.method).map_err(|e| e.to_string())?;
-        let rule = args.rule.as_deref().map(|r| serde_json::from_value::<Rule>(r.into())).transpose();
-        let rule = rule.map_err(|e| e.to_string())?;
-        let baseline = match args.baseline.as_deref() {
-            None => None,
-            Some("black") => Some(Baseline::Black),
-            Some("blur") => Some(Baseline::Blur { sigma: 20.0 }),
-            Some("noise") => Some(Baseline::Noise { seed: args.seed.unwrap_or(0) }),
-            Some(path) if path.ends_with(".npy") => Some(Baseline::Custom),
-            Some(other) => return Err(format!("--baseline {other}: use black, blur, noise or a .npy file")),
-        };
-        let mut used = Vec::new();
-        match &mut method {
-            Method::IntegratedGradients(PathConfig { steps, rule: r, baseline: b, tolerance }) => {
-                set(steps, args.steps, "--steps", &mut used);
-                set(r, rule, "--rule", &mut used);
-                set(b, baseline, "--baseline", &mut used);
-                set(tolerance, tolerance_flag(args)?, "--tolerance", &mut used);
-                if matches!(b, Baseline::Noise { .. }) {
-                    used.push("--seed");
-                }
-            }
-            Method::PathSampledIg(PathSampledConfig { steps, rule: r, baseline: b }) => {
-                set(steps, args.steps, "--steps", &mut used);
-                set(r, rule, "--rule", &mut used);
-                set(b, baseline, "--baseline", &mut used);
-                if matches!(b, Baseline::Noise { .. }) {
-                    used.push("--seed");
-                }
-            }
-            Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) => {
-                set(&mut c.samples, args.samples, "--samples", &mut used);
-                set(&mut c.sigma, args.sigma, "--sigma", &mut used);
-                set(&mut c.seed, args.seed, "--seed", &mut used);
-            }
-            Method::GradCam(c) | Method::GradCamPp(c) => {
-                set(&mut c.layer, args.layer.clone().map(Some), "--layer", &mut used);
-            }
-            Method::Occlusion(c) => {
-                let fill = args.fill.as_deref().map(|f| serde_json::from_value::<Fill>(f.into())).transpose();
-                set(&mut c.window, args.window, "--window", &mut used);
-                set(&mut c.stride, args.stride, "--stride", &mut used);
-                set(&mut c.fill, fill.map_err(|e| e.to_string())?, "--fill", &mut used);
-            }
-            Method::Rise(c) => {
-                set(&mut c.masks, args.masks, "--masks", &mut used);
-                set(&mut c.grid, args.grid, "--grid", &mut used);
-                set(&mut c.keep, args.keep, "--keep", &mut used);
-                set(&mut c.seed, args.seed, "--seed", &mut used);
-            }
-            Method::Lime(c) => {
-                set_superpixels(args, &mut c.superpixels, &mut c.fill, &mut used)?;
-                set(&mut c.samples, args.samples, "--samples", &mut used);
-                set(&mut c.kernel_width, args.kernel_width, "--kernel-width", &mut used);
-                set(&mut c.ridge, args.ridge, "--ridge", &mut used);
-                set(&mut c.seed, args.seed, "--seed", &mut used);
-            }
-            Method::KernelShap(c) => {
-                set_superpixels(args, &mut c.superpixels, &mut c.fill, &mut used)?;
-                set(&mut c.budget, args.budget.map(Some), "--budget", &mut used);
-                set(&mut c.seed, args.seed, "--seed", &mut used);
-            }
-            Method::Gradient | Method::GradXInput | Method::GuidedBackprop | Method::Cam => {}
-        }
-        refuse_unused(args, &used)?;
-        Ok(method)
-    }
-
-    /// A flag given that the method does not use is an error rather than silently ignored.
-    fn refuse_unused(args: &ExplainArgs, used: &[&str]) -> Result<(), String> {
-        let given = [
-            ("--steps", args.steps.is_some()),
-            ("--rule", args.rule.is_some()),
-            ("--tolerance", args.tolerance.is_some()),
-            ("--baseline", args.baseline.is_some()),
-            ("--samples", args.samples.is_some()),
-            ("--sigma", args.sigma.is_some()),
-            ("--seed", args.seed.is_some()),
-            ("--layer", args.layer.is_some()),
-            ("--window", args.window.is_some()),
-            ("--stride", args.stride.is_some()),
-            ("--fill", args.fill.is_some()),
-            ("--masks", args.masks.is_some()),
-            ("--grid", args.grid.is_some()),
-            ("--keep", args.keep.is_some()),
-            ("--segments", args.segments.is_some()),
-            ("--compactness", args.compactness.is_some()),
-            ("--kernel-width", args.kernel_width.is_some()),
-            ("--ridge", args.ridge.is_some()),
-            ("--budget", args.budget.is_some()),
-            ("--head", args.head.is_some()),
-        ];
-        for (flag, present) in given {
-            if present && !used.contains(&flag) {
-                return Err(format!("{flag} does not apply to {}", args.method));
-            }
-        }
-        Ok(())
+    /// The method named on the command line, with the flags that apply to it, and the file of
+    /// a custom baseline.
+    fn method(args: &ExplainArgs) -> Result<(Method, Option<PathBuf>), String> {
+        let defaults = Method::from_name(&args.method).map_err(|e| e.to_string())?;
+        let (settings, baseline_file) = args.settings.settings(defaults.descriptor())?;
+        Ok((Method::new(&args.method, settings).map_err(|e| e.to_string())?, baseline_file))
     }
 
     /// A sentence: its tokens with their scores, as JSON in `--out`; a summary on stdout.
@@ -433,79 +343,12 @@ mod cli {
 
     /// The text method named on the command line, with the flags that apply to it.
     fn text_method(args: &ExplainArgs) -> Result<TextMethod, String> {
-        let mut method = TextMethod::from_name(&args.method).map_err(|e| e.to_string())?;
-        let mut used = Vec::new();
-        match &mut method {
-            TextMethod::IntegratedGradients(TextPathConfig { steps, rule, tolerance }) => {
-                let given =
-                    args.rule.as_deref().map(|r| serde_json::from_value::<Rule>(r.into())).transpose();
-                set(steps, args.steps, "--steps", &mut used);
-                set(rule, given.map_err(|e| e.to_string())?, "--rule", &mut used);
-                set(tolerance, tolerance_flag(args)?, "--tolerance", &mut used);
-            }
-            TextMethod::Lime(c) => {
-                set(&mut c.samples, args.samples, "--samples", &mut used);
-                set(&mut c.kernel_width, args.kernel_width, "--kernel-width", &mut used);
-                set(&mut c.ridge, args.ridge, "--ridge", &mut used);
-                set(&mut c.seed, args.seed, "--seed", &mut used);
-            }
-            TextMethod::KernelShap(c) => {
-                set(&mut c.budget, args.budget.map(Some), "--budget", &mut used);
-                set(&mut c.seed, args.seed, "--seed", &mut used);
-            }
-            TextMethod::Attention(AttentionConfig { layer, head }) => {
-                let number = |flag: &str, value: &str| match value.parse::<usize>() {
-                    Ok(n) if n >= 1 => Ok(n - 1),
-                    _ => Err(format!("{flag} {value}: a number from 1")),
-                };
-                let given = args.layer.as_deref().map(|l| number("--layer", l)).transpose()?;
-                set(layer, given.map(Some), "--layer", &mut used);
-                let given = args.head.map(|h| number("--head", &h.to_string())).transpose()?;
-                set(head, given.map(Some), "--head", &mut used);
-            }
-            TextMethod::Gradient
-            | TextMethod::GradXInput
-            | TextMethod::Occlusion
-            | TextMethod::Rollout
-            | TextMethod::GradientRollout => {}
+        let defaults = TextMethod::from_name(&args.method).map_err(|e| e.to_string())?;
+        let (settings, baseline_file) = args.settings.settings(&defaults.descriptor())?;
+        if baseline_file.is_some() {
+            return Err("a text method's baseline is the [PAD] sentence; --baseline does not apply".into());
         }
-        refuse_unused(args, &used)?;
-        Ok(method)
-    }
-
-    /// `--tolerance`: a fraction, or `off`.
-    fn tolerance_flag(args: &ExplainArgs) -> Result<Option<Option<f32>>, String> {
-        match args.tolerance.as_deref() {
-            None => Ok(None),
-            Some("off") => Ok(Some(None)),
-            Some(t) => t
-                .parse::<f32>()
-                .map(|t| Some(Some(t)))
-                .map_err(|_| format!("--tolerance {t}: a fraction such as 0.01, or off")),
-        }
-    }
-
-    /// `--segments`, `--compactness` and `--fill`, for the methods on superpixels.
-    fn set_superpixels(
-        args: &ExplainArgs,
-        superpixels: &mut SuperpixelConfig,
-        fill: &mut SegmentFill,
-        used: &mut Vec<&'static str>,
-    ) -> Result<(), String> {
-        let given = args.fill.as_deref().map(|f| serde_json::from_value::<SegmentFill>(f.into())).transpose();
-        let given = given
-            .map_err(|_| format!("--fill {}: use mean, blur or black", args.fill.as_deref().unwrap_or("")))?;
-        set(&mut superpixels.segments, args.segments, "--segments", used);
-        set(&mut superpixels.compactness, args.compactness, "--compactness", used);
-        set(fill, given, "--fill", used);
-        Ok(())
-    }
-
-    fn set<T>(slot: &mut T, value: Option<T>, flag: &'static str, used: &mut Vec<&'static str>) {
-        used.push(flag);
-        if let Some(value) = value {
-            *slot = value;
-        }
+        TextMethod::new(&args.method, settings).map_err(|e| e.to_string())
     }
 
     /// The model input, and the image as the model sees it (for drawing). An image file is

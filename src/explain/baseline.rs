@@ -13,44 +13,37 @@ use super::Subject;
 use crate::error::{Error, Result};
 
 /// Which baseline x′ a path method starts from.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Baseline {
     /// Every pixel 0.
     #[default]
     Black,
-    /// The input under a Gaussian blur of `sigma` pixels (at the model's input resolution), so
-    /// that it keeps its colours but loses its detail (Sturmfels et al. 2020).
-    Blur {
-        #[serde(default = "default_blur_sigma")]
-        sigma: f32,
-    },
-    /// Uniform noise over the pixel range, seeded.
-    Noise {
-        #[serde(default)]
-        seed: u64,
-    },
+    /// The input under a Gaussian blur of [`BLUR_SIGMA`] pixels (at the model's input
+    /// resolution), so that it keeps its colours but loses its detail (Sturmfels et al. 2020).
+    Blur,
+    /// Uniform noise over the pixel range, from the method's seed.
+    Noise,
     /// The subject's own baseline ([`Subject::custom_baseline`]).
     Custom,
 }
 
-/// 20 pixels at 224×224: enough that no edge of the image survives.
-fn default_blur_sigma() -> f32 {
-    20.0
-}
+/// The blur of every blurred image (baselines, occlusion's and the superpixels' fill): 20 pixels
+/// at 224×224, enough that no edge of the image survives.
+pub const BLUR_SIGMA: f32 = 20.0;
 
 impl Baseline {
-    /// The baseline in the model's input space, in the input's shape.
-    pub fn tensor(&self, subject: &Subject) -> Result<ArrayD<f32>> {
+    /// The baseline in the model's input space, in the input's shape; `seed` seeds the noise.
+    pub fn tensor(&self, subject: &Subject, seed: u64) -> Result<ArrayD<f32>> {
         let x = &subject.input;
         match self {
             Baseline::Black => Ok(match pixel_affine(subject) {
                 Some(affine) => ArrayD::from_shape_fn(x.raw_dim(), |i| affine.normalise(i[1], 0.0)),
                 None => ArrayD::zeros(x.raw_dim()),
             }),
-            Baseline::Blur { sigma } => blur(x, *sigma),
-            Baseline::Noise { seed } => {
-                let mut rng = rand_chacha(*seed);
+            Baseline::Blur => blur(x, BLUR_SIGMA),
+            Baseline::Noise => {
+                let mut rng = rand_chacha(seed);
                 Ok(match pixel_affine(subject) {
                     Some(affine) => ArrayD::from_shape_fn(x.raw_dim(), |i| {
                         affine.normalise(i[1], rng.random_range(0.0..=255.0f32))
@@ -165,7 +158,7 @@ mod tests {
     #[test]
     fn black_is_pixel_zero_after_normalisation() {
         let s = subject(ArrayD::ones(vec![1, 3, 4, 4]));
-        let b = Baseline::Black.tensor(&s).unwrap();
+        let b = Baseline::Black.tensor(&s, 0).unwrap();
         assert!(b.iter().all(|&v| v == -127.0 / 128.0));
     }
 
@@ -183,17 +176,17 @@ mod tests {
     #[test]
     fn noise_is_seeded_and_within_the_pixel_range() {
         let s = subject(ArrayD::zeros(vec![1, 3, 4, 4]));
-        let a = Baseline::Noise { seed: 7 }.tensor(&s).unwrap();
-        assert_eq!(a, Baseline::Noise { seed: 7 }.tensor(&s).unwrap());
-        assert_ne!(a, Baseline::Noise { seed: 8 }.tensor(&s).unwrap());
+        let a = Baseline::Noise.tensor(&s, 7).unwrap();
+        assert_eq!(a, Baseline::Noise.tensor(&s, 7).unwrap());
+        assert_ne!(a, Baseline::Noise.tensor(&s, 8).unwrap());
         assert!(a.iter().all(|&v| (-127.0 / 128.0..=1.0).contains(&v)));
     }
 
     #[test]
     fn a_missing_or_misshapen_custom_baseline_is_an_error() {
         let mut s = subject(ArrayD::zeros(vec![1, 3, 4, 4]));
-        assert!(Baseline::Custom.tensor(&s).is_err());
+        assert!(Baseline::Custom.tensor(&s, 0).is_err());
         s.custom_baseline = Some(ArrayD::zeros(vec![1, 3, 2, 2]));
-        assert!(Baseline::Custom.tensor(&s).unwrap_err().to_string().contains("[1, 3, 2, 2]"));
+        assert!(Baseline::Custom.tensor(&s, 0).unwrap_err().to_string().contains("[1, 3, 2, 2]"));
     }
 }

@@ -5,18 +5,25 @@
 //!
 //! On a model that pools A globally into a linear layer, Grad-CAM is ReLU(CAM) / (H·W).
 
-use ndarray::{ArrayD, Axis};
+use ndarray::Axis;
 
-use super::layers::{chosen_layer, weighted_sum};
-use super::{Explainer, LayerConfig, Subject};
+use super::layers::{cam_descriptor, gradient_cam, weighted_sum};
+use super::perturbation::Outcome;
+use super::schema::Descriptor;
+use super::{Explainer, ImageMethod, Progress, Settings, Subject};
 use crate::error::Result;
 
-pub(super) fn attribute(
-    explainer: &Explainer,
-    subject: &Subject,
-    config: &LayerConfig,
-) -> Result<(String, ArrayD<f32>)> {
-    let (layer, activations, gradients) = chosen_layer(explainer, subject, config)?;
-    let weights: Vec<f32> = gradients.axis_iter(Axis(0)).map(|g| g.mean().unwrap_or(0.0)).collect();
-    Ok((layer, weighted_sum(&activations, &weights, true)))
+pub struct GradCam;
+
+impl ImageMethod for GradCam {
+    fn descriptor(&self) -> Descriptor {
+        cam_descriptor("grad-cam", "Grad-CAM", "ReLU(Σₖ αₖAₖ), αₖ = mean ∂y/∂Aₖ, on {layer}")
+    }
+
+    fn attribute(&self, e: &Explainer, s: &Subject, settings: &Settings, _: Progress<'_>) -> Result<Outcome> {
+        gradient_cam(e, s, settings, |activations, gradients| {
+            let weights: Vec<f32> = gradients.axis_iter(Axis(0)).map(|g| g.mean().unwrap_or(0.0)).collect();
+            weighted_sum(activations, &weights, true)
+        })
+    }
 }

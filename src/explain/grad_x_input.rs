@@ -3,12 +3,34 @@
 //!
 //! On a linear model y = w·x + b it is each feature's contribution wᵢxᵢ.
 
-use ndarray::ArrayD;
-
-use super::{input_gradient, Explainer, Subject};
+use super::perturbation::Outcome;
+use super::schema::{Cost, Descriptor, Needs, Units};
+use super::{input_gradient, Display, Explainer, ImageMethod, Progress, Settings, Subject};
 use crate::error::Result;
 use crate::grad::Mode;
 
-pub(super) fn attribute(explainer: &Explainer, subject: &Subject) -> Result<ArrayD<f32>> {
-    Ok(input_gradient(explainer, subject, Mode::Plain)? * &subject.input)
+pub struct GradXInput;
+
+impl ImageMethod for GradXInput {
+    fn descriptor(&self) -> Descriptor {
+        Descriptor::new(
+            "grad-x-input",
+            "Gradient × Input",
+            "x ⊙ ∂y/∂x, summed over colour channels",
+            Needs::Gradients,
+            Cost::Single,
+            Display::SumOverChannels,
+            Units::Contribution,
+        )
+    }
+
+    fn attribute(
+        &self,
+        explainer: &Explainer,
+        subject: &Subject,
+        _: &Settings,
+        _: Progress<'_>,
+    ) -> Result<Outcome> {
+        Ok((input_gradient(explainer, subject, Mode::Plain)? * &subject.input).into())
+    }
 }

@@ -7,12 +7,34 @@
 //! plain gradient; the reference data treats ReLU6 as a rectifier too
 //! (`tests/data/explain/make_references.py`). The display is |·|, the largest over channels.
 
-use ndarray::ArrayD;
-
-use super::{input_gradient, Explainer, Subject};
+use super::perturbation::Outcome;
+use super::schema::{Cost, Descriptor, Needs, Units};
+use super::{input_gradient, Display, Explainer, ImageMethod, Progress, Settings, Subject};
 use crate::error::Result;
 use crate::grad::Mode;
 
-pub(super) fn attribute(explainer: &Explainer, subject: &Subject) -> Result<ArrayD<f32>> {
-    input_gradient(explainer, subject, Mode::Guided)
+pub struct GuidedBackprop;
+
+impl ImageMethod for GuidedBackprop {
+    fn descriptor(&self) -> Descriptor {
+        Descriptor::new(
+            "guided-backprop",
+            "Guided Backprop",
+            "∂y/∂x, passing only positive signals back through ReLUs",
+            Needs::Gradients,
+            Cost::Single,
+            Display::MaxAbsOverChannels,
+            Units::Gradient,
+        )
+    }
+
+    fn attribute(
+        &self,
+        explainer: &Explainer,
+        subject: &Subject,
+        _: &Settings,
+        _: Progress<'_>,
+    ) -> Result<Outcome> {
+        Ok(input_gradient(explainer, subject, Mode::Guided)?.into())
+    }
 }

@@ -25,9 +25,109 @@
 use ndarray::{ArrayD, Zip};
 use serde::{Deserialize, Serialize};
 
-use super::{Baseline, Completeness, Explainer, Progress, Subject};
+use serde_json::json;
+
+use super::perturbation::Outcome;
+use super::schema::{Cost, Descriptor, Needs, Setting, Units};
+use super::{Baseline, Completeness, Display, Explainer, ImageMethod, Progress, Settings, Subject};
 use crate::error::{Error, Result};
 use crate::grad::Mode;
+
+pub struct IntegratedGradients;
+
+impl ImageMethod for IntegratedGradients {
+    fn descriptor(&self) -> Descriptor {
+        Descriptor::new(
+            "integrated-gradients",
+            "Integrated Gradients",
+            "(x − x′) ⊙ ∫ ∇y along the path from x′ = {baseline}",
+            Needs::Gradients,
+            Cost::Many,
+            Display::SumOverChannels,
+            Units::Contribution,
+        )
+        .completeness("Σφ − (f(x) − f(x′))")
+        .settings::<PathConfig>(vec![
+            steps_setting(),
+            rule_setting(),
+            tolerance_setting(),
+            baseline_setting(),
+            Setting::seed().help("of the noise baseline"),
+        ])
+    }
+
+    fn attribute(
+        &self,
+        explainer: &Explainer,
+        subject: &Subject,
+        settings: &Settings,
+        progress: Progress<'_>,
+    ) -> Result<Outcome> {
+        let (map, check) = attribute(explainer, subject, &settings.config()?, progress)?;
+        Ok(Outcome { completeness: Some(check), ..map.into() })
+    }
+
+    fn passes(&self, settings: &Settings) -> usize {
+        match settings.config::<PathConfig>() {
+            Ok(c) if c.tolerance.is_some() => c.steps * REFINEMENT_BUDGET + 1,
+            Ok(c) => c.steps + 1,
+            Err(_) => 1,
+        }
+    }
+}
+
+/// Points on the path, shared by the path methods on images and on text.
+pub(crate) fn steps_setting() -> Setting {
+    Setting::integer("steps", "Steps", 1, MAX_STEPS as u64)
+        .help("points on the path from x′ to x")
+        .source("Captum's n_steps")
+}
+
+pub(crate) fn rule_setting() -> Setting {
+    Setting::variants(
+        "rule",
+        "Rule",
+        &[
+            (Rule::GaussLegendre, "Gauss–Legendre"),
+            (Rule::RiemannLeft, "Riemann, left"),
+            (Rule::RiemannRight, "Riemann, right"),
+            (Rule::RiemannMiddle, "Riemann, midpoint"),
+            (Rule::RiemannTrapezoid, "Trapezoid"),
+        ],
+    )
+    .help("the quadrature rule along the path")
+    .source("Captum's default method")
+}
+
+pub(crate) fn tolerance_setting() -> Setting {
+    Setting::choice(
+        "tolerance",
+        "Refine the path",
+        &[
+            (json!(0.01), "Until within 1%"),
+            (json!(0.001), "Until within 0.1%"),
+            (json!(null), "Off: exactly the steps, as Captum"),
+        ],
+    )
+    .or_none("exactly the steps, as Captum")
+    .help("more points where the integrand jumps, until Σφ matches f(x) − f(x′)")
+    .source("Glimpse: 50 Gauss–Legendre points leave 1–5% on ReLU6 networks")
+}
+
+pub(crate) fn baseline_setting() -> Setting {
+    Setting::variants(
+        "baseline",
+        "Baseline",
+        &[
+            (Baseline::Black, "black image"),
+            (Baseline::Blur, "blurred input (σ = 20 px)"),
+            (Baseline::Noise, "uniform noise"),
+            (Baseline::Custom, "your own image…"),
+        ],
+    )
+    .help("x′, the input that stands for the absence of signal")
+    .source("Captum's zeros, in pixel space")
+}
 
 /// Settings of Integrated Gradients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +137,8 @@ pub struct PathConfig {
     pub steps: usize,
     pub rule: Rule,
     pub baseline: Baseline,
+    /// Seeds the noise baseline.
+    pub seed: u64,
     /// Refine the path until |Σφ − (f(x) − f(x′))| is at most this fraction of |f(x) − f(x′)|;
     /// `None`: exactly `steps` points, as Captum.
     pub tolerance: Option<f32>,
@@ -44,7 +146,13 @@ pub struct PathConfig {
 
 impl Default for PathConfig {
     fn default() -> Self {
-        PathConfig { steps: 50, rule: Rule::GaussLegendre, baseline: Baseline::Black, tolerance: Some(0.01) }
+        PathConfig {
+            steps: 50,
+            rule: Rule::GaussLegendre,
+            baseline: Baseline::Black,
+            seed: 0,
+            tolerance: Some(0.01),
+        }
     }
 }
 
@@ -187,17 +295,17 @@ fn integrate_piece(
     Ok(Piece { span, ends, steps, integral, error })
 }
 
-pub(super) fn attribute(
+fn attribute(
     explainer: &Explainer,
     subject: &Subject,
     config: &PathConfig,
     progress: Progress<'_>,
 ) -> Result<(ArrayD<f32>, Completeness)> {
-    let PathConfig { steps, rule, ref baseline, tolerance } = *config;
+    let PathConfig { steps, rule, baseline, seed, tolerance } = *config;
     if tolerance.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
         return Err(Error::Explain(format!("The tolerance must be positive; it is {tolerance:?}.")));
     }
-    let baseline = baseline.tensor(subject)?;
+    let baseline = baseline.tensor(subject, seed)?;
     let ends = explainer.target_values(&[baseline.clone(), subject.input.clone()], subject.target)?;
     let (f_baseline, f_x) = (ends[0], ends[1]);
     let expected = f_x - f_baseline;

@@ -23,10 +23,44 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::rand_chacha;
 use super::least_squares::solve;
-use super::perturbation::Outcome;
-use super::superpixels::{Coalitions, SegmentFill, SegmentScores, SuperpixelConfig};
-use super::{Completeness, Subject};
+use super::perturbation::{Outcome, Perturbations};
+use super::schema::{Cost, Descriptor, Needs, Setting, Units};
+use super::superpixels::{segment_settings, Coalitions, SegmentFill, SegmentScores, SuperpixelConfig};
+use super::{Completeness, Display, Explainer, ImageMethod, Settings, Subject};
 use crate::error::{Error, Result};
+
+pub struct KernelShap;
+
+impl ImageMethod for KernelShap {
+    fn descriptor(&self) -> Descriptor {
+        let mut settings = segment_settings();
+        settings.extend([budget_setting(), Setting::seed().help("of the sampled coalitions")]);
+        Descriptor::new(
+            "kernel-shap",
+            "KernelSHAP",
+            "Shapley values of ~{segments} superpixels; coalitions: {budget}",
+            Needs::ForwardPasses,
+            Cost::Many,
+            Display::MeanOverChannels,
+            Units::SegmentShare,
+        )
+        .completeness("Σφ − (f(x) − f(∅))")
+        .segments(None)
+        .settings::<KernelShapConfig>(settings)
+    }
+
+    fn plan(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Perturbations>> {
+        Ok(Box::new(Plan::new(subject, &settings.config()?)?))
+    }
+}
+
+/// The coalitions to evaluate, shared by KernelSHAP on superpixels and on tokens.
+pub(crate) fn budget_setting() -> Setting {
+    Setting::integer("budget", "Coalitions", 1, MAX_BUDGET as u64)
+        .or_none("2M + 2048, as shap")
+        .help("forward passes besides the whole and the empty input")
+        .source("shap's nsamples = 2M + 2048")
+}
 
 /// Settings of KernelSHAP.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,19 +185,22 @@ impl Plan {
         let design = Design::new(coalitions.players(), config.budget, config.seed)?;
         Ok(Plan { coalitions, design })
     }
+}
 
-    pub fn len(&self) -> usize {
+impl Perturbations for Plan {
+    fn len(&self) -> usize {
         self.design.len()
     }
 
-    pub fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
+    fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
         self.coalitions.image(&self.design.present(i))
     }
 
-    pub fn finish(&self, scores: &[f32]) -> Result<Outcome> {
+    fn finish(&self, scores: &[f32]) -> Result<Outcome> {
         let (scores, completeness) = self.design.values(scores)?;
         Ok(Outcome {
             map: self.coalitions.paint(&scores),
+            layer: None,
             completeness: Some(completeness),
             segments: Some(SegmentScores {
                 labels: self.coalitions.segments.labels.clone(),

@@ -4,7 +4,9 @@
 use ndarray::{Array2, Array3, ArrayD, Axis, Ix3};
 use serde::Serialize;
 
-use super::{Explainer, Subject};
+use super::perturbation::Outcome;
+use super::schema::{Cost, Descriptor, Needs, Setting, Units};
+use super::{Display, Explainer, LayerConfig, Settings, Subject};
 use crate::error::{Error, Result};
 use crate::grad::{GradModel, Target};
 use crate::model::graph::{Graph, Node};
@@ -139,16 +141,26 @@ fn producer<'a>(graph: &'a Graph, tensor: &str) -> Option<&'a Node> {
     graph.nodes.iter().find(|n| n.outputs.iter().any(|o| o == tensor))
 }
 
-/// The layer a CAM method's settings name (or the default), with its activations and
-/// gradients for the subject.
-pub(super) fn chosen_layer(
+/// The descriptor of a CAM on a chosen layer: a non-negative map at the layer's resolution,
+/// on its own scale (CAM scales are conventions), with the layer as its one setting.
+pub(super) fn cam_descriptor(id: &'static str, title: &'static str, caption: &'static str) -> Descriptor {
+    Descriptor::new(id, title, caption, Needs::Gradients, Cost::Single, Display::Magnitude, Units::Own)
+        .settings::<LayerConfig>(vec![Setting::layer()
+        .help("a convolutional layer of the model")
+        .source("the layer feeding the global pooling, as pytorch-grad-cam's examples")])
+}
+
+/// A CAM from one layer's activations A and gradients ∂y_c/∂A (each C×H×W): `combine` makes the
+/// 1×1×H×W map from them.
+pub(super) fn gradient_cam(
     explainer: &Explainer,
     subject: &Subject,
-    config: &super::LayerConfig,
-) -> Result<(String, Array3<f32>, Array3<f32>)> {
-    let layer = explainer.resolve_layer(config)?;
+    settings: &Settings,
+    combine: impl FnOnce(&Array3<f32>, &Array3<f32>) -> ArrayD<f32>,
+) -> Result<Outcome> {
+    let layer = explainer.resolve_layer(&settings.config()?)?;
     let (activations, gradients) = activations_and_gradients(explainer, subject, &layer)?;
-    Ok((layer, activations, gradients))
+    Ok(Outcome { layer: Some(layer), ..combine(&activations, &gradients).into() })
 }
 
 /// A layer's activations A and gradients ∂y_c/∂A for one input, each C×H×W.

@@ -17,10 +17,43 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::rand_chacha;
 use super::least_squares::weighted_ridge;
-use super::perturbation::Outcome;
-use super::superpixels::{Coalitions, SegmentFill, SegmentScores, SuperpixelConfig};
-use super::Subject;
+use super::perturbation::{Outcome, Perturbations};
+use super::schema::{Cost, Descriptor, Needs, Setting, Units};
+use super::superpixels::{segment_settings, Coalitions, SegmentFill, SegmentScores, SuperpixelConfig};
+use super::{Display, Explainer, ImageMethod, Settings, Subject};
 use crate::error::{Error, Result};
+
+pub struct Lime;
+
+impl ImageMethod for Lime {
+    fn descriptor(&self) -> Descriptor {
+        let mut settings = segment_settings();
+        settings.extend(fit_settings());
+        Descriptor::new("lime", "LIME", "a weighted linear fit of the score on which of ~{segments} superpixels show, over {samples} samples", Needs::ForwardPasses, Cost::Many, Display::MeanOverChannels, Units::SegmentShare)
+            .segments(Some(5))
+            .settings::<LimeConfig>(settings)
+    }
+
+    fn plan(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Perturbations>> {
+        Ok(Box::new(Plan::new(subject, &settings.config()?)?))
+    }
+}
+
+/// LIME's sampling and fit, shared by LIME on superpixels and on tokens.
+pub(crate) fn fit_settings() -> Vec<Setting> {
+    vec![
+        Setting::integer("samples", "Samples", 2, MAX_SAMPLES as u64)
+            .help("perturbed inputs, the first being the whole input")
+            .source("lime's num_samples"),
+        Setting::positive("kernel_width", "Kernel width", 0.0, 10.0)
+            .help("on the cosine distance to the input")
+            .source("lime's kernel_width, 25 on distances × 100"),
+        Setting::number("ridge", "Ridge α", 0.0, 1000.0)
+            .help("the penalty of the weighted ridge fit")
+            .source("scikit-learn's Ridge, which lime uses"),
+        Setting::seed().help("of the samples"),
+    ]
+}
 
 /// Settings of LIME.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,19 +169,22 @@ impl Plan {
         let samples = Samples::new(coalitions.players(), samples, kernel_width, ridge, seed)?;
         Ok(Plan { coalitions, samples })
     }
+}
 
-    pub fn len(&self) -> usize {
+impl Perturbations for Plan {
+    fn len(&self) -> usize {
         self.samples.len()
     }
 
-    pub fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
+    fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
         self.coalitions.image(self.samples.present(i))
     }
 
-    pub fn finish(&self, scores: &[f32]) -> Result<Outcome> {
+    fn finish(&self, scores: &[f32]) -> Result<Outcome> {
         let (scores, r_squared) = self.samples.fit(scores)?;
         Ok(Outcome {
             map: self.coalitions.paint(&scores),
+            layer: None,
             completeness: None,
             segments: Some(SegmentScores {
                 labels: self.coalitions.segments.labels.clone(),

@@ -32,7 +32,9 @@ pub mod lime;
 pub mod occlusion;
 mod path_sampled_ig;
 pub mod perturbation;
+mod registry;
 pub mod rise;
+pub mod schema;
 pub mod smoothgrad;
 pub mod superpixels;
 
@@ -43,36 +45,11 @@ pub use layers::Layer;
 pub use lime::LimeConfig;
 pub use occlusion::{Fill, OcclusionConfig};
 pub use path_sampled_ig::PathSampledConfig;
-pub use perturbation::Plan;
+pub use perturbation::{Outcome, Plan};
+pub use registry::{ImageMethod, Method, Settings};
 pub use rise::RiseConfig;
 pub use smoothgrad::NoiseConfig;
 pub use superpixels::{SegmentFill, SegmentScores, SuperpixelConfig};
-
-/// Every gradient-based method, with its settings. In JSON (the page, the CLI's reports):
-/// `{"method": "integrated-gradients", "steps": 50, "rule": "gauss-legendre", ...}`; settings
-/// left out take their defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "kebab-case")]
-pub enum Method {
-    Gradient,
-    GradXInput,
-    IntegratedGradients(PathConfig),
-    PathSampledIg(PathSampledConfig),
-    #[serde(rename = "smoothgrad")]
-    SmoothGrad(NoiseConfig),
-    #[serde(rename = "smoothgrad-sq")]
-    SmoothGradSq(NoiseConfig),
-    #[serde(rename = "vargrad")]
-    VarGrad(NoiseConfig),
-    GuidedBackprop,
-    Cam,
-    GradCam(LayerConfig),
-    GradCamPp(LayerConfig),
-    Occlusion(OcclusionConfig),
-    Rise(RiseConfig),
-    Lime(LimeConfig),
-    KernelShap(KernelShapConfig),
-}
 
 /// Which layer a CAM method looks at.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -81,96 +58,6 @@ pub struct LayerConfig {
     /// An ONNX tensor name, from [`Explainer::layers`]; `None` is the default layer: the last
     /// one before global pooling.
     pub layer: Option<String>,
-}
-
-impl Method {
-    /// Every method at its default settings, in the order the page lists them.
-    pub fn all() -> Vec<Method> {
-        vec![
-            Method::Gradient,
-            Method::GradXInput,
-            Method::IntegratedGradients(PathConfig::default()),
-            Method::PathSampledIg(PathSampledConfig::default()),
-            Method::SmoothGrad(NoiseConfig::default()),
-            Method::SmoothGradSq(NoiseConfig::default()),
-            Method::VarGrad(NoiseConfig::default()),
-            Method::GuidedBackprop,
-            Method::Cam,
-            Method::GradCam(LayerConfig::default()),
-            Method::GradCamPp(LayerConfig::default()),
-            Method::Occlusion(OcclusionConfig::default()),
-            Method::Rise(RiseConfig::default()),
-            Method::Lime(LimeConfig::default()),
-            Method::KernelShap(KernelShapConfig::default()),
-        ]
-    }
-
-    /// The method's name on the command line and in JSON.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Method::Gradient => "gradient",
-            Method::GradXInput => "grad-x-input",
-            Method::IntegratedGradients(_) => "integrated-gradients",
-            Method::PathSampledIg(_) => "path-sampled-ig",
-            Method::SmoothGrad(_) => "smoothgrad",
-            Method::SmoothGradSq(_) => "smoothgrad-sq",
-            Method::VarGrad(_) => "vargrad",
-            Method::GuidedBackprop => "guided-backprop",
-            Method::Cam => "cam",
-            Method::GradCam(_) => "grad-cam",
-            Method::GradCamPp(_) => "grad-cam-pp",
-            Method::Occlusion(_) => "occlusion",
-            Method::Rise(_) => "rise",
-            Method::Lime(_) => "lime",
-            Method::KernelShap(_) => "kernel-shap",
-        }
-    }
-
-    /// The method at its default settings, by name.
-    pub fn from_name(name: &str) -> Result<Method> {
-        Method::all().into_iter().find(|m| m.name() == name).ok_or_else(|| {
-            let names: Vec<&str> = Method::all().iter().map(Method::name).collect();
-            Error::Explain(format!("there is no method {name}; the methods are {}", names.join(", ")))
-        })
-    }
-
-    /// How the map is drawn: signed maps with a diverging colour map centred at zero,
-    /// magnitudes with a sequential one.
-    pub fn display(&self) -> Display {
-        match self {
-            Method::Gradient | Method::GuidedBackprop => Display::MaxAbsOverChannels,
-            Method::SmoothGrad(_) | Method::SmoothGradSq(_) | Method::VarGrad(_) => {
-                Display::MaxAbsOverChannels
-            }
-            Method::GradXInput | Method::IntegratedGradients(_) | Method::PathSampledIg(_) => {
-                Display::SumOverChannels
-            }
-            Method::Cam => Display::Signed,
-            Method::GradCam(_) | Method::GradCamPp(_) => Display::Magnitude,
-            Method::Occlusion(_) | Method::Lime(_) | Method::KernelShap(_) => Display::MeanOverChannels,
-            Method::Rise(_) => Display::AboveMinimum,
-        }
-    }
-
-    /// Whether the method needs forward passes only (it works on any model, and its passes can
-    /// be split, see [`Plan`]).
-    pub fn forward_only(&self) -> bool {
-        matches!(self, Method::Occlusion(_) | Method::Rise(_) | Method::Lime(_) | Method::KernelShap(_))
-    }
-
-    /// Passes (forward and backward) a gradient method makes at these settings, at most, for
-    /// progress reports. The forward-only methods count their [`Plan`]'s inputs instead.
-    fn gradient_passes(&self) -> usize {
-        match self {
-            Method::IntegratedGradients(c) if c.tolerance.is_some() => {
-                c.steps * integrated_gradients::REFINEMENT_BUDGET + 1
-            }
-            Method::IntegratedGradients(c) => c.steps + 1,
-            Method::PathSampledIg(c) => c.steps + 1,
-            Method::SmoothGrad(c) | Method::SmoothGradSq(c) | Method::VarGrad(c) => c.samples,
-            _ => 1,
-        }
-    }
 }
 
 /// How an attribution becomes one value per pixel.
@@ -265,6 +152,13 @@ pub struct Attribution {
     pub segments: Option<SegmentScores>,
 }
 
+impl Attribution {
+    pub(crate) fn new(method: Method, target: usize, outcome: Outcome) -> Attribution {
+        let Outcome { map, layer, completeness, segments } = outcome;
+        Attribution { method, target, map, layer, completeness, segments }
+    }
+}
+
 type NoiseCacheEntry = (ArrayD<f32>, usize, NoiseConfig, Arc<smoothgrad::NoiseStatistics>);
 
 /// Reports progress as (passes done, passes in all).
@@ -285,6 +179,8 @@ pub struct Explainer {
     /// The error names the operators without a VJP, when there are any.
     gradients: Result<GradModel>,
     layer_models: Mutex<HashMap<String, Arc<GradModel>>>,
+    /// The forward model exposing one layer, for the CAMs that need its activations only.
+    exposing: Mutex<Option<(String, Arc<Model>)>>,
     /// The last SmoothGrad statistics, with the input, target and settings they are for.
     noise_cache: Mutex<Option<NoiseCacheEntry>>,
     /// Inputs per gradient pass; a model with a fixed batch size of 1 always gets 1.
@@ -302,6 +198,7 @@ impl Explainer {
             forward,
             gradients: GradModel::from_bytes(onnx, &[]),
             layer_models: Mutex::default(),
+            exposing: Mutex::default(),
             noise_cache: Mutex::default(),
             batch_size: DEFAULT_BATCH_SIZE,
         })
@@ -341,62 +238,21 @@ impl Explainer {
                 subject.input.shape()
             )));
         }
-        let mut layer = None;
-        let mut completeness = None;
-        let map = match method {
-            Method::Gradient => gradient::attribute(self, subject)?,
-            Method::GradXInput => grad_x_input::attribute(self, subject)?,
-            Method::IntegratedGradients(config) => {
-                let (map, check) = integrated_gradients::attribute(self, subject, config, progress)?;
-                completeness = Some(check);
-                map
-            }
-            Method::PathSampledIg(config) => {
-                let (map, check) = path_sampled_ig::attribute(self, subject, config, progress)?;
-                completeness = Some(check);
-                map
-            }
-            Method::SmoothGrad(config) => self.noise_statistics(subject, config, progress)?.mean(),
-            Method::SmoothGradSq(config) => self.noise_statistics(subject, config, progress)?.mean_square(),
-            Method::VarGrad(config) => self.noise_statistics(subject, config, progress)?.variance(),
-            Method::GuidedBackprop => guided_backprop::attribute(self, subject)?,
-            Method::Cam => {
-                let (name, map) = cam::attribute(self, subject)?;
-                layer = Some(name);
-                map
-            }
-            Method::GradCam(config) => {
-                let (name, map) = grad_cam::attribute(self, subject, config)?;
-                layer = Some(name);
-                map
-            }
-            Method::GradCamPp(config) => {
-                let (name, map) = grad_cam_pp::attribute(self, subject, config)?;
-                layer = Some(name);
-                map
-            }
-            Method::Occlusion(_) | Method::Rise(_) | Method::Lime(_) | Method::KernelShap(_) => {
-                let plan = Plan::new(subject, method)?;
-                let scores = self.scores(&plan, 0..plan.len(), progress)?;
-                progress(plan.len(), plan.len());
-                return plan.finish(&scores);
-            }
-        };
-        let passes = method.gradient_passes();
+        if method.forward_only() {
+            let plan = Plan::new(self, subject, method)?;
+            let scores = self.scores(&plan, 0..plan.len(), progress)?;
+            progress(plan.len(), plan.len());
+            return plan.finish(&scores);
+        }
+        let outcome = method.spec().attribute(self, subject, method.settings(), progress)?;
+        let passes = method.spec().passes(method.settings());
         progress(passes, passes);
-        Ok(Attribution {
-            method: method.clone(),
-            target: subject.target,
-            map,
-            layer,
-            completeness,
-            segments: None,
-        })
+        Ok(Attribution::new(method.clone(), subject.target, outcome))
     }
 
     /// SmoothGrad's statistics; SmoothGrad, SmoothGrad² and VarGrad with the same settings on
     /// the same subject share one set of passes.
-    fn noise_statistics(
+    pub(crate) fn noise_statistics(
         &self,
         subject: &Subject,
         config: &NoiseConfig,
@@ -415,7 +271,7 @@ impl Explainer {
     }
 
     /// The model prepared to keep one layer's value and gradient.
-    fn layer_model(&self, layer: &str) -> Result<Arc<GradModel>> {
+    pub(crate) fn layer_model(&self, layer: &str) -> Result<Arc<GradModel>> {
         let mut models =
             self.layer_models.lock().map_err(|_| Error::Explain("a layer model was lost".into()))?;
         if let Some(model) = models.get(layer) {
@@ -424,6 +280,36 @@ impl Explainer {
         let model = Arc::new(GradModel::from_bytes(&self.onnx, &[layer.to_owned()])?);
         models.insert(layer.to_owned(), Arc::clone(&model));
         Ok(model)
+    }
+
+    /// One layer's activations A for the subject (C×h×w), from a forward pass that exposes the
+    /// layer: no gradients.
+    pub(crate) fn layer_activations(&self, subject: &Subject, layer: &str) -> Result<ndarray::Array3<f32>> {
+        let model = {
+            let mut exposing =
+                self.exposing.lock().map_err(|_| Error::Bug("the layer-exposing model was lost".into()))?;
+            match exposing.as_ref() {
+                Some((name, model)) if name == layer => Arc::clone(model),
+                _ => {
+                    let model = Arc::new(Model::from_bytes_exposing(&self.onnx, &[layer.to_owned()])?);
+                    *exposing = Some((layer.to_owned(), Arc::clone(&model)));
+                    model
+                }
+            }
+        };
+        let value = model.run_all(subject.input.clone())?.pop();
+        let Some(crate::tensor::Value::F32(activations)) = value else {
+            return Err(Error::Explain(format!("Layer {layer} is not a float tensor.")));
+        };
+        match *activations.shape() {
+            [1, _, _, _] => activations
+                .index_axis_move(Axis(0), 0)
+                .into_dimensionality()
+                .map_err(|e| Error::Bug(e.to_string())),
+            ref other => Err(Error::Explain(format!(
+                "Layer {layer} has shape {other:?}; a CAM needs an N×C×H×W layer."
+            ))),
+        }
     }
 
     /// The layer a CAM method's settings name, checked against the candidates.

@@ -11,10 +11,49 @@ use std::ops::Range;
 use ndarray::{s, ArrayD, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
-use super::baseline::blur;
-use super::perturbation::Outcome;
-use super::Subject;
+use super::baseline::{blur, BLUR_SIGMA};
+use super::perturbation::{Outcome, Perturbations};
+use super::schema::{Cost, Descriptor, Needs, Setting, Units};
+use super::{Display, Explainer, ImageMethod, Settings, Subject};
 use crate::error::{Error, Result};
+
+pub struct Occlusion;
+
+impl ImageMethod for Occlusion {
+    fn descriptor(&self) -> Descriptor {
+        Descriptor::new(
+            "occlusion",
+            "Occlusion",
+            "drop in the score when a {window}×{window} window shows {fill}",
+            Needs::ForwardPasses,
+            Cost::Many,
+            Display::MeanOverChannels,
+            Units::Own,
+        )
+        .settings::<OcclusionConfig>(vec![
+            Setting::integer("window", "Window", 1, MAX_WINDOW as u64).help("side, in pixels"),
+            Setting::integer("stride", "Stride", 1, MAX_WINDOW as u64).help("at most the window"),
+            Setting::variants(
+                "fill",
+                "Fill",
+                &[
+                    (Fill::Zero, "zero (after normalisation)"),
+                    (Fill::Blur, "the blurred image"),
+                    (Fill::Mean, "the image’s mean colour"),
+                ],
+            )
+            .help("what an occluded window shows")
+            .source("Captum's baseline of 0"),
+        ])
+    }
+
+    fn plan(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Perturbations>> {
+        Ok(Box::new(Plan::new(subject, &settings.config()?)?))
+    }
+}
+
+/// The largest window and stride, in pixels.
+pub const MAX_WINDOW: usize = 1024;
 
 /// Settings of occlusion; the defaults suit a 224×224 input (27 × 27 windows).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,7 +112,7 @@ impl Plan {
         }
         let filler = match fill {
             Fill::Zero => ArrayD::zeros(x.raw_dim()),
-            Fill::Blur => blur(x, 20.0)?,
+            Fill::Blur => blur(x, BLUR_SIGMA)?,
             Fill::Mean => {
                 let means: Vec<f32> = x.axis_iter(Axis(1)).map(|c| c.mean().unwrap_or(0.0)).collect();
                 ArrayD::from_shape_fn(x.raw_dim(), |i| means[i[1]])
@@ -86,18 +125,20 @@ impl Plan {
         Ok(Plan { input: x.clone(), filler, windows, window })
     }
 
-    pub fn len(&self) -> usize {
-        self.windows.len() + 1
-    }
-
     /// The rows and columns a window covers, cut off at the image's edge.
     fn covers(&self, (y, x): (usize, usize)) -> (Range<usize>, Range<usize>) {
         let (height, width) = (self.input.shape()[2], self.input.shape()[3]);
         (y..(y + self.window).min(height), x..(x + self.window).min(width))
     }
+}
+
+impl Perturbations for Plan {
+    fn len(&self) -> usize {
+        self.windows.len() + 1
+    }
 
     /// Input 0 is the image; input i > 0 has window i − 1 filled.
-    pub fn input(&self, i: usize) -> ArrayD<f32> {
+    fn input(&self, i: usize) -> ArrayD<f32> {
         let mut input = self.input.clone();
         if let Some(&at) = i.checked_sub(1).and_then(|w| self.windows.get(w)) {
             let (ys, xs) = self.covers(at);
@@ -111,9 +152,9 @@ impl Plan {
         input
     }
 
-    pub fn finish(&self, scores: &[f32]) -> Result<Outcome> {
+    fn finish(&self, scores: &[f32]) -> Result<Outcome> {
         let [_, channels, height, width] = *self.input.shape() else {
-            return Err(Error::Explain("the input is no longer an image".into()));
+            return Err(Error::Bug("the occlusion input is no longer an image".into()));
         };
         let f_x = scores[0];
         let mut drops = ArrayD::<f64>::zeros(vec![1, 1, height, width]);

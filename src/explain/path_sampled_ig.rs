@@ -15,9 +15,49 @@
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
-use super::integrated_gradients::{path_integral, sum};
-use super::{Baseline, Completeness, Explainer, Progress, Rule, Subject};
+use super::integrated_gradients::{baseline_setting, path_integral, rule_setting, steps_setting, sum};
+use super::perturbation::Outcome;
+use super::schema::{Cost, Descriptor, Needs, Setting, Units};
+use super::{Baseline, Completeness, Display, Explainer, ImageMethod, Progress, Rule, Settings, Subject};
 use crate::error::Result;
+
+pub struct PathSampledIg;
+
+impl ImageMethod for PathSampledIg {
+    fn descriptor(&self) -> Descriptor {
+        Descriptor::new(
+            "path-sampled-ig",
+            "Path-sampled IG",
+            "IG averaged over baselines x″ on the path from x′ = {baseline}",
+            Needs::Gradients,
+            Cost::Many,
+            Display::SumOverChannels,
+            Units::Contribution,
+        )
+        .completeness("Σφ − (f(x) − E f(x″))")
+        .settings::<PathSampledConfig>(vec![
+            steps_setting(),
+            rule_setting(),
+            baseline_setting(),
+            Setting::seed().help("of the noise baseline"),
+        ])
+    }
+
+    fn attribute(
+        &self,
+        explainer: &Explainer,
+        subject: &Subject,
+        settings: &Settings,
+        progress: Progress<'_>,
+    ) -> Result<Outcome> {
+        let (map, check) = attribute(explainer, subject, &settings.config()?, progress)?;
+        Ok(Outcome { completeness: Some(check), ..map.into() })
+    }
+
+    fn passes(&self, settings: &Settings) -> usize {
+        settings.config::<PathSampledConfig>().map_or(1, |c| c.steps + 1)
+    }
+}
 
 /// Settings of path-sampled IG.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,21 +66,23 @@ pub struct PathSampledConfig {
     pub steps: usize,
     pub rule: Rule,
     pub baseline: Baseline,
+    /// Seeds the noise baseline.
+    pub seed: u64,
 }
 
 impl Default for PathSampledConfig {
     fn default() -> Self {
-        PathSampledConfig { steps: 50, rule: Rule::GaussLegendre, baseline: Baseline::Black }
+        PathSampledConfig { steps: 50, rule: Rule::GaussLegendre, baseline: Baseline::Black, seed: 0 }
     }
 }
 
-pub(super) fn attribute(
+fn attribute(
     explainer: &Explainer,
     subject: &Subject,
     config: &PathSampledConfig,
     progress: Progress<'_>,
 ) -> Result<(ArrayD<f32>, Completeness)> {
-    let baseline = config.baseline.tensor(subject)?;
+    let baseline = config.baseline.tensor(subject, config.seed)?;
     let nodes = config.rule.nodes(config.steps)?;
     let weights: Vec<f64> = nodes.iter().map(|&(alpha, w)| alpha * w).collect();
     let (integral, values) = path_integral(explainer, subject, &baseline, &nodes, &weights, progress)?;

@@ -14,10 +14,43 @@ use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::rand_chacha;
-use super::perturbation::Outcome;
-use super::Subject;
+use super::perturbation::{Outcome, Perturbations, Score};
+use super::schema::{Cost, Descriptor, Needs, Setting, Units};
+use super::{Display, Explainer, ImageMethod, Settings, Subject};
 use crate::error::{Error, Result};
 use crate::render::upsample_bilinear;
+
+pub struct Rise;
+
+impl ImageMethod for Rise {
+    fn descriptor(&self) -> Descriptor {
+        Descriptor::new(
+            "rise",
+            "RISE",
+            "mean of {masks} random masks weighted by P(class | masked image), above its lowest value",
+            Needs::ForwardPasses,
+            Cost::Many,
+            Display::AboveMinimum,
+            Units::Own,
+        )
+        .settings::<RiseConfig>(vec![
+            Setting::integer("masks", "Masks", 1, MAX_MASKS as u64)
+                .help("random masks, one forward pass each")
+                .source("the paper's 4000, lowered so that a map takes seconds"),
+            Setting::integer("grid", "Grid", 1, MAX_GRID as u64)
+                .help("cells per side")
+                .source("the paper's s = 7"),
+            Setting::positive("keep", "Keep", 0.0, 1.0)
+                .help("probability that a cell shows the image")
+                .source("the paper's p = 0.5"),
+            Setting::seed().help("of the masks"),
+        ])
+    }
+
+    fn plan(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Perturbations>> {
+        Ok(Box::new(Plan::new(subject, &settings.config()?)?))
+    }
+}
 
 /// Settings of RISE.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +73,12 @@ impl Default for RiseConfig {
 
 /// The most masks RISE accepts.
 pub const MAX_MASKS: usize = 20_000;
+
+/// The finest grid: 64 cells of 3.5 pixels across a 224-pixel image.
+pub const MAX_GRID: usize = 64;
+
+/// The most grid cells a plan holds over all its masks (masks × grid²), 4 bytes each: 64 MB.
+pub const MAX_CELLS: usize = 16 << 20;
 
 /// One mask's random draws: the grid's cells and the shift of the crop.
 #[derive(Debug, Clone)]
@@ -69,9 +108,18 @@ impl Plan {
     pub fn new(subject: &Subject, config: &RiseConfig) -> Result<Plan> {
         let [_, height, width] = subject.image_shape("RISE")?;
         let RiseConfig { masks, grid, keep, seed } = *config;
-        if !(1..=MAX_MASKS).contains(&masks) || grid == 0 || !(keep > 0.0 && keep <= 1.0) {
-            return Err(Error::Explain(format!(
-                "RISE needs 1 to {MAX_MASKS} masks, a grid of at least 1 and 0 < p ≤ 1; they are {masks}, {grid} and {keep}."
+        let valid =
+            (1..=MAX_MASKS).contains(&masks) && (1..=MAX_GRID).contains(&grid) && keep > 0.0 && keep <= 1.0;
+        if !valid {
+            return Err(Error::Setting(format!(
+                "RISE needs 1 to {MAX_MASKS} masks, a grid of 1 to {MAX_GRID} cells and 0 < p ≤ 1; they are {masks}, {grid} and {keep}."
+            )));
+        }
+        if masks * grid * grid > MAX_CELLS {
+            return Err(Error::Setting(format!(
+                "RISE's {masks} masks of {grid}×{grid} cells would need {} MB; lower the masks or the grid (at most {} million cells in all).",
+                (masks * grid * grid * 4) >> 20,
+                MAX_CELLS >> 20
             )));
         }
         let mut rng = rand_chacha(seed);
@@ -91,16 +139,22 @@ impl Plan {
         Ok(Plan { input: subject.input.clone(), draws, grid, keep })
     }
 
-    pub fn len(&self) -> usize {
-        self.draws.len()
-    }
-
     fn mask(&self, i: usize) -> Array2<f32> {
         mask(&self.draws[i], self.grid, self.input.shape()[2], self.input.shape()[3])
     }
+}
+
+impl Perturbations for Plan {
+    fn len(&self) -> usize {
+        self.draws.len()
+    }
+
+    fn score(&self) -> Score {
+        Score::Probability
+    }
 
     /// The image times mask i.
-    pub fn input(&self, i: usize) -> ArrayD<f32> {
+    fn input(&self, i: usize) -> ArrayD<f32> {
         let m = self.mask(i);
         let mut input = self.input.clone();
         for mut channel in input.axis_iter_mut(Axis(1)) {
@@ -110,9 +164,9 @@ impl Plan {
     }
 
     /// The masks averaged with the target's probabilities as weights.
-    pub fn finish(&self, probabilities: &[f32]) -> Result<Outcome> {
+    fn finish(&self, probabilities: &[f32]) -> Result<Outcome> {
         let [_, channels, height, width] = *self.input.shape() else {
-            return Err(Error::Explain("the input is no longer an image".into()));
+            return Err(Error::Bug("the RISE input is no longer an image".into()));
         };
         let mut saliency = Array2::<f64>::zeros((height, width));
         for (i, &probability) in probabilities.iter().enumerate() {

@@ -14,9 +14,92 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::baseline::{rand_chacha, range};
-use super::{Explainer, Progress, Subject};
+use super::perturbation::Outcome;
+use super::schema::{Cost, Descriptor, Needs, Setting, Units};
+use super::{Display, Explainer, ImageMethod, Progress, Settings, Subject};
 use crate::error::{Error, Result};
 use crate::grad::Mode;
+
+/// SmoothGrad: E[g].
+pub struct SmoothGrad;
+/// SmoothGrad²: E[g²].
+pub struct SmoothGradSq;
+/// VarGrad: E[g²] − E[g]².
+pub struct VarGrad;
+
+/// The three share one set of passes (see [`Explainer::noise_statistics`]) and one schema.
+fn descriptor(id: &'static str, title: &'static str, caption: &'static str, units: Units) -> Descriptor {
+    Descriptor::new(id, title, caption, Needs::Gradients, Cost::Many, Display::MaxAbsOverChannels, units)
+        .settings::<NoiseConfig>(vec![
+        Setting::integer("samples", "Samples", 1, MAX_SAMPLES as u64)
+            .help("noisy copies of the input")
+            .source("the paper's n = 50"),
+        Setting::number("sigma", "Noise σ", 0.0, 1.0)
+            .help("as a fraction of the input’s range")
+            .source("the paper's 15%"),
+        Setting::seed(),
+    ])
+}
+
+fn statistics(
+    explainer: &Explainer,
+    subject: &Subject,
+    settings: &Settings,
+    progress: Progress<'_>,
+    statistic: fn(&NoiseStatistics) -> ArrayD<f32>,
+) -> Result<Outcome> {
+    let stats = explainer.noise_statistics(subject, &settings.config()?, progress)?;
+    Ok(statistic(&stats).into())
+}
+
+fn samples(settings: &Settings) -> usize {
+    settings.config::<NoiseConfig>().map_or(1, |c| c.samples)
+}
+
+impl ImageMethod for SmoothGrad {
+    fn descriptor(&self) -> Descriptor {
+        let caption = "|mean ∇y(x + ε)| over {samples} noisy copies, σ = {sigma}";
+        descriptor("smoothgrad", "SmoothGrad", caption, Units::Gradient)
+    }
+
+    fn attribute(&self, e: &Explainer, s: &Subject, settings: &Settings, p: Progress<'_>) -> Result<Outcome> {
+        statistics(e, s, settings, p, NoiseStatistics::mean)
+    }
+
+    fn passes(&self, settings: &Settings) -> usize {
+        samples(settings)
+    }
+}
+
+impl ImageMethod for SmoothGradSq {
+    fn descriptor(&self) -> Descriptor {
+        let caption = "mean ∇y(x + ε)² over {samples} noisy copies, σ = {sigma}";
+        descriptor("smoothgrad-sq", "SmoothGrad²", caption, Units::SquaredGradient)
+    }
+
+    fn attribute(&self, e: &Explainer, s: &Subject, settings: &Settings, p: Progress<'_>) -> Result<Outcome> {
+        statistics(e, s, settings, p, NoiseStatistics::mean_square)
+    }
+
+    fn passes(&self, settings: &Settings) -> usize {
+        samples(settings)
+    }
+}
+
+impl ImageMethod for VarGrad {
+    fn descriptor(&self) -> Descriptor {
+        let caption = "variance of ∇y(x + ε) over {samples} noisy copies, σ = {sigma}";
+        descriptor("vargrad", "VarGrad", caption, Units::SquaredGradient)
+    }
+
+    fn attribute(&self, e: &Explainer, s: &Subject, settings: &Settings, p: Progress<'_>) -> Result<Outcome> {
+        statistics(e, s, settings, p, NoiseStatistics::variance)
+    }
+
+    fn passes(&self, settings: &Settings) -> usize {
+        samples(settings)
+    }
+}
 
 /// Settings of SmoothGrad and its variants; the defaults are the paper's (n = 50, σ = 15%).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

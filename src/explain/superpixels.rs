@@ -17,9 +17,32 @@ use std::collections::VecDeque;
 use ndarray::{Array2, Array3, ArrayD, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{blur, to_pixels};
+use super::baseline::{blur, to_pixels, BLUR_SIGMA};
+use super::schema::Setting;
 use super::Subject;
 use crate::error::{Error, Result};
+
+/// The superpixels' settings, shared by LIME and KernelSHAP on images.
+pub(super) fn segment_settings() -> Vec<Setting> {
+    vec![
+        Setting::integer("segments", "Superpixels", 1, MAX_SEGMENTS as u64)
+            .help("about how many (SLIC)")
+            .source("Glimpse: about 50 segments of a 224×224 image"),
+        Setting::positive("compactness", "Compactness", 0.0, 100.0)
+            .help("higher: squarer superpixels")
+            .source("scikit-image's slic"),
+        Setting::variants(
+            "fill",
+            "Hidden superpixels show",
+            &[
+                (SegmentFill::Mean, "Its mean colour"),
+                (SegmentFill::Blur, "The blurred image"),
+                (SegmentFill::Black, "Black"),
+            ],
+        )
+        .source("lime: the mean colour; shap's image examples: black"),
+    ]
+}
 
 /// SLIC's settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -287,8 +310,8 @@ impl Coalitions {
         let segments = slic(subject, config)?;
         let x = &subject.input;
         let filler = match fill {
-            SegmentFill::Black => super::Baseline::Black.tensor(subject)?,
-            SegmentFill::Blur => blur(x, 20.0)?,
+            SegmentFill::Black => super::Baseline::Black.tensor(subject, 0)?,
+            SegmentFill::Blur => blur(x, BLUR_SIGMA)?,
             SegmentFill::Mean => {
                 let mut sums = Array2::<f64>::zeros((x.shape()[1], segments.count));
                 let mut sizes = vec![0usize; segments.count];

@@ -83,6 +83,7 @@ impl Graph {
         let onnx = tract_onnx::onnx();
         let proto =
             onnx.proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(e.root_cause().to_string()))?;
+        super::check::attributes(&proto)?;
         let graph = proto.graph.as_ref().ok_or_else(|| Error::NotOnnx("the file holds no graph".into()))?;
         let load = |t: &pb::TensorProto| -> Result<Value> {
             let tensor = tract_onnx::tensor::load_tensor(&*onnx.provider, t, None)

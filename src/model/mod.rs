@@ -16,6 +16,7 @@ use tract_onnx::tract_hir::internal::DimLike;
 use crate::error::{Error, Result};
 use crate::tensor::Value;
 
+mod check;
 pub mod graph;
 pub mod surgery;
 
@@ -72,8 +73,10 @@ impl Model {
     /// model's own outputs, in the order given.
     pub fn from_bytes_exposing(bytes: &[u8], intermediates: &[String]) -> Result<Model> {
         let mut reader = bytes;
-        let mut inference =
-            tract_onnx::onnx().model_for_read(&mut reader).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
+        let onnx = tract_onnx::onnx();
+        let proto = onnx.proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
+        check::attributes(&proto)?;
+        let mut inference = onnx.model_for_proto_model(&proto).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
 
         let unsupported = unsupported_ops(&inference);
         if !unsupported.is_empty() {

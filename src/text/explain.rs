@@ -25,13 +25,16 @@ use serde::{Deserialize, Serialize};
 use super::model::{Pooling, Reading, TextModel};
 use super::rollout::{gradient_rollout, rollout};
 use crate::error::{Error, Result};
-use crate::explain::integrated_gradients::Rule;
-use crate::explain::kernel_shap::{self, Design};
-use crate::explain::lime::{self, Samples};
-use crate::explain::{Baseline, Completeness, Explainer, Method, PathConfig, Progress, Subject};
+use crate::explain::integrated_gradients::{rule_setting, steps_setting, tolerance_setting, Rule};
+use crate::explain::kernel_shap::{self, budget_setting, Design};
+use crate::explain::lime::{self, fit_settings, Samples};
+use crate::explain::schema::{self, Cost, Descriptor, Needs, Setting, Units};
+use crate::explain::{Baseline, Completeness, Display, Explainer, Method, PathConfig, Progress, Subject};
 use crate::grad::{GradModel, Mode, Target};
 
-/// Every text method, with its settings. In JSON: `{"method": "lime", "samples": 500}`.
+/// Every text method, with its settings. In JSON: `{"method": "lime", "samples": 500}`; read
+/// it with [`TextMethod::parse`] or [`TextMethod::new`], which check the settings against the
+/// method's schema ([`TextMethod::descriptor`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum TextMethod {
@@ -88,6 +91,9 @@ pub struct TokenShapConfig {
     pub seed: u64,
 }
 
+/// The most attention layers and heads a setting can name.
+const MAX_ATTENTION: u64 = 256;
+
 /// Which attention map: a layer (`None`: the last) and a head (`None`: the mean of the heads).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -112,6 +118,110 @@ impl TextMethod {
         ]
     }
 
+    /// Every text method's descriptor, in order.
+    pub fn descriptors() -> Vec<Descriptor> {
+        TextMethod::all().iter().map(TextMethod::descriptor).collect()
+    }
+
+    /// What the method is, its settings' schema among it.
+    pub fn descriptor(&self) -> Descriptor {
+        let describe = |title, caption, needs, cost, display, units| {
+            Descriptor::new(self.name(), title, caption, needs, cost, display, units)
+        };
+        let contribution = |title, caption, cost| {
+            describe(title, caption, Needs::Gradients, cost, Display::Signed, Units::Contribution)
+        };
+        let removal = |title, caption, cost, units| {
+            describe(title, caption, Needs::ForwardPasses, cost, Display::Signed, units)
+        };
+        let attention = |title, caption| {
+            describe(title, caption, Needs::Attention, Cost::Single, Display::Magnitude, Units::Own)
+        };
+        match self {
+            TextMethod::Gradient => describe(
+                "Gradient",
+                "‖∂y/∂e‖, the norm of the gradient at each token’s embedding",
+                Needs::Gradients,
+                Cost::Single,
+                Display::Magnitude,
+                Units::Gradient,
+            ),
+            TextMethod::GradXInput => {
+                contribution("Gradient × Input", "e · ∂y/∂e, summed over the embedding", Cost::Single)
+            }
+            TextMethod::IntegratedGradients(_) => contribution(
+                "Integrated Gradients",
+                "(e − e′) · ∫ ∇y along the path from e′, the embeddings of the sentence with every word [PAD]",
+                Cost::Many,
+            )
+            .completeness("Σφ − (f(x) − f(x′))")
+            .settings::<TextPathConfig>(vec![steps_setting(), rule_setting(), tolerance_setting()]),
+            TextMethod::Occlusion => removal(
+                "Occlusion",
+                "drop in the score when the token is left out",
+                Cost::PerFeature,
+                Units::Own,
+            ),
+            TextMethod::Lime(_) => removal(
+                "LIME",
+                "a weighted linear fit of the score on which tokens are kept, over {samples} samples",
+                Cost::Many,
+                Units::SegmentShare,
+            )
+            .settings::<TokenLimeConfig>(fit_settings()),
+            TextMethod::KernelShap(_) => removal(
+                "KernelSHAP",
+                "Shapley values of the tokens; coalitions: {budget} (every one, up to 11 tokens)",
+                Cost::Many,
+                Units::SegmentShare,
+            )
+            .completeness("Σφ − (f(x) − f(∅))")
+            .settings::<TokenShapConfig>(vec![budget_setting(), Setting::seed().help("of the sampled coalitions")]),
+            TextMethod::Attention(_) => attention(
+                "Attention",
+                "{head} of {layer}: how much the sentence’s summary attends to each token",
+            )
+            .settings::<AttentionConfig>(vec![
+                Setting::index("layer", "Layer", MAX_ATTENTION).or_none("the last layer"),
+                Setting::index("head", "Head", MAX_ATTENTION).or_none("the mean of the heads"),
+            ]),
+            TextMethod::Rollout => attention(
+                "Attention rollout",
+                "attention multiplied through every layer, with the residual connection (Abnar & Zuidema 2020)",
+            ),
+            TextMethod::GradientRollout => attention(
+                "Gradient-weighted rollout",
+                "rollout of attention weighted by its positive gradient, layer by layer (Chefer et al. 2021)",
+            ),
+        }
+    }
+
+    /// The method `name` with `settings` (a JSON object; missing keys take their defaults),
+    /// checked against its schema.
+    pub fn new(name: &str, settings: serde_json::Value) -> Result<TextMethod> {
+        let method = TextMethod::from_name(name)?;
+        let serde_json::Value::Object(given) = settings else {
+            return Err(Error::Setting(format!("The settings of {name} must be a JSON object.")));
+        };
+        let mut values = schema::validate(&method.descriptor(), &given)?;
+        values.insert("method".into(), name.into());
+        serde_json::from_value(serde_json::Value::Object(values))
+            .map_err(|e| Error::Bug(format!("{name}'s settings do not fit its config: {e}")))
+    }
+
+    /// Parses `{"method": NAME, ...settings}`, checked against the method's schema.
+    pub fn parse(json: &str) -> Result<TextMethod> {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::Setting(format!("The settings are not JSON: {e}.")))?;
+        let serde_json::Value::Object(mut given) = value else {
+            return Err(Error::Setting("A method's settings must be a JSON object.".into()));
+        };
+        match given.remove("method") {
+            Some(serde_json::Value::String(name)) => TextMethod::new(&name, serde_json::Value::Object(given)),
+            _ => Err(Error::Setting("A method's settings must name the method.".into())),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             TextMethod::Gradient => "gradient",
@@ -130,45 +240,45 @@ impl TextMethod {
     pub fn from_name(name: &str) -> Result<TextMethod> {
         TextMethod::all().into_iter().find(|m| m.name() == name).ok_or_else(|| {
             let names: Vec<&str> = TextMethod::all().iter().map(TextMethod::name).collect();
-            Error::Explain(format!("there is no text method {name}; they are {}", names.join(", ")))
+            Error::Setting(format!(
+                "There is no text method {name}; the text methods are {}.",
+                names.join(", ")
+            ))
         })
     }
 
     /// Whether scores can be negative (a token that argues against the class).
     pub fn signed(&self) -> bool {
-        matches!(
-            self,
-            TextMethod::GradXInput
-                | TextMethod::IntegratedGradients(_)
-                | TextMethod::Occlusion
-                | TextMethod::Lime(_)
-                | TextMethod::KernelShap(_)
-        )
+        self.descriptor().display.signed()
     }
 
     /// Whether it needs forward passes only; those are laid out as a [`TokenPlan`].
     pub fn forward_only(&self) -> bool {
-        matches!(self, TextMethod::Occlusion | TextMethod::Lime(_) | TextMethod::KernelShap(_))
+        self.descriptor().needs == Needs::ForwardPasses
     }
 
     /// The gradient methods, as the method that runs on the embedding model.
-    fn on_embeddings(&self) -> Option<Method> {
-        match self {
-            TextMethod::Gradient => Some(Method::Gradient),
-            TextMethod::GradXInput => Some(Method::GradXInput),
-            TextMethod::IntegratedGradients(c) => Some(Method::IntegratedGradients(PathConfig {
-                steps: c.steps,
-                rule: c.rule,
-                baseline: Baseline::Custom,
-                tolerance: c.tolerance,
-            })),
+    fn on_embeddings(&self) -> Result<Option<Method>> {
+        Ok(match self {
+            TextMethod::Gradient => Some(Method::from_name("gradient")?),
+            TextMethod::GradXInput => Some(Method::from_name("grad-x-input")?),
+            TextMethod::IntegratedGradients(c) => Some(Method::with(
+                "integrated-gradients",
+                &PathConfig {
+                    steps: c.steps,
+                    rule: c.rule,
+                    baseline: Baseline::Custom,
+                    seed: 0,
+                    tolerance: c.tolerance,
+                },
+            )?),
             _ => None,
-        }
+        })
     }
 
     /// Whether its scores come from attention (compared with the others by [`agreement`]).
     pub fn from_attention(&self) -> bool {
-        matches!(self, TextMethod::Attention(_) | TextMethod::Rollout | TextMethod::GradientRollout)
+        self.descriptor().needs == Needs::Attention
     }
 }
 
@@ -279,7 +389,7 @@ impl TextModel {
         progress: Progress<'_>,
     ) -> Result<(Vec<Option<f32>>, Option<Completeness>)> {
         let on_embeddings = method
-            .on_embeddings()
+            .on_embeddings()?
             .ok_or_else(|| Error::Explain(format!("{} does not run on the embeddings", method.name())))?;
         let subject = self.embedding_subject(sentence, target)?;
         let explainer = self.embedding(sentence)?;

@@ -9,6 +9,7 @@ use image::RgbImage;
 use ndarray::ArrayD;
 use wasm_bindgen::prelude::*;
 
+use crate::explain::schema::{Descriptor, Units};
 use crate::explain::{Attribution, Explainer, Method, Plan, Subject};
 use crate::render::{self, Colormap, Heatmap, Style};
 use crate::{preprocess, ImageClassifier, RgbaPixels};
@@ -20,26 +21,43 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Traps, as running out of memory would: the end-to-end test makes a worker die with it, to
+/// check that the page replaces the worker and carries on.
+#[wasm_bindgen(js_name = trapForTests)]
+pub fn trap_for_tests() {
+    core::arch::wasm32::unreachable()
+}
+
 /// Refuses an image file that is too large to decode, from its header alone.
 #[wasm_bindgen(js_name = checkImageFile)]
 pub fn check_image_file(bytes: &[u8]) -> Result<(), JsError> {
     Ok(preprocess::check_encoded(bytes)?)
 }
 
-/// Every method at its default settings: `[{method, ...settings, signed, forwardOnly}]`, in the
-/// order the page lists them.
+/// The registry of image methods, in the order the page lists them: each method's descriptor
+/// (see [`Descriptor`]: title, caption, needs, cost, display, units, settings with their
+/// schema) with `signed`, `group` (the maps it may share a colour scale with) and `defaults`
+/// (`{method, ...settings}`).
 #[wasm_bindgen]
 pub fn methods() -> Result<JsValue, JsError> {
-    let list: Vec<serde_json::Value> = Method::all()
-        .iter()
-        .map(|m| {
-            let mut entry = serde_json::to_value(m)?;
-            entry["signed"] = m.display().signed().into();
-            entry["forwardOnly"] = m.forward_only().into();
-            Ok(entry)
-        })
-        .collect::<Result<_, serde_json::Error>>()?;
+    let list: Vec<serde_json::Value> =
+        Method::all().iter().map(|m| registry_entry(m.descriptor(), m)).collect::<Result<_, _>>()?;
     to_js(&list)
+}
+
+/// A registry entry for the page: the descriptor, what follows from it, and the defaults.
+fn registry_entry(
+    descriptor: &Descriptor,
+    defaults: &impl serde::Serialize,
+) -> Result<serde_json::Value, JsError> {
+    let mut entry = serde_json::to_value(descriptor)?;
+    entry["signed"] = descriptor.display.signed().into();
+    entry["group"] = match descriptor.units {
+        Units::Own => descriptor.id.into(),
+        units => serde_json::to_value(units)?,
+    };
+    entry["defaults"] = serde_json::to_value(defaults)?;
+    Ok(entry)
 }
 
 /// The colour maps: `{diverging: [...], sequential: [...]}`.
@@ -162,7 +180,7 @@ impl Playground {
         target: usize,
         progress: &js_sys::Function,
     ) -> Result<JsValue, JsError> {
-        let method: Method = serde_json::from_str(method)?;
+        let method = Method::parse(method)?;
         let subject = self.subject(target)?;
         let attribution = self.explainer.explain(&subject, &method, &mut reporter(progress))?;
         self.keep(tile, &attribution)
@@ -252,8 +270,7 @@ impl Playground {
     /// Lays out the plan for these settings and target, unless it is the last one.
     fn lay_out(&mut self, method: &str, target: usize) -> Result<(), JsError> {
         if !matches!(&self.plan, Some((m, t, _)) if m == method && *t == target) {
-            let settings: Method = serde_json::from_str(method)?;
-            let plan = Plan::new(&self.subject(target)?, &settings)?;
+            let plan = Plan::new(&self.explainer, &self.subject(target)?, &Method::parse(method)?)?;
             self.plan = Some((method.to_owned(), target, plan));
         }
         Ok(())
@@ -360,6 +377,7 @@ impl From<crate::explain::Completeness> for Completeness {
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RenderRequest {
     shared: bool,
     #[serde(default = "default_percentile")]
@@ -372,6 +390,7 @@ fn default_percentile() -> f32 {
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TileStyle {
     tile: u32,
     colormap: Colormap,

@@ -5,25 +5,16 @@ use std::collections::HashMap;
 
 use wasm_bindgen::prelude::*;
 
-use super::{reporter, to_js};
+use super::{registry_entry, reporter, to_js};
 use crate::render::{self, Colormap};
 use crate::text::explain::agreement;
 use crate::text::{Sentence, TextMethod, TextModel, TokenAttribution, TokenPlan};
 
-/// Every text method at its default settings: `[{method, ...settings, signed, forwardOnly,
-/// fromAttention}]`, in the order the page lists them.
+/// The registry of text methods, as [`super::methods`] gives the image ones.
 #[wasm_bindgen(js_name = textMethods)]
 pub fn text_methods() -> Result<JsValue, JsError> {
-    let list: Vec<serde_json::Value> = TextMethod::all()
-        .iter()
-        .map(|m| {
-            let mut entry = serde_json::to_value(m)?;
-            entry["signed"] = m.signed().into();
-            entry["forwardOnly"] = m.forward_only().into();
-            entry["fromAttention"] = m.from_attention().into();
-            Ok(entry)
-        })
-        .collect::<Result<_, serde_json::Error>>()?;
+    let list: Vec<serde_json::Value> =
+        TextMethod::all().iter().map(|m| registry_entry(&m.descriptor(), m)).collect::<Result<_, _>>()?;
     to_js(&list)
 }
 
@@ -115,7 +106,7 @@ impl TextPlayground {
         target: usize,
         progress: &js_sys::Function,
     ) -> Result<JsValue, JsError> {
-        let method: TextMethod = serde_json::from_str(method)?;
+        let method = TextMethod::parse(method)?;
         let sentence = self.sentence.as_mut().ok_or_else(no_sentence)?;
         let attribution = self.model.explain(sentence, &method, target, &mut reporter(progress))?;
         self.keep(tile, attribution)
@@ -217,7 +208,7 @@ impl TextPlayground {
     /// Lays out the plan for these settings and target, unless it is the last one.
     fn lay_out(&mut self, method: &str, target: usize) -> Result<&TokenPlan, JsError> {
         if !matches!(&self.plan, Some((m, t, _)) if m == method && *t == target) {
-            let settings: TextMethod = serde_json::from_str(method)?;
+            let settings = TextMethod::parse(method)?;
             let sentence = self.sentence.as_ref().ok_or_else(no_sentence)?;
             let plan = self.model.plan(sentence, &settings, target)?;
             self.plan = Some((method.to_owned(), target, plan));
@@ -273,11 +264,13 @@ fn no_sentence() -> JsError {
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RenderRequest {
     tiles: Vec<TileStyle>,
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TileStyle {
     tile: u32,
     colormap: Colormap,

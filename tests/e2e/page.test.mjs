@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import { deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, serve, watchProblems } from './harness.mjs';
@@ -139,6 +140,78 @@ test('a huge image is refused before it is decoded', async () => {
   await page.close();
 });
 
+/** A real PNG of `width`×`height` grey pixels (8-bit greyscale, unfiltered rows). */
+function greyPng(width, height) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes) => {
+    let c = 0xffffffff;
+    for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 0; // greyscale
+  const rows = Buffer.alloc((width + 1) * height, 128);
+  for (let y = 0; y < height; y++) rows[y * (width + 1)] = 0; // filter: none
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+test('a sliver of an image, a RISE grid past its limit and a trapping worker each get a clear message, and the page carries on', { timeout: 600_000 }, async () => {
+  const { page } = await openPage();
+  for (const [width, height] of [[32000, 1], [1, 32000]]) {
+    const name = `strip-${width}x${height}.png`;
+    await page.setInputFiles('#file', { name, mimeType: 'image/png', buffer: greyPng(width, height) });
+    await page.waitForFunction((n) => document.getElementById('error-text').textContent.startsWith(n), name);
+    assert.equal(await page.textContent('#error-text'), `${name}: The image is ${width}×${height}, 32000 times longer `
+      + 'than it is wide; the model would see only a sliver of its middle. Glimpse accepts up to 100 times: crop it first.');
+  }
+
+  // The core's schema refuses RISE's grid of 100000 (it once asked every worker for gigabytes).
+  await page.click('[data-example="chelsea.png"]');
+  await waitForResult(page, 'Chelsea the cat');
+  await selectMethods(page, ['rise']);
+  await page.click('.tile[data-method="rise"] details.settings > summary');
+  await setTileNumber(page, 'rise', 'Grid', 100000);
+  await page.waitForSelector('.tile[data-method="rise"][data-state="error"]');
+  assert.equal(await page.textContent('.tile[data-method="rise"] .state'), 'RISE\'s grid must be a whole number from 1 to 64; it is 100000.');
+
+  // A worker whose wasm traps (as running out of memory would) is replaced, and the tile says so.
+  await selectMethods(page, []);
+  for (const worker of page.workers()) await worker.evaluate(() => { self.glimpseTrapOn = 'explain'; });
+  await selectMethods(page, ['gradient']);
+  await page.waitForSelector('.tile[data-method="gradient"][data-state="error"]');
+  assert.match(await page.textContent('.tile[data-method="gradient"] .state'),
+    /^The engine crashed \(unreachable\); it has been restarted\. Run the method again, or with lighter settings\.$/);
+
+  await screenshotSection(page, 'trapped.png');
+
+  // The next method on the next image works, on the fresh workers (the model reloads first).
+  await page.click('[data-example="coffee.png"]');
+  await waitForResult(page, 'A cup of coffee');
+  await waitForTiles(page, ['gradient'], 120_000);
+  const gradient = await tileStats(page, 'gradient');
+  assert.equal(gradient.state, 'done', gradient.stateText);
+  assert.ok(gradient.coloured > 0.01);
+  await page.close();
+});
+
 test('cancelling restarts the engine, and the page works afterwards', async () => {
   const page = await browser.newPage();
   await page.goto(server.url);
@@ -154,20 +227,28 @@ test('cancelling restarts the engine, and the page works afterwards', async () =
 
 // ---- The explanation grid ---------------------------------------------------------------------
 
-const GRADIENT_METHODS = [
-  'gradient', 'grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'smoothgrad', 'smoothgrad-sq',
-  'vargrad', 'guided-backprop', 'cam', 'grad-cam', 'grad-cam-pp',
-];
-const FORWARD_ONLY_METHODS = ['occlusion', 'rise', 'lime', 'kernel-shap'];
-const ALL_METHODS = [...GRADIENT_METHODS, ...FORWARD_ONLY_METHODS];
 // One pass (forward and backward) takes about 0.3 s in the debug build on 2 cores, so the
-// 50-pass methods take about 15 s each: the eleven gradient methods at their defaults, in about
+// 50-pass methods take about 15 s each: the gradient methods at their defaults, in about
 // 3 minutes. The forward-only methods are checked at lighter settings, twice (1 and 2 workers).
 const EXPLAIN_TIMEOUT = 900_000;
 
+/**
+ * The image methods the page lists, from the core's registry: `{id, needs, signed}` each. The
+ * tests below run every one of them, so a method is tested the day it is registered.
+ */
+async function registry(page) {
+  return page.$$eval('.methods label.method', (labels) => labels.map((label) => ({
+    id: label.dataset.method, needs: label.dataset.needs, signed: label.dataset.signed === 'true',
+  })));
+}
+
+async function methodsNeeding(page, needs) {
+  return (await registry(page)).filter((m) => m.needs === needs).map((m) => m.id);
+}
+
 async function selectMethods(page, methods) {
-  for (const method of ALL_METHODS) {
-    await page.setChecked(`.methods input[value="${method}"]`, methods.includes(method));
+  for (const { id } of await registry(page)) {
+    await page.setChecked(`.methods input[value="${id}"]`, methods.includes(id));
   }
 }
 
@@ -232,6 +313,8 @@ test('every gradient method explains the cat, and the grid renders with per-map 
   // The top prediction is the class explained.
   const top = await topLabels(page);
   assert.equal(await page.$eval('#target', (s) => s.selectedOptions[0].textContent), top[0].label);
+  const GRADIENT_METHODS = await methodsNeeding(page, 'gradients');
+  const signed = new Set((await registry(page)).filter((m) => m.signed).map((m) => m.id));
   await selectMethods(page, GRADIENT_METHODS);
 
   await waitForTiles(page, GRADIENT_METHODS);
@@ -246,7 +329,7 @@ test('every gradient method explains the cat, and the grid renders with per-map 
     assert.ok(stats.std > 10, `${method}: the tile has contrast (std ${stats.std})`);
     assert.ok(stats.coloured > 0.01, `${method}: a map is drawn over the grey image (${stats.coloured} coloured)`);
     // Signed maps have a legend centred at zero, magnitudes one starting at zero.
-    assert.equal(stats.ticks.length, ['grad-x-input', 'integrated-gradients', 'path-sampled-ig', 'cam'].includes(method) ? 3 : 2);
+    assert.equal(stats.ticks.length, signed.has(method) ? 3 : 2);
   }
   assert.equal(await page.$$eval('.tile .state.bad', (bad) => bad.length), 0);
   for (const method of ['integrated-gradients', 'path-sampled-ig']) {
@@ -334,10 +417,15 @@ async function explainForwardOnly(workers) {
   await page.waitForSelector('#explanations:not([hidden])');
   // The tiles start at their defaults; lighter settings replace the runs (occlusion's at once).
   const started = Date.now();
+  const FORWARD_ONLY_METHODS = await methodsNeeding(page, 'forward-passes');
   await selectMethods(page, FORWARD_ONLY_METHODS);
-  for (const [method, settings] of Object.entries(LIGHT_SETTINGS)) {
+  for (const method of FORWARD_ONLY_METHODS) {
+    assert.ok(LIGHT_SETTINGS[method], `${method}: give it light settings for the debug build`);
     await page.click(`.tile[data-method="${method}"] details.settings > summary`);
-    for (const [label, value] of Object.entries(settings)) await setTileNumber(page, method, label, value);
+    for (const [label, value] of Object.entries(LIGHT_SETTINGS[method])) {
+      if (value.option === undefined) await setTileNumber(page, method, label, value);
+      else await tileField(page, method, label).locator('select').selectOption({ index: value.option });
+    }
   }
   await waitForTiles(page, FORWARD_ONLY_METHODS);
   const seconds = (Date.now() - started) / 1000;
@@ -346,12 +434,13 @@ async function explainForwardOnly(workers) {
     stats[method] = await tileStats(page, method);
     stats[method].yellow = await yellowPixels(page, method);
   }
-  return { page, problems, stats, seconds };
+  return { page, problems, stats, seconds, methods: await registry(page) };
 }
 
 test('the forward-only methods explain the cat, the same on a pool of workers as on one', { timeout: 1_200_000 }, async () => {
   const pool = await explainForwardOnly(2);
   const { page, stats } = pool;
+  const FORWARD_ONLY_METHODS = pool.methods.filter((m) => m.needs === 'forward-passes').map((m) => m.id);
   for (const method of FORWARD_ONLY_METHODS) {
     const s = stats[method];
     console.log(`  ${method}: ${s.stateText}; scale ${s.legend}; ${(s.coloured * 100).toFixed(1)}% coloured; ${s.completeness ?? ''}`);
@@ -359,8 +448,10 @@ test('the forward-only methods explain the cat, the same on a pool of workers as
     assert.ok(s.std > 10, `${method}: the tile has contrast (std ${s.std})`);
     assert.ok(s.coloured > 0.01, `${method}: a map is drawn (${s.coloured} coloured)`);
   }
-  // Occlusion, LIME and KernelSHAP are signed (a legend centred at zero); RISE is not.
-  assert.deepEqual(FORWARD_ONLY_METHODS.map((m) => stats[m].ticks.length), [3, 2, 3, 3]);
+  // Signed maps (occlusion, LIME, KernelSHAP) have a legend centred at zero; RISE and Score-CAM not.
+  for (const { id, signed } of pool.methods.filter((m) => m.needs === 'forward-passes')) {
+    assert.equal(stats[id].ticks.length, signed ? 3 : 2, id);
+  }
   assert.match(stats.lime.completeness, /^\d+ superpixels; fit R² = (0|1)\.\d\d$/);
   // KernelSHAP's efficiency is enforced: Σφ − (f(x) − f(∅)) is rounding, 0.0% of the change.
   assert.match(stats['kernel-shap'].completeness, /^\d+ superpixels; Σφ − \(f\(x\) − f\(∅\)\) = .* \(0\.0% of −?[\d.]+\)$/);
@@ -438,7 +529,8 @@ test('cancelling an explanation keeps finished maps, and Explain finishes the re
     null, { timeout: 120_000, polling: 100 });
   await page.click('#cancel');
   await page.waitForSelector('.tile[data-method="integrated-gradients"][data-state="cancelled"]');
-  assert.equal(await page.getAttribute('.tile[data-method="grad-cam"]', 'data-state'), 'cancelled');
+  // The one-pass methods ran first: Grad-CAM did not wait behind Integrated Gradients.
+  assert.equal(await page.getAttribute('.tile[data-method="grad-cam"]', 'data-state'), 'done');
   assert.equal(await page.getAttribute('.tile[data-method="gradient"]', 'data-state'), 'done');
   const gradient = await tileStats(page, 'gradient');
   assert.ok(gradient.coloured > 0.01, 'the finished map stays on screen');
