@@ -774,3 +774,34 @@ fn smoke_every_registered_method_runs_at_its_defaults() {
         assert!(error.contains("no_such_setting"), "{name}: {error}");
     }
 }
+
+// ---- HiResCAM, XGradCAM, LayerCAM, Score-CAM against pytorch-grad-cam 1.5.7 ------------------
+// References: data/explain/make_cam_references.py. At the layer feeding a global average pool
+// the gradient is the same everywhere, so HiResCAM, XGradCAM and Grad-CAM coincide there; the
+// small CNN's first ReLU (before its max pool) tells them apart.
+
+/// The small CNN at its default layer and at its first ReLU.
+fn small_cnn_cam(name: &str, at_default: &[u8], at_relu1: &[u8]) {
+    let (explainer, s) = small_cnn();
+    assert_matches(&explain(&explainer, &s, Method::from_name(name).unwrap()), at_default, name);
+    let relu1 = Method::with(name, &LayerConfig { layer: Some("/relu1/Relu_output_0".into()) }).unwrap();
+    let attribution = explain(&explainer, &s, relu1);
+    assert_eq!(attribution.map.shape(), [1, 1, 32, 32]);
+    assert_matches(&attribution, at_relu1, &format!("{name} at the first ReLU"));
+}
+
+#[test]
+fn hires_cam_matches_pytorch_grad_cam() {
+    small_cnn_cam(
+        "hires-cam",
+        include_bytes!("data/explain/small_cnn_gap_hires_cam.npy"),
+        include_bytes!("data/explain/small_cnn_gap_relu1_hires_cam.npy"),
+    );
+    let (explainer, s) = efficientnet();
+    let hires = explain(&explainer, &s, Method::from_name("hires-cam").unwrap());
+    assert_matches(&hires, include_bytes!("data/explain/efficientnet_hires_cam.npy"), "HiResCAM");
+    // Before a global average pool the gradient is the same at every location, so HiResCAM is
+    // Grad-CAM there.
+    let grad_cam = explain(&explainer, &s, Method::from_name("grad-cam").unwrap());
+    assert!(relative_l2(&hires.map, &grad_cam.map) < 1e-5);
+}

@@ -24,6 +24,7 @@ mod grad_cam_pp;
 mod grad_x_input;
 mod gradient;
 mod guided_backprop;
+mod hires_cam;
 pub mod integrated_gradients;
 pub mod kernel_shap;
 pub mod layers;

@@ -27,6 +27,7 @@ static METHODS: &[&dyn ImageMethod] = &[
     &super::cam::Cam,
     &super::grad_cam::GradCam,
     &super::grad_cam_pp::GradCamPp,
+    &super::hires_cam::HiResCam,
     &super::occlusion::Occlusion,
     &super::rise::Rise,
     &super::lime::Lime,
