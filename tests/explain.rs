@@ -805,3 +805,18 @@ fn hires_cam_matches_pytorch_grad_cam() {
     let grad_cam = explain(&explainer, &s, Method::from_name("grad-cam").unwrap());
     assert!(relative_l2(&hires.map, &grad_cam.map) < 1e-5);
 }
+
+#[test]
+fn xgrad_cam_matches_pytorch_grad_cam() {
+    small_cnn_cam(
+        "xgrad-cam",
+        include_bytes!("data/explain/small_cnn_gap_xgrad_cam.npy"),
+        include_bytes!("data/explain/small_cnn_gap_relu1_xgrad_cam.npy"),
+    );
+    let (explainer, s) = efficientnet();
+    assert_matches(
+        &explain(&explainer, &s, Method::from_name("xgrad-cam").unwrap()),
+        include_bytes!("data/explain/efficientnet_xgrad_cam.npy"),
+        "XGradCAM",
+    );
+}

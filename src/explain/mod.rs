@@ -38,6 +38,7 @@ pub mod rise;
 pub mod schema;
 pub mod smoothgrad;
 pub mod superpixels;
+mod xgrad_cam;
 
 pub use baseline::Baseline;
 pub use integrated_gradients::{PathConfig, Rule};

@@ -28,6 +28,7 @@ static METHODS: &[&dyn ImageMethod] = &[
     &super::grad_cam::GradCam,
     &super::grad_cam_pp::GradCamPp,
     &super::hires_cam::HiResCam,
+    &super::xgrad_cam::XGradCam,
     &super::occlusion::Occlusion,
     &super::rise::Rise,
     &super::lime::Lime,
