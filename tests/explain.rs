@@ -820,3 +820,18 @@ fn xgrad_cam_matches_pytorch_grad_cam() {
         "XGradCAM",
     );
 }
+
+#[test]
+fn layer_cam_matches_pytorch_grad_cam() {
+    small_cnn_cam(
+        "layer-cam",
+        include_bytes!("data/explain/small_cnn_gap_layer_cam.npy"),
+        include_bytes!("data/explain/small_cnn_gap_relu1_layer_cam.npy"),
+    );
+    let (explainer, s) = efficientnet();
+    assert_matches(
+        &explain(&explainer, &s, Method::from_name("layer-cam").unwrap()),
+        include_bytes!("data/explain/efficientnet_layer_cam.npy"),
+        "LayerCAM",
+    );
+}

@@ -27,6 +27,7 @@ mod guided_backprop;
 mod hires_cam;
 pub mod integrated_gradients;
 pub mod kernel_shap;
+mod layer_cam;
 pub mod layers;
 mod least_squares;
 pub mod lime;

@@ -29,6 +29,7 @@ static METHODS: &[&dyn ImageMethod] = &[
     &super::grad_cam_pp::GradCamPp,
     &super::hires_cam::HiResCam,
     &super::xgrad_cam::XGradCam,
+    &super::layer_cam::LayerCam,
     &super::occlusion::Occlusion,
     &super::rise::Rise,
     &super::lime::Lime,
