@@ -835,3 +835,33 @@ fn layer_cam_matches_pytorch_grad_cam() {
         "LayerCAM",
     );
 }
+
+#[test]
+fn score_cam_matches_pytorch_grad_cam_on_the_small_cnn() {
+    small_cnn_cam(
+        "score-cam",
+        include_bytes!("data/explain/small_cnn_gap_score_cam.npy"),
+        include_bytes!("data/explain/small_cnn_gap_relu1_score_cam.npy"),
+    );
+    // A plan of one pass per channel, the same scored in two slices as whole.
+    let (explainer, s) = small_cnn();
+    let method = Method::from_name("score-cam").unwrap();
+    let plan = Plan::new(&explainer, &s, &method).unwrap();
+    assert_eq!(plan.len(), 16, "one pass per channel of the 16-channel layer");
+    let whole = explainer.scores(&plan, 0..16, &mut |_, _| {}).unwrap();
+    let mut halves = explainer.scores(&plan, 0..7, &mut |_, _| {}).unwrap();
+    halves.extend(explainer.scores(&plan, 7..16, &mut |_, _| {}).unwrap());
+    assert_eq!(whole, halves);
+}
+
+/// Natively only: its 1280 passes take minutes in a debug build in the browser.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn score_cam_matches_pytorch_grad_cam_on_efficientnet_lite0() {
+    let (explainer, s) = efficientnet();
+    assert_matches(
+        &explain(&explainer, &s, Method::from_name("score-cam").unwrap()),
+        include_bytes!("data/explain/efficientnet_score_cam.npy"),
+        "Score-CAM",
+    );
+}

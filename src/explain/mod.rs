@@ -37,6 +37,7 @@ pub mod perturbation;
 mod registry;
 pub mod rise;
 pub mod schema;
+mod score_cam;
 pub mod smoothgrad;
 pub mod superpixels;
 mod xgrad_cam;

@@ -30,6 +30,7 @@ static METHODS: &[&dyn ImageMethod] = &[
     &super::hires_cam::HiResCam,
     &super::xgrad_cam::XGradCam,
     &super::layer_cam::LayerCam,
+    &super::score_cam::ScoreCam,
     &super::occlusion::Occlusion,
     &super::rise::Rise,
     &super::lime::Lime,

@@ -382,6 +382,8 @@ const LIGHT_SETTINGS = {
   rise: { Masks: 240 },
   lime: { Samples: 240 },
   'kernel-shap': { Coalitions: 240 },
+  // The stem's 32 channels (the first layer listed) rather than the last layer's 1280.
+  'score-cam': { Layer: { option: 1 } },
 };
 
 /** Pixels of a tile drawn in the boundary yellow (at the tile's opacity, over grey). */
