@@ -21,6 +21,11 @@ pub fn softmax(logits: ArrayView1<'_, f32>) -> Vec<f32> {
     exps.into_iter().map(|e| e / sum).collect()
 }
 
+/// The index of the largest score (the first among equals): the top class.
+pub fn argmax(scores: ArrayView1<'_, f32>) -> usize {
+    scores.iter().enumerate().fold(0, |best, (i, &v)| if v > scores[best] { i } else { best })
+}
+
 /// The `k` most probable classes, most probable first; ties keep the lower index first.
 pub fn top_k(logits: ArrayView1<'_, f32>, k: usize, config: &ModelConfig) -> Vec<Prediction> {
     ranked(logits, k, |index| config.label(index))

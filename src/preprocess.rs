@@ -125,6 +125,33 @@ pub fn to_tensor(view: &RgbImage, spec: &Preprocess) -> Array4<f32> {
     })
 }
 
+/// The image a 1×3×H×W input shows, its normalisation undone (how a `.npy` input is drawn);
+/// `None` for a tensor of another shape.
+pub fn from_tensor(input: &ndarray::ArrayD<f32>, spec: &Preprocess) -> Option<RgbImage> {
+    let &[1, 3, h, w] = input.shape() else { return None };
+    Some(RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        image::Rgb(std::array::from_fn(|c| {
+            let v = input[[0, c, y as usize, x as usize]] * spec.std[c] + spec.mean[c];
+            v.round().clamp(0.0, 255.0) as u8
+        }))
+    }))
+}
+
+/// A tensor in pixel units (0‥255; N×3×H×W, or 3×H×W for one image) normalised as the model's
+/// input is, `(pixel − mean) / std` per channel: a baseline given in pixels. A tensor of another
+/// shape, or with no description, is returned as it is, batch axis added.
+pub fn normalise_pixels(mut pixels: ndarray::ArrayD<f32>, spec: Option<&Preprocess>) -> ndarray::ArrayD<f32> {
+    if pixels.ndim() == 3 {
+        pixels.insert_axis_inplace(ndarray::Axis(0));
+    }
+    if let (Some(spec), 4, Some(3)) = (spec, pixels.ndim(), pixels.shape().get(1).copied()) {
+        for (c, mut channel) in pixels.axis_iter_mut(ndarray::Axis(1)).enumerate() {
+            channel.mapv_inplace(|v| (v - spec.mean[c]) / spec.std[c]);
+        }
+    }
+    pixels
+}
+
 /// RGBA bytes of a model view, ready for the page's `ImageData`.
 pub fn to_rgba_bytes(view: &RgbImage) -> Vec<u8> {
     view.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect()

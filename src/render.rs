@@ -27,7 +27,8 @@ pub struct Heatmap {
 pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result<Heatmap> {
     let map = &attribution.map;
     if map.ndim() != 4 || map.shape()[0] != 1 {
-        return Err(Error::Explain(format!("a map of shape {:?} cannot be drawn as an image", map.shape())));
+        let shape = crate::error::shape(map.shape());
+        return Err(Error::Explain(format!("A map of shape {shape} cannot be drawn as an image.")));
     }
     let item = map.index_axis(Axis(0), 0);
     let display = attribution.method.display();
@@ -187,16 +188,70 @@ fn on_boundary(labels: &Array2<u32>, y: usize, x: usize) -> bool {
 }
 
 /// The heatmap over the image, as RGBA bytes: the image in grey, and over it the colour of
-/// value / scale with opacity `style.opacity · |value| / scale`.
+/// value / scale with opacity `style.opacity · |value| / scale`: [`layer`] composited over
+/// [`grey`].
 pub fn overlay(heat: &Heatmap, scale: f32, style: Style, image: &RgbImage) -> Result<Vec<u8>> {
+    check_size(heat, image)?;
+    let mut rgba = Vec::with_capacity(4 * image.len() / 3);
+    for_each_pixel(heat, scale, style, |i, colour, alpha| {
+        let [r, g, b] =
+            image.as_raw().get(3 * i..3 * i + 3).map_or([0.0; 3], |p| [p[0], p[1], p[2]].map(f32::from));
+        let grey = luma(r, g, b);
+        let mix = |c: u8| (grey * (1.0 - alpha) + f32::from(c) * alpha).round().clamp(0.0, 255.0) as u8;
+        rgba.extend_from_slice(&[mix(colour[0]), mix(colour[1]), mix(colour[2]), 255]);
+    });
+    Ok(rgba)
+}
+
+/// The heatmap alone, as RGBA with straight alpha: the colour of value / scale, its alpha
+/// `style.opacity · |value| / scale` (superpixel boundaries opaque). Drawn over [`grey`] the way
+/// a canvas draws (source over), it gives [`overlay`]: the page composites, at any opacity,
+/// without restating the rule.
+pub fn layer(heat: &Heatmap, scale: f32, style: Style, image: &RgbImage) -> Result<Vec<u8>> {
+    check_size(heat, image)?;
+    let mut rgba = Vec::with_capacity(4 * image.len() / 3);
+    for_each_pixel(heat, scale, style, |_, colour, alpha| {
+        rgba.extend_from_slice(&[colour[0], colour[1], colour[2], (alpha * 255.0).round() as u8]);
+    });
+    Ok(rgba)
+}
+
+/// The image in grey (ITU-R 601 luma), as opaque RGBA: what every map is drawn over.
+pub fn grey(image: &RgbImage) -> Vec<u8> {
+    image
+        .pixels()
+        .flat_map(|p| {
+            let [r, g, b] = p.0.map(f32::from);
+            let grey = luma(r, g, b).round().clamp(0.0, 255.0) as u8;
+            [grey, grey, grey, 255]
+        })
+        .collect()
+}
+
+/// Whether text on this colour should be light: its luma is below 120 of 255.
+pub fn is_dark(rgb: [u8; 3]) -> bool {
+    let [r, g, b] = rgb.map(f32::from);
+    luma(r, g, b) < 120.0
+}
+
+fn luma(r: f32, g: f32, b: f32) -> f32 {
+    0.299 * r + 0.587 * g + 0.114 * b
+}
+
+fn check_size(heat: &Heatmap, image: &RgbImage) -> Result<()> {
     let (h, w) = heat.values.dim();
     if (image.width() as usize, image.height() as usize) != (w, h) {
-        return Err(Error::Explain(format!(
+        return Err(Error::Bug(format!(
             "a {w}×{h} map cannot be drawn over a {}×{} image",
             image.width(),
             image.height()
         )));
     }
+    Ok(())
+}
+
+/// Each pixel's colour and alpha, in row order: `visit(index, colour, alpha)`.
+fn for_each_pixel(heat: &Heatmap, scale: f32, style: Style, mut visit: impl FnMut(usize, [u8; 3], f32)) {
     let scale = if scale > 0.0 && scale.is_finite() { scale } else { 1.0 };
     let opacity = style.opacity.clamp(0.0, 1.0);
     let shown = match (&heat.segments, style.top) {
@@ -204,14 +259,13 @@ pub fn overlay(heat: &Heatmap, scale: f32, style: Style, image: &RgbImage) -> Re
         _ => None,
     };
     let labels = heat.segments.as_ref().map(|s| &s.labels);
-    let mut rgba = Vec::with_capacity(4 * w * h);
-    for (((y, x), &value), pixel) in heat.values.indexed_iter().zip(image.pixels()) {
+    for (i, ((y, x), &value)) in heat.values.indexed_iter().enumerate() {
         if style.boundaries && labels.is_some_and(|l| on_boundary(l, y, x)) {
-            rgba.extend_from_slice(&[BOUNDARY[0], BOUNDARY[1], BOUNDARY[2], 255]);
+            visit(i, BOUNDARY, 1.0);
             continue;
         }
         let hidden = match (&shown, labels) {
-            (Some(shown), Some(labels)) => !shown[labels[[y, x]] as usize],
+            (Some(shown), Some(labels)) => !shown.get(labels[[y, x]] as usize).copied().unwrap_or(false),
             _ => false,
         };
         let value = if hidden { 0.0 } else { value };
@@ -222,14 +276,8 @@ pub fn overlay(heat: &Heatmap, scale: f32, style: Style, image: &RgbImage) -> Re
             let t = (value / scale).clamp(0.0, 1.0);
             (t, t)
         };
-        let colour = style.colormap.rgb(t);
-        let alpha = opacity * strength;
-        let [r, g, b] = pixel.0.map(f32::from);
-        let grey = 0.299 * r + 0.587 * g + 0.114 * b;
-        let mix = |c: u8| (grey * (1.0 - alpha) + f32::from(c) * alpha).round().clamp(0.0, 255.0) as u8;
-        rgba.extend_from_slice(&[mix(colour[0]), mix(colour[1]), mix(colour[2]), 255]);
+        visit(i, style.colormap.rgb(t), opacity * strength);
     }
-    Ok(rgba)
 }
 
 /// Token highlights on a diverging colour map, white at zero, so that more colour always means
@@ -325,6 +373,28 @@ mod tests {
         assert_eq!(&rgba[4..], &[blue[0], blue[1], blue[2], 255]);
         assert!(blue[2] > blue[0], "negative is blue");
         assert!(Colormap::BlueRed.rgb(1.0)[0] > Colormap::BlueRed.rgb(1.0)[2], "positive is red");
+    }
+
+    /// The page draws [`layer`] over [`grey`] with a canvas (source over, at the tile's
+    /// opacity); that must be [`overlay`], to rounding.
+    #[test]
+    fn the_layer_drawn_over_the_grey_image_is_the_overlay() {
+        let image = RgbImage::from_fn(4, 3, |x, y| image::Rgb([(60 * x) as u8, (80 * y) as u8, 200]));
+        let values = Array2::from_shape_fn((3, 4), |(y, x)| x as f32 - 1.5 + 0.3 * y as f32);
+        let heat = Heatmap { values, signed: true, segments: None };
+        for opacity in [1.0, 0.85, 0.3] {
+            let style = Style::new(Colormap::BlueRed, opacity);
+            let want = overlay(&heat, 2.0, style, &image).unwrap();
+            let (layer, grey) = (layer(&heat, 2.0, style, &image).unwrap(), grey(&image));
+            for ((l, g), w) in layer.chunks(4).zip(grey.chunks(4)).zip(want.chunks(4)) {
+                let alpha = f32::from(l[3]) / 255.0;
+                for c in 0..3 {
+                    let drawn = f32::from(g[c]) * (1.0 - alpha) + f32::from(l[c]) * alpha;
+                    assert!((drawn - f32::from(w[c])).abs() <= 1.5, "{drawn} against {}", w[c]);
+                }
+            }
+        }
+        assert!(is_dark(Colormap::BlueRed.rgb(0.0)) && !is_dark([255, 255, 255]));
     }
 
     #[test]

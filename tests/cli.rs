@@ -166,7 +166,7 @@ fn hostile_inputs_are_a_message_and_exit_code_1() {
         String::from_utf8_lossy(&result.stderr).into_owned()
     };
     let message = failure(explain_chelsea(&["--method", "rise", "--grid", "100000"], &out));
-    assert!(message.contains("RISE's grid must be a whole number from 1 to 64; it is 100000."), "{message}");
+    assert!(message.contains("RISE: “Grid” must be a whole number from 1 to 64; it is 100000."), "{message}");
     let message = failure(explain_chelsea(&["--method", "rise", "--masks", "20000", "--grid", "64"], &out));
     assert!(message.contains("lower the masks or the grid"), "{message}");
 
@@ -211,7 +211,7 @@ fn hostile_inputs_are_a_message_and_exit_code_1() {
     );
 
     let message = failure(explain_chelsea(&["--method", "smoothgrad", "--samples", "5", "--sigma=-1"], &out));
-    assert!(message.contains("SmoothGrad's noise σ must be a number from 0 to 1; it is -1."), "{message}");
+    assert!(message.contains("SmoothGrad: “Noise σ” must be a number from 0 to 1; it is -1."), "{message}");
 }
 
 /// KernelSHAP from the command line: one value per superpixel, efficient, seeded.
@@ -224,7 +224,7 @@ fn explain_kernel_shap_writes_one_value_per_superpixel() {
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
     assert_eq!(summary["method"]["budget"], 40);
-    assert!(summary["completeness"]["relative_error"].as_f64().unwrap() < 1e-5, "{summary}");
+    assert!(summary["completeness"]["relative"].as_f64().unwrap() < 1e-5, "{summary}");
     let map = glimpse::tensor::from_npy(&std::fs::read(&out).unwrap()).unwrap();
     let mut values: Vec<f32> = map.iter().copied().collect();
     values.sort_by(f32::total_cmp);

@@ -1,8 +1,10 @@
+// @ts-check
 // The page: two modes, images and sentences. For images: examples, upload, the top five and the
 // explanation grid (grid.js); for sentences: a text box, examples, the prediction and the text
 // view (text.js). Progress, cancel and errors are shared. All computation happens in the
 // workers (engine.js → worker.js → Rust); this file only moves bytes and draws what comes back.
 
+import { progressText } from './dom.js';
 import { Cancelled, Engine } from './engine.js';
 import { Grid } from './grid.js';
 import { TextView } from './text.js';
@@ -20,7 +22,8 @@ const EXAMPLES = [
   { file: 'astronaut.png', title: 'An astronaut' },
 ];
 
-const $ = (id) => document.getElementById(id);
+/** An element by id; `any`, since each is used as the kind of element the page made it. */
+const $ = (id) => /** @type {any} */ (document.getElementById(id));
 const ui = {
   examples: $('examples'), dropzone: $('dropzone'), file: $('file'),
   status: $('status'), progress: $('progress'), statusText: $('status-text'), cancel: $('cancel'),
@@ -65,14 +68,14 @@ let current = null;
 /** The image the worker holds (it explains that one); null after the worker restarted. */
 let workerImage = null;
 
-function showProgress(stage, fraction) {
+function showProgress(progress) {
   ui.status.classList.remove('idle');
-  ui.statusText.textContent = `${stage}…`;
-  if (fraction === null || fraction === undefined) ui.progress.removeAttribute('value');
-  else ui.progress.value = fraction;
+  ui.statusText.textContent = `${progressText(progress)}…`;
+  if (progress.total) ui.progress.value = progress.done / progress.total;
+  else ui.progress.removeAttribute('value');
   ui.cancel.hidden = false;
-  grid.progress(stage, fraction);
-  textView.progress(stage, fraction);
+  grid.progress(progress);
+  textView.progress(progress);
 }
 
 function showIdle(text) {

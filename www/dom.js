@@ -1,3 +1,4 @@
+// @ts-check
 // Helpers shared by the image grid and the text view: building elements, the legends' colour
 // bars, and a tile's progress line.
 
@@ -53,15 +54,22 @@ export class Colorbars {
 }
 
 /**
- * Shows an engine progress message on the tile in flight (`{tile, ticket}`), unless the run's
- * answer will be dropped (the tile was unticked or changed meanwhile) or the message is another
- * method's. Stages read "Title: pass 3 of 50".
+ * Shows the engine's progress (`{stage, done, total, unit, tile, mode}`) on the tile in flight
+ * (`{tile, ticket}`) of the view in `mode`, unless the run's answer will be dropped (the tile
+ * was unticked or changed meanwhile) or the progress is another request's.
  */
-export function showTileProgress(inFlight, stage, fraction) {
+export function showTileProgress(inFlight, progress, mode) {
   const tile = inFlight?.tile;
-  if (!tile || tile.ticket !== inFlight.ticket || !stage.startsWith(tile.info.title)) return;
-  const pass = stage.slice(tile.info.title.length).replace(/^:\s*/, '');
-  tile.ui.state.textContent = pass ? `Running: ${pass}` : 'Running…';
-  if (fraction === null || fraction === undefined) tile.ui.progress.removeAttribute('value');
-  else tile.ui.progress.value = fraction;
+  if (!tile || tile.ticket !== inFlight.ticket || progress.tile !== tile.id || (progress.mode ?? 'image') !== mode) return;
+  const counted = progress.unit === 'pass' && progress.total;
+  tile.ui.state.textContent = counted ? `Running: pass ${progress.done} of ${progress.total}` : 'Running…';
+  if (counted) tile.ui.progress.value = progress.done / progress.total;
+  else tile.ui.progress.removeAttribute('value');
+}
+
+/** A progress report as the status bar says it: 'Integrated Gradients: pass 3 of 51'. */
+export function progressText({ stage, done, total, unit }) {
+  if (!total) return stage;
+  if (unit === 'bytes') return `${stage}: ${(done / 1e6).toFixed(1)} MB of ${(total / 1e6).toFixed(1)} MB`;
+  return `${stage}: pass ${done} of ${total}`;
 }

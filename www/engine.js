@@ -1,3 +1,4 @@
+// @ts-check
 // The page's handle on the Web Workers that run Glimpse's wasm: a pool of them, each with its
 // own wasm instance and its own copy of the model (no SharedArrayBuffer, so no special headers).
 // Worker 0 is the primary: it holds the maps and answers every request. The others only help
@@ -35,7 +36,8 @@ export class Engine {
 
   /**
    * @param {object} hooks
-   * @param {(stage: string, fraction: number | null) => void} hooks.onProgress
+   * @param {(progress: {stage: string, done?: number, total?: number, unit?: string, tile?: number,
+   *   mode?: string}) => void} hooks.onProgress progress of a request, with the tile and mode it is for
    * @param {() => void} hooks.onRestart called after fresh workers replaced cancelled or crashed
    *   ones, so the caller can load the model into them again.
    * @param {number} hooks.size how many workers.
@@ -110,7 +112,8 @@ export class Engine {
     let next = 0;
     let done = 0;
     let failed = false;
-    this.#onProgress(`${stage}: pass 0 of ${total}`, 0);
+    const report = (done) => this.#onProgress({ stage, done, total, unit: 'pass', tile, mode });
+    report(0);
     const work = async (index) => {
       while (next < total && !failed && !run.stopped) {
         const start = next;
@@ -123,7 +126,7 @@ export class Engine {
           throw error;
         }
         done += end - start;
-        this.#onProgress(`${stage}: pass ${done} of ${total}`, done / total);
+        report(done);
       }
     };
     await Promise.all(this.#workers.map((_, i) => work(i)));
@@ -134,7 +137,7 @@ export class Engine {
   #send(index, type, payload, transfer, reportProgress, run = null) {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, reportProgress, run });
+      this.#pending.set(id, { resolve, reject, reportProgress, run, tile: payload.tile, mode: payload.mode });
       this.#workers[index].postMessage({ id, type, ...payload }, transfer);
     });
   }
@@ -169,7 +172,7 @@ export class Engine {
     const entry = this.#pending.get(message.id);
     if (!entry) return;
     if (message.type === 'progress') {
-      if (entry.reportProgress) this.#onProgress(message.stage, message.fraction);
+      if (entry.reportProgress) this.#onProgress({ ...message.progress, tile: entry.tile, mode: entry.mode });
       return;
     }
     this.#pending.delete(message.id);

@@ -1,3 +1,4 @@
+// @ts-check
 // The explanation grid: which methods to run, for which class, how to colour them, and one
 // tile per method. Tiles run one at a time through the engine, the cheap ones first, and each
 // fills in as its map is done. The worker keeps the maps (by tile id) and draws them over the image;
@@ -15,8 +16,6 @@ import { caption, cheapest, listField, settingsFields } from './settings.js';
 
 const DEFAULT_OPACITY = 0.85;
 const DEFAULT_PERCENTILE = 99;
-/** Completeness errors above this share of f(x) − f(x′) are highlighted. */
-const COMPLETENESS_WARNING = 0.01;
 
 const STATE_TEXT = {
   idle: 'Not computed yet',
@@ -107,7 +106,7 @@ export class Grid {
     this.#ui.root.hidden = false;
     if (this.#model.gradientsUnavailable) return;
     this.#view = view;
-    this.#grey = greyOf(view);
+    this.#grey = new ImageData(new Uint8ClampedArray(view.grey), view.width, view.height);
     this.#top = top;
     this.#target = top[0]?.index ?? 0;
     this.#ui.target.value = String(this.#target);
@@ -149,8 +148,8 @@ export class Grid {
   }
 
   /** Routes the engine's progress messages to the running tile. */
-  progress(stage, fraction) {
-    showTileProgress(this.#inFlight, stage, fraction);
+  progress(progress) {
+    showTileProgress(this.#inFlight, progress, 'image');
   }
 
   /** One line on how the selected tiles stand, for the status bar. */
@@ -335,34 +334,26 @@ export class Grid {
     }
   }
 
-  /** The tile's canvas: the map over the grey image at the tile's opacity, or the grey image. */
+  /**
+   * The tile's canvas: the grey image, and over it the map's colour layer (the core's RGBA with
+   * its own alpha) at the tile's opacity, composited by the canvas.
+   */
   #paint(tile) {
     const { width, height } = this.#view;
     const canvas = tile.ui.canvas;
     canvas.width = width;
     canvas.height = height;
-    const pixels = new ImageData(width, height);
-    const out = pixels.data;
-    const grey = this.#grey;
+    const context = canvas.getContext('2d');
+    context.putImageData(this.#grey, 0, 0);
     if (tile.overlay) {
-      // The worker drew colour c over grey g with alpha s: g + s(c − g). At opacity o the
-      // colour's weight is o·s, so the pixel is g + o(drawn − g).
-      const drawn = tile.overlay;
-      const o = tile.opacity;
-      for (let i = 0, p = 0; p < grey.length; p++, i += 4) {
-        const g = grey[p];
-        out[i] = g + o * (drawn[i] - g);
-        out[i + 1] = g + o * (drawn[i + 1] - g);
-        out[i + 2] = g + o * (drawn[i + 2] - g);
-        out[i + 3] = 255;
+      if (tile.layerOf !== tile.overlay) {
+        tile.layer = layerCanvas(tile.overlay, width, height);
+        tile.layerOf = tile.overlay;
       }
-    } else {
-      for (let i = 0, p = 0; p < grey.length; p++, i += 4) {
-        out[i] = out[i + 1] = out[i + 2] = grey[p];
-        out[i + 3] = 255;
-      }
+      context.globalAlpha = tile.opacity;
+      context.drawImage(tile.layer, 0, 0);
+      context.globalAlpha = 1;
     }
-    canvas.getContext('2d').putImageData(pixels, 0, 0);
     canvas.classList.toggle('pending', !tile.overlay || tile.state !== 'done');
     tile.root.dataset.scale = tile.overlay ? (tile.sharedWith ? 'shared' : 'own') : '';
   }
@@ -449,7 +440,7 @@ export class Grid {
       return;
     }
     if (!check) return;
-    const warn = check.relative > COMPLETENESS_WARNING;
+    const warn = !check.within_tolerance;
     completeness.classList.toggle('warn', warn);
     completeness.replaceChildren(
       `${tile.info.completeness} = ${formatNumber(check.error, { digits: 2 })} `,
@@ -459,7 +450,7 @@ export class Grid {
     if (segments) completeness.prepend(`${segments.count} superpixels; `);
     const steps = check.steps;
     if (steps && steps !== tile.method.steps) completeness.append(el('small', {}, `Refined to ${steps} points.`));
-    if (warn) completeness.append(el('small', {}, `Above 1% after ${steps ?? tile.method.steps} points: the path integral is not accurate yet; try more steps.`));
+    if (warn) completeness.append(el('small', {}, `Above ${formatPercent(check.tolerance)} after ${steps ?? tile.method.steps} points: the path integral is not accurate yet; try more steps.`));
     completeness.title = 'Completeness: the attributions should add up to the change in the class score '
       + 'between the baseline and the image.';
   }
@@ -747,11 +738,9 @@ function unitGroups(methods) {
   return `${[...groups.values()].map((titles) => titles.join(', ')).join('; ')}. Every other map keeps its own.`;
 }
 
-/** The image in grey, weighted as the worker greys it under a map (ITU-R 601 luma). */
-function greyOf({ width, height, rgba }) {
-  const grey = new Float32Array(width * height);
-  for (let p = 0, i = 0; p < grey.length; p++, i += 4) {
-    grey[p] = 0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2];
-  }
-  return grey;
+/** A colour layer (RGBA with straight alpha) on a canvas of its own, to be drawn at any opacity. */
+function layerCanvas(rgba, width, height) {
+  const canvas = new OffscreenCanvas(width, height);
+  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
+  return canvas;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The page's own choices about methods (which are shown at first, how many superpixels a map
 // shows) and how numbers and names are written for a room. What each method is (its title,
 // caption, settings and units) comes from the core's registry, through the worker.

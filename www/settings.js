@@ -1,3 +1,4 @@
+// @ts-check
 // A method's settings form and caption, built from the registry the worker exports: every
 // setting's label, type, limits, choices and help come from the core's schema, so the page
 // restates none of them. The image grid and the text view both use it.

@@ -1,3 +1,4 @@
+// @ts-check
 // The sentence view's explanations: one tile per text method, each showing the sentence with
 // its tokens highlighted (and, for the attention methods, the token × token matrix), then how
 // far attention agrees with the other methods (Kendall's τ). Tiles run one at a time through
@@ -10,7 +11,6 @@ import { colormapName, formatNumber, formatPercent } from './methods.js';
 import { caption, cheapest, listField, settingsFields } from './settings.js';
 
 const MODE = 'text';
-const COMPLETENESS_WARNING = 0.01;
 /** The matrix's side in CSS pixels, whatever the number of tokens. */
 const MATRIX_SIDE = 360;
 
@@ -117,8 +117,8 @@ export class TextView {
   }
 
   /** Routes the engine's progress messages to the running tile. */
-  progress(stage, fraction) {
-    showTileProgress(this.#inFlight, stage, fraction);
+  progress(progress) {
+    showTileProgress(this.#inFlight, progress, MODE);
   }
 
   summary() {
@@ -250,8 +250,8 @@ export class TextView {
       if (colours && score !== null && score !== undefined) {
         const [r, g, b] = colours[i];
         span.style.backgroundColor = `rgb(${r}, ${g}, ${b})`;
-        // Dark highlights get light text (ITU-R 601 luma).
-        if (0.299 * r + 0.587 * g + 0.114 * b < 120) span.classList.add('dark');
+        // Dark highlights get light text, as the core says.
+        if (tile.drawn.dark[i]) span.classList.add('dark');
         span.dataset.score = String(score);
         span.title = `${token.token}: ${formatNumber(score, { digits: 3 })}`;
       } else if (scores) {
@@ -410,7 +410,7 @@ export class TextView {
       return;
     }
     if (!check) return;
-    const warn = check.relative > COMPLETENESS_WARNING;
+    const warn = !check.within_tolerance;
     completeness.classList.toggle('warn', warn);
     completeness.replaceChildren(
       `${tile.info.completeness} = ${formatNumber(check.error, { digits: 2 })} `,
@@ -494,6 +494,7 @@ export class TextView {
   #makeSettings(tile) {
     const change = (c) => this.#changeMethod(tile, c);
     const { layers, heads } = this.#model.shape;
+    /** @type {(count: number, name: string) => [number, string][]} */
     const positions = (count, name) => Array.from({ length: count }, (_, i) => [i, `${name} ${i + 1}`]);
     const fields = settingsFields(tile.info, tile.method, change, {
       layer: (setting) => listField(setting, tile.method.layer, positions(layers, 'Layer'), change, 'attention-layer'),

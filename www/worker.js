@@ -1,3 +1,4 @@
+// @ts-check
 // Runs in a module Web Worker: loads Glimpse's wasm, holds the model, answers the page.
 // Messages in: {id, type, ...}:
 //   'load-model' {modelUrl, configUrl}  → {name, labels, methods, colormaps, layers, gradientsUnavailable}
@@ -17,12 +18,14 @@
 //   'agreement'                         → [{attention, other, tau}] (Kendall's τ between tiles)
 // With `mode: 'text'`, 'explain', 'plan', 'scores', 'finish', 'render' and 'forget' go to the
 // text model, on the sentence set last.
-// Messages out: {id, type: 'progress', stage, fraction} then {id, type: 'done', result} or
+// Messages out: {id, type: 'progress', progress: {stage, done, total, unit}} (done and total in
+// passes or bytes, as unit says, when they are known) then {id, type: 'done', result} or
 // {id, type: 'error', message, fatal}. `fatal`: the wasm trapped (a panic, out of memory), so
 // this worker's instance can no longer be trusted and the engine replaces it.
 
 import init, {
   Playground, TextPlayground, checkImageFile, colorbar, colormaps, methods, textMethods, trapForTests,
+  // @ts-ignore: wasm-bindgen writes this module when Trunk builds the page.
 } from './glimpse.js';
 
 const MAX_FILE_BYTES = 200 * 1024 * 1024;
@@ -34,14 +37,15 @@ let textReady = null;
 
 self.onmessage = async ({ data }) => {
   const { id, type } = data;
-  const progress = (stage, fraction = null) => postMessage({ id, type: 'progress', stage, fraction });
+  const progress = (stage, counts = {}) => postMessage({ id, type: 'progress', progress: { stage, ...counts } });
   try {
     let result;
     let transfer = [];
     // The end-to-end test names a request type here (Playwright evaluates in the worker) to
     // make the next such request trap, as running out of memory would.
-    if (self.glimpseTrapOn === type) {
-      self.glimpseTrapOn = null;
+    const flags = /** @type {any} */ (self);
+    if (flags.glimpseTrapOn === type) {
+      flags.glimpseTrapOn = null;
       trapForTests();
     }
     if (type === 'load-model') {
@@ -58,16 +62,15 @@ self.onmessage = async ({ data }) => {
         const { pixels, width, height } = await decode(data.image, progress);
         progress('Running the model');
         result = model.setImage(pixels, width, height, 5);
-        transfer = [result.view.rgba.buffer];
+        transfer = [result.view.rgba.buffer, result.view.grey.buffer];
       } else if (type === 'set-baseline') {
         const { pixels, width, height } = await decode(data.image, progress);
         result = { view: model.setBaseline(pixels, width, height) };
-        transfer = [result.view.rgba.buffer];
+        transfer = [result.view.rgba.buffer, result.view.grey.buffer];
       } else if (type === 'explain') {
         const stage = data.stage ?? data.method.method;
-        progress(stage, 0);
-        result = model.explain(data.tile, JSON.stringify(data.method), data.target,
-          (done, total) => progress(`${stage}: pass ${done} of ${total}`, done / total));
+        progress(stage);
+        result = model.explain(data.tile, JSON.stringify(data.method), data.target, passes(progress, stage));
       } else if (type === 'plan') {
         result = model.plan(JSON.stringify(data.method), data.target);
       } else if (type === 'scores') {
@@ -110,9 +113,8 @@ async function answerText(data, progress) {
       return [model.setText(data.text), []];
     case 'explain': {
       const stage = data.stage ?? data.method.method;
-      progress(stage, 0);
-      const report = (done, total) => progress(`${stage}: pass ${done} of ${total}`, done / total);
-      return [model.explain(data.tile, method(), data.target, report), []];
+      progress(stage);
+      return [model.explain(data.tile, method(), data.target, passes(progress, stage)), []];
     }
     case 'plan':
       return [model.plan(method(), data.target), []];
@@ -142,7 +144,7 @@ async function loadTextModel({ modelUrl, configUrl, tokenizerUrl }, progress) {
   const config = await download(configUrl, 'text model description', () => {});
   const tokenizer = await download(tokenizerUrl, 'tokenizer', () => {});
   const onnx = await download(modelUrl, 'text model', (done, total) =>
-    progress(`Downloading the text model: ${mb(done)} of ${mb(total)}`, total ? done / total : null));
+    progress('Downloading the text model', { done, total, unit: 'bytes' }));
   progress('Preparing the text model (optimising its graph)');
   textPlayground?.free();
   textPlayground = null;
@@ -168,7 +170,7 @@ async function loadModel({ modelUrl, configUrl }, progress) {
   await wasmReady;
   const config = await download(configUrl, 'model description', () => {});
   const onnx = await download(modelUrl, 'model', (done, total) =>
-    progress(`Downloading the model: ${mb(done)} of ${mb(total)}`, total ? done / total : null));
+    progress('Downloading the model', { done, total, unit: 'bytes' }));
   progress('Preparing the model (optimising its graph)');
   playground?.free();
   playground = null;
@@ -228,6 +230,11 @@ async function download(url, what, onProgress) {
     offset += chunk.length;
   }
   return bytes;
+}
+
+/** The core's progress callback: passes done of the total, as structured progress. */
+function passes(progress, stage) {
+  return (done, total) => progress(stage, { done, total, unit: 'pass' });
 }
 
 function mb(bytes) {

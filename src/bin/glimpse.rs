@@ -34,6 +34,7 @@ mod cli {
 
     use clap::builder::PossibleValuesParser;
     use clap::{Arg, ArgMatches, Parser, Subcommand};
+    use glimpse::classify::argmax;
     use glimpse::config::Preprocess;
     use glimpse::explain::schema::Descriptor;
     use glimpse::explain::{Attribution, Explainer, Method, Subject};
@@ -265,17 +266,9 @@ mod cli {
             "label": config.as_ref().map(|c| c.label(target)),
             "layer": attribution.layer,
             "shape": attribution.map.shape(),
-            "completeness": attribution.completeness.map(completeness_json),
+            "completeness": attribution.completeness.map(|c| c.report()),
         });
         serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
-    }
-
-    /// A completeness check in the CLI's reports.
-    fn completeness_json(c: glimpse::explain::Completeness) -> serde_json::Value {
-        serde_json::json!({
-            "sum": c.sum, "expected": c.expected, "error": c.error(), "relative_error": c.relative_error(),
-            "steps": c.steps,
-        })
     }
 
     /// The method named on the command line, with the flags that apply to it, and the file of
@@ -300,7 +293,7 @@ mod cli {
         let logits = sentence.reading.logits.clone();
         let target = match args.target {
             Some(t) => t,
-            None => (0..logits.len()).fold(0, |best, i| if logits[i] > logits[best] { i } else { best }),
+            None => argmax(ndarray::ArrayView1::from(&logits)),
         };
         let attribution =
             model.explain(&mut sentence, &method, target, &mut |_, _| {}).map_err(|e| e.to_string())?;
@@ -315,7 +308,7 @@ mod cli {
             })
             .collect();
         let label = model.config.labels.get(target).cloned();
-        let completeness = attribution.completeness.map(completeness_json);
+        let completeness = attribution.completeness.map(|c| c.report());
         let report = serde_json::json!({
             "text": text,
             "truncated": encoding.truncated,
@@ -360,7 +353,7 @@ mod cli {
         let bytes = read(path)?;
         if path.extension().is_some_and(|e| e == "npy") {
             let input = glimpse::tensor::from_npy(&bytes).map_err(|e| e.to_string())?;
-            let view = config.and_then(|c| unnormalise(&input, &c.preprocess));
+            let view = config.and_then(|c| preprocess::from_tensor(&input, &c.preprocess));
             return Ok((input, view));
         }
         let config = config.ok_or("an image input needs the model's description (--config)")?;
@@ -372,37 +365,15 @@ mod cli {
         Ok((input, Some(view)))
     }
 
-    fn unnormalise(input: &ArrayD<f32>, spec: &Preprocess) -> Option<RgbImage> {
-        let &[1, 3, h, w] = input.shape() else { return None };
-        Some(RgbImage::from_fn(w as u32, h as u32, |x, y| {
-            image::Rgb(std::array::from_fn(|c| {
-                let v = input[[0, c, y as usize, x as usize]] * spec.std[c] + spec.mean[c];
-                v.round().clamp(0.0, 255.0) as u8
-            }))
-        }))
-    }
-
     /// A baseline given in pixel units, normalised as the model's input is.
     fn pixel_baseline(path: &Path, spec: Option<&Preprocess>) -> Result<ArrayD<f32>, String> {
-        let mut baseline = glimpse::tensor::from_npy(&read(path)?).map_err(|e| e.to_string())?;
-        if baseline.ndim() == 3 {
-            baseline.insert_axis_inplace(ndarray::Axis(0));
-        }
-        if let (Some(spec), 4, Some(3)) = (spec, baseline.ndim(), baseline.shape().get(1).copied()) {
-            for (c, mut channel) in baseline.axis_iter_mut(ndarray::Axis(1)).enumerate() {
-                channel.mapv_inplace(|v| (v - spec.mean[c]) / spec.std[c]);
-            }
-        }
-        Ok(baseline)
+        let pixels = glimpse::tensor::from_npy(&read(path)?).map_err(|e| e.to_string())?;
+        Ok(preprocess::normalise_pixels(pixels, spec))
     }
 
     fn top_class(explainer: &Explainer, input: &ArrayD<f32>) -> Result<usize, String> {
         let output = explainer.forward().run(input.clone()).map_err(|e| e.to_string())?;
-        let best = output
-            .iter()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-        Ok(best.0)
+        Ok(argmax(output.iter().copied().collect::<ndarray::Array1<f32>>().view()))
     }
 
     fn png(attribution: &Attribution, view: &RgbImage) -> Result<Vec<u8>, String> {

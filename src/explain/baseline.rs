@@ -61,9 +61,9 @@ impl Baseline {
                     .ok_or_else(|| Error::Explain("No custom baseline was given.".into()))?;
                 if baseline.shape() != x.shape() {
                     return Err(Error::Explain(format!(
-                        "The custom baseline has shape {:?}; the input has {:?}.",
-                        baseline.shape(),
-                        x.shape()
+                        "The custom baseline has shape {}; the input has {}.",
+                        crate::error::shape(baseline.shape()),
+                        crate::error::shape(x.shape())
                     )));
                 }
                 Ok(baseline.clone())
@@ -115,8 +115,8 @@ pub(crate) fn range(x: &ArrayD<f32>) -> (f32, f32) {
 pub(crate) fn blur(x: &ArrayD<f32>, sigma: f32) -> Result<ArrayD<f32>> {
     if x.ndim() != 4 {
         return Err(Error::Explain(format!(
-            "A blurred baseline needs an image input (N×C×H×W); this one has shape {:?}.",
-            x.shape()
+            "A blurred baseline needs an image input (N×C×H×W); this one has shape {}.",
+            crate::error::shape(x.shape())
         )));
     }
     if !(sigma > 0.0 && sigma.is_finite()) {
@@ -187,6 +187,6 @@ mod tests {
         let mut s = subject(ArrayD::zeros(vec![1, 3, 4, 4]));
         assert!(Baseline::Custom.tensor(&s, 0).is_err());
         s.custom_baseline = Some(ArrayD::zeros(vec![1, 3, 2, 2]));
-        assert!(Baseline::Custom.tensor(&s, 0).unwrap_err().to_string().contains("[1, 3, 2, 2]"));
+        assert!(Baseline::Custom.tensor(&s, 0).unwrap_err().to_string().contains("1×3×2×2"));
     }
 }

@@ -151,10 +151,14 @@ impl Default for PathConfig {
             rule: Rule::GaussLegendre,
             baseline: Baseline::Black,
             seed: 0,
-            tolerance: Some(0.01),
+            tolerance: Some(COMPLETENESS_TOLERANCE),
         }
     }
 }
+
+/// The completeness error IG refines its path to, by default, as a share of f(x) − f(x′); a
+/// larger error is flagged wherever completeness is shown.
+pub const COMPLETENESS_TOLERANCE: f32 = 0.01;
 
 /// Refinement spends at most this many times `steps` gradient passes in all.
 pub const REFINEMENT_BUDGET: usize = 8;
@@ -303,7 +307,8 @@ fn attribute(
 ) -> Result<(ArrayD<f32>, Completeness)> {
     let PathConfig { steps, rule, baseline, seed, tolerance } = *config;
     if tolerance.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
-        return Err(Error::Explain(format!("The tolerance must be positive; it is {tolerance:?}.")));
+        let shown = tolerance.map_or("none".into(), |t| t.to_string());
+        return Err(Error::Setting(format!("The tolerance must be positive; it is {shown}.")));
     }
     let baseline = baseline.tensor(subject, seed)?;
     let ends = explainer.target_values(&[baseline.clone(), subject.input.clone()], subject.target)?;

@@ -174,8 +174,8 @@ pub(super) fn activations_and_gradients(
     let first = |a: ArrayD<f32>| -> Result<Array3<f32>> {
         if a.ndim() != 4 {
             return Err(Error::Explain(format!(
-                "layer {layer} has shape {:?}; a CAM needs an N×C×H×W layer",
-                a.shape()
+                "Layer {layer} has shape {}; a CAM needs an N×C×H×W layer.",
+                crate::error::shape(a.shape())
             )));
         }
         a.index_axis_move(Axis(0), 0).into_dimensionality::<Ix3>().map_err(|e| Error::Explain(e.to_string()))

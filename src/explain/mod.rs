@@ -43,7 +43,7 @@ pub mod superpixels;
 mod xgrad_cam;
 
 pub use baseline::Baseline;
-pub use integrated_gradients::{PathConfig, Rule};
+pub use integrated_gradients::{PathConfig, Rule, COMPLETENESS_TOLERANCE};
 pub use kernel_shap::KernelShapConfig;
 pub use layers::Layer;
 pub use lime::LimeConfig;
@@ -110,7 +110,8 @@ impl Subject {
         match *self.input.shape() {
             [_, channels, height, width] => Ok([channels, height, width]),
             ref other => Err(Error::Explain(format!(
-                "{method} needs an image input (N×C×H×W); this one has shape {other:?}."
+                "{method} needs an image input (N×C×H×W); this one has shape {}.",
+                crate::error::shape(other)
             ))),
         }
     }
@@ -128,7 +129,33 @@ pub struct Completeness {
     pub steps: Option<usize>,
 }
 
+/// A completeness check as the page and the CLI report it: with its error, absolute and
+/// relative, and whether the relative error is within [`COMPLETENESS_TOLERANCE`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CompletenessReport {
+    pub sum: f32,
+    pub expected: f32,
+    pub error: f32,
+    pub relative: f32,
+    pub steps: Option<usize>,
+    /// The relative error flagged above.
+    pub tolerance: f32,
+    pub within_tolerance: bool,
+}
+
 impl Completeness {
+    pub fn report(&self) -> CompletenessReport {
+        CompletenessReport {
+            sum: self.sum,
+            expected: self.expected,
+            error: self.error(),
+            relative: self.relative_error(),
+            steps: self.steps,
+            tolerance: COMPLETENESS_TOLERANCE,
+            within_tolerance: self.relative_error() <= COMPLETENESS_TOLERANCE,
+        }
+    }
+
     /// Σφ − expected.
     pub fn error(&self) -> f32 {
         self.sum - self.expected
@@ -238,8 +265,8 @@ impl Explainer {
     pub fn explain(&self, subject: &Subject, method: &Method, progress: Progress<'_>) -> Result<Attribution> {
         if subject.input.shape().first() != Some(&1) {
             return Err(Error::Explain(format!(
-                "explanations take one input at a time; this one has shape {:?}",
-                subject.input.shape()
+                "Explanations take one input at a time; this one has shape {}.",
+                crate::error::shape(subject.input.shape())
             )));
         }
         if method.forward_only() {
@@ -311,7 +338,8 @@ impl Explainer {
                 .into_dimensionality()
                 .map_err(|e| Error::Bug(e.to_string())),
             ref other => Err(Error::Explain(format!(
-                "Layer {layer} has shape {other:?}; a CAM needs an N×C×H×W layer."
+                "Layer {layer} has shape {}; a CAM needs an N×C×H×W layer.",
+                crate::error::shape(other)
             ))),
         }
     }

@@ -123,7 +123,8 @@ impl Explainer {
     /// the range.
     pub fn scores(&self, plan: &Plan, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
         if range.end > plan.len() || range.start > range.end {
-            return Err(Error::Bug(format!("passes {range:?} are outside the plan's {}", plan.len())));
+            let (start, end, len) = (range.start, range.end, plan.len());
+            return Err(Error::Bug(format!("passes {start} to {end} are outside the plan's {len}")));
         }
         let total = range.len();
         let mut scores = Vec::with_capacity(total);

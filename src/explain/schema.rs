@@ -253,8 +253,8 @@ impl Setting {
     fn check(&self, value: &Value, title: &str) -> Result<()> {
         let fail = |accepts: String| {
             Err(Error::Setting(format!(
-                "{title}'s {} must be {accepts}; it is {}.",
-                self.label.to_lowercase(),
+                "{title}: “{}” must be {accepts}; it is {}.",
+                self.label,
                 shown(value)
             )))
         };
@@ -269,7 +269,7 @@ impl Setting {
             Kind::Number { min, max, exclusive_min } => value.as_f64().is_some_and(|v| {
                 v.is_finite() && v <= *max && if *exclusive_min { v > *min } else { v >= *min }
             }),
-            Kind::Choice { choices } => choices.iter().any(|c| c.value == *value),
+            Kind::Choice { choices } => choices.iter().any(|c| same_choice(&c.value, value)),
             Kind::Seed => value.as_u64().is_some_and(|v| v <= MAX_SEED),
             Kind::Layer => value.is_string(),
             Kind::Index { max } => value.as_u64().is_some_and(|v| v <= *max),
@@ -290,7 +290,9 @@ impl Setting {
                 format!("a number above {min} and at most {max}")
             }
             Kind::Choice { choices } => {
-                let names: Vec<String> = choices.iter().map(|c| shown(&c.value)).collect();
+                // None is said once, below.
+                let names: Vec<String> =
+                    choices.iter().filter(|c| !c.value.is_null()).map(|c| shown(&c.value)).collect();
                 format!("one of {}", names.join(", "))
             }
             Kind::Seed => format!("a whole number from 0 to {MAX_SEED}"),
@@ -361,6 +363,15 @@ pub fn to_json<T: Serialize>(config: &T) -> Value {
     json
 }
 
+/// Whether a value is this choice; numbers compare as the f32 the config holds, so a choice
+/// written 0.01 is the 0.009999999776482582 an f32 0.01 prints as.
+fn same_choice(choice: &Value, value: &Value) -> bool {
+    match (choice.as_f64(), value.as_f64()) {
+        (Some(a), Some(b)) => a as f32 == b as f32,
+        _ => choice == value,
+    }
+}
+
 /// A JSON value as a person reads it: strings without quotes, null as "none".
 fn shown(value: &Value) -> String {
     match value {
@@ -424,24 +435,34 @@ mod tests {
         assert_eq!(error(json!({"step": 3})), "Test has no setting step; its settings are steps, tolerance.");
         assert_eq!(
             error(json!({"steps": 11})),
-            "Test's steps must be a whole number from 1 to 10; it is 11."
+            "Test: “Steps” must be a whole number from 1 to 10; it is 11."
         );
         assert_eq!(
             error(json!({"steps": 2.5})),
-            "Test's steps must be a whole number from 1 to 10; it is 2.5."
+            "Test: “Steps” must be a whole number from 1 to 10; it is 2.5."
         );
         assert_eq!(
             error(json!({"steps": -1})),
-            "Test's steps must be a whole number from 1 to 10; it is -1."
+            "Test: “Steps” must be a whole number from 1 to 10; it is -1."
         );
         assert_eq!(
             error(json!({"steps": null})),
-            "Test's steps must be a whole number from 1 to 10; it is none."
+            "Test: “Steps” must be a whole number from 1 to 10; it is none."
         );
         assert_eq!(
             error(json!({"tolerance": 0})),
-            "Test's tolerance must be a number above 0 and at most 1, or none (off); it is 0."
+            "Test: “Tolerance” must be a number above 0 and at most 1, or none (off); it is 0."
         );
         assert!(validate(&descriptor(vec![]), &given(json!({"x": 1}))).is_err());
+
+        let mut rule =
+            Setting::choice("rule", "Rule", &[(json!(0.01), "1%"), (json!(null), "off")]).or_none("off");
+        rule.default = json!(null);
+        let d = descriptor(vec![rule]);
+        assert!(validate(&d, &given(json!({"rule": 0.009999999776482582}))).is_ok(), "an f32 0.01 is 0.01");
+        assert_eq!(
+            validate(&d, &given(json!({"rule": 0.5}))).unwrap_err().to_string(),
+            "Test: “Rule” must be one of 0.01, or none (off); it is 0.5."
+        );
     }
 }

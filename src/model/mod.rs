@@ -216,7 +216,7 @@ impl Model {
             Ok(())
         } else {
             let dims: Vec<String> = expected.iter().map(Dim::to_string).collect();
-            Err(Error::InputShape { got: got.to_vec(), expected: format!("[{}]", dims.join(", ")) })
+            Err(Error::InputShape { got: got.to_vec(), expected: dims.join("×") })
         }
     }
 }

@@ -503,7 +503,8 @@ impl TextModel {
     /// The target's logit for passes `range` of the plan.
     pub fn scores(&self, plan: &TokenPlan, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
         if range.end > plan.len() || range.start > range.end {
-            return Err(Error::Explain(format!("passes {range:?} are outside the plan's {}", plan.len())));
+            let (start, end, len) = (range.start, range.end, plan.len());
+            return Err(Error::Bug(format!("passes {start} to {end} are outside the plan's {len}")));
         }
         let total = range.len();
         let model = self.reading_model();

@@ -56,7 +56,7 @@ fn registry_entry(
         Units::Own => descriptor.id.into(),
         units => serde_json::to_value(units)?,
     };
-    entry["defaults"] = serde_json::to_value(defaults)?;
+    entry["defaults"] = crate::explain::schema::to_json(defaults);
     Ok(entry)
 }
 
@@ -226,7 +226,8 @@ impl Playground {
         self.maps.remove(&tile);
     }
 
-    /// Draws finished tiles over the image. The request is JSON:
+    /// Draws finished tiles, each as a colour layer with straight alpha ([`render::layer`]) that
+    /// the page draws over the grey image ([`View::grey`]) at the tile's opacity. The request is JSON:
     /// `{"shared": bool, "percentile": 99, "tiles": [{"tile", "colormap", "opacity", "top",
     /// "boundaries"}]}` (the last two for maps on superpixels); with
     /// `shared`, one scale (the percentile of |value| over every listed map) serves them all.
@@ -250,7 +251,7 @@ impl Playground {
             };
             let look =
                 Style { colormap, opacity: style.opacity, top: style.top, boundaries: style.boundaries };
-            let rgba = render::overlay(heat, scale, look, view)?;
+            let rgba = render::layer(heat, scale, look, view)?;
             out.push(Rendered { tile: style.tile, rgba: serde_bytes::ByteBuf::from(rgba), scale, colormap });
         }
         to_js(&out)
@@ -288,7 +289,7 @@ impl Playground {
         let summary = ExplainOutput {
             method: serde_json::to_value(&attribution.method)?,
             layer: attribution.layer.clone(),
-            completeness: attribution.completeness.map(Completeness::from),
+            completeness: attribution.completeness.map(|c| c.report()),
             segments: attribution
                 .segments
                 .as_ref()
@@ -322,7 +323,12 @@ fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
 
 fn view_of(view: &RgbImage) -> View {
     let (width, height) = view.dimensions();
-    View { width, height, rgba: serde_bytes::ByteBuf::from(preprocess::to_rgba_bytes(view)) }
+    View {
+        width,
+        height,
+        rgba: serde_bytes::ByteBuf::from(preprocess::to_rgba_bytes(view)),
+        grey: serde_bytes::ByteBuf::from(render::grey(view)),
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -336,13 +342,15 @@ struct View {
     width: u32,
     height: u32,
     rgba: serde_bytes::ByteBuf,
+    /// The image in grey, as the maps are drawn over it.
+    grey: serde_bytes::ByteBuf,
 }
 
 #[derive(serde::Serialize)]
 struct ExplainOutput {
     method: serde_json::Value,
     layer: Option<String>,
-    completeness: Option<Completeness>,
+    completeness: Option<crate::explain::CompletenessReport>,
     segments: Option<Segments>,
     signed: bool,
     shape: Vec<usize>,
@@ -352,28 +360,6 @@ struct ExplainOutput {
 struct Segments {
     count: usize,
     r_squared: Option<f32>,
-}
-
-/// A completeness check as the page shows it: with its error, absolute and relative.
-#[derive(serde::Serialize)]
-struct Completeness {
-    sum: f32,
-    expected: f32,
-    error: f32,
-    relative: f32,
-    steps: Option<usize>,
-}
-
-impl From<crate::explain::Completeness> for Completeness {
-    fn from(c: crate::explain::Completeness) -> Completeness {
-        Completeness {
-            sum: c.sum,
-            expected: c.expected,
-            error: c.error(),
-            relative: c.relative_error(),
-            steps: c.steps,
-        }
-    }
 }
 
 #[derive(serde::Deserialize)]

@@ -150,7 +150,8 @@ impl TextPlayground {
 
     /// Colours finished tiles. The request is JSON `{"tiles": [{"tile", "colormap"}]}` (a
     /// diverging colour map: magnitudes use its positive half); returns
-    /// `[{tile, colours: [[r, g, b]] per token, scale, colormap, matrix: {size, rgba, scale}}]`.
+    /// `[{tile, colours: [[r, g, b]] per token, dark: [bool] per token (light text needed),
+    /// scale, colormap, matrix: {size, rgba, scale}}]`.
     /// A tile's scale is the largest |score| of a word (so that [CLS] and [SEP], which attention
     /// favours, do not wash the words out); a matrix's, its largest entry between two different
     /// words.
@@ -177,9 +178,11 @@ impl TextPlayground {
                     scale: top,
                 }
             });
+            let colours = render::token_colours(&attribution.scores, scale, colormap);
             out.push(Rendered {
                 tile: style.tile,
-                colours: render::token_colours(&attribution.scores, scale, colormap),
+                dark: colours.iter().map(|&c| render::is_dark(c)).collect(),
+                colours,
                 scale,
                 colormap,
                 matrix,
@@ -224,7 +227,7 @@ impl TextPlayground {
         let summary = serde_json::json!({
             "method": attribution.method,
             "scores": attribution.scores,
-            "completeness": attribution.completeness.map(super::Completeness::from),
+            "completeness": attribution.completeness.map(|c| c.report()),
             "rSquared": attribution.r_squared,
             "signed": attribution.method.signed(),
             "matrix": attribution.matrix.is_some(),
@@ -280,6 +283,8 @@ struct TileStyle {
 struct Rendered {
     tile: u32,
     colours: Vec<[u8; 3]>,
+    /// Per token: whether its highlight needs light text.
+    dark: Vec<bool>,
     scale: f32,
     colormap: Colormap,
     matrix: Option<RenderedMatrix>,

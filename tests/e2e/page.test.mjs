@@ -190,7 +190,7 @@ test('a sliver of an image, a RISE grid past its limit and a trapping worker eac
   await page.click('.tile[data-method="rise"] details.settings > summary');
   await setTileNumber(page, 'rise', 'Grid', 100000);
   await page.waitForSelector('.tile[data-method="rise"][data-state="error"]');
-  assert.equal(await page.textContent('.tile[data-method="rise"] .state'), 'RISE\'s grid must be a whole number from 1 to 64; it is 100000.');
+  assert.equal(await page.textContent('.tile[data-method="rise"] .state'), 'RISE: “Grid” must be a whole number from 1 to 64; it is 100000.');
 
   // A worker whose wasm traps (as running out of memory would) is replaced, and the tile says so.
   await selectMethods(page, []);
