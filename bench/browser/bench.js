@@ -33,7 +33,7 @@ async function main() {
   const gradientTime = await time(() => explain({ method: 'gradient' }));
   log(`glimpse forward + backward: median ${gradientTime.median.toFixed(1)} ms`);
   const methodTimes = {};
-  for (const { signed, ...method } of methods()) {
+  for (const { defaults: method } of methods()) {
     // A new seed each run: the explainer would otherwise reuse SmoothGrad's last passes.
     let run = 0;
     const next = () => ('seed' in method ? { ...method, seed: run++ } : method);

@@ -43,7 +43,7 @@ async function main() {
   const gradientTime = await time(() => explain({ method: 'gradient' }));
   log(`glimpse gradient on the embeddings: median ${gradientTime.median.toFixed(1)} ms`);
   const methodTimes = {};
-  for (const { signed, forwardOnly, fromAttention, ...method } of textMethods()) {
+  for (const { defaults: method } of textMethods()) {
     methodTimes[method.method] = await time(() => explain(method), METHOD_RUNS, 1);
     log(`${method.method}: median ${methodTimes[method.method].median.toFixed(0)} ms`);
   }
