@@ -1,18 +1,17 @@
 // @ts-check
 // The explanation grid: which methods to run, for which class, how to colour them, and one
-// tile per method. Tiles run one at a time through the engine, the cheap ones first, and each
-// fills in as its map is done. The worker keeps the maps (by tile id) and draws them over the image;
-// this file decides what to compute and when, and paints what comes back.
-//
-// Every time a tile is (re)queued it gets a new ticket; an answer that arrives for an older
-// ticket (an earlier image, target or setting) is dropped, so runs never mix.
+// tile per method. Tiles run through the queue both views share (queue.js: one at a time, the
+// cheap ones first, tickets so that runs never mix), and each fills in as its map is done. The
+// worker keeps the maps (by tile id) and draws them; this file decides what to compute and
+// when, and paints what comes back.
 
-import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option, showTileProgress } from './dom.js';
+import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option } from './dom.js';
 import { Cancelled } from './engine.js';
 import {
   DEFAULT_SELECTION, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName, ordinal, shapeText,
 } from './methods.js';
-import { caption, cheapest, listField, settingsFields } from './settings.js';
+import { TileQueue } from './queue.js';
+import { caption, listField, settingsFields } from './settings.js';
 
 const DEFAULT_OPACITY = 0.85;
 const DEFAULT_PERCENTILE = 99;
@@ -43,10 +42,7 @@ export class Grid {
   #shared = false;
   #percentile = DEFAULT_PERCENTILE;
 
-  #tickets = 0;
-  #pumping = false;
-  /** The explain request in flight: {tile, ticket}. */
-  #inFlight = null;
+  #queue;
 
   /** Tiles waiting for a render, and the promise of the render loop while it runs. */
   #dirty = new Set();
@@ -73,11 +69,20 @@ export class Grid {
     this.#onIdle = onIdle;
     this.#onTarget = onTarget;
     this.#ui = { root };
+    this.#queue = new TileQueue({
+      engine, mode: 'image', tiles: () => this.#tiles, target: () => this.#target,
+      prepare: (tile) => this.#prepare(tile), setState: (tile, state) => this.#setState(tile, state),
+      finished: (tile) => {
+        this.#describe(tile);
+        return this.#render([tile]);
+      },
+      onIdle,
+    });
   }
 
   /** Whether tiles are being computed (or wait to be). */
   get busy() {
-    return this.#pumping;
+    return this.#queue.busy;
   }
 
   get target() {
@@ -132,7 +137,7 @@ export class Grid {
 
   /** Stops the computation in flight, if any, by restarting the engine. */
   interrupt() {
-    if (this.#inFlight) this.#engine.cancel();
+    this.#queue.interrupt();
   }
 
   /** The worker was replaced (Cancel, or a crash): it holds no map, image or baseline now. */
@@ -149,7 +154,7 @@ export class Grid {
 
   /** Routes the engine's progress messages to the running tile. */
   progress(progress) {
-    showTileProgress(this.#inFlight, progress, 'image');
+    this.#queue.progress(progress);
   }
 
   /** One line on how the selected tiles stand, for the status bar. */
@@ -167,77 +172,29 @@ export class Grid {
   // ---- The queue ----------------------------------------------------------------------------
 
   #queueSelected() {
-    for (const tile of this.#tiles) if (tile.selected) this.#queue(tile);
+    for (const tile of this.#tiles) if (tile.selected) this.#enqueue(tile);
   }
 
   /** Puts a tile in the queue (or, if it needs a baseline image that is missing, waits). */
-  #queue(tile) {
-    tile.ticket = ++this.#tickets;
+  #enqueue(tile) {
     tile.live = false;
-    if (!this.#view) return this.#setState(tile, 'idle');
-    if (tile.method.baseline === 'custom' && !this.#baseline && !this.#uploading) {
+    if (!this.#view || (tile.method.baseline === 'custom' && !this.#baseline && !this.#uploading)) {
+      this.#queue.renew(tile);
+      if (!this.#view) return this.#setState(tile, 'idle');
       tile.ui.settings.open = true;
       return this.#setState(tile, 'waiting');
     }
-    this.#setState(tile, 'queued');
-    this.#pump();
+    this.#queue.queue(tile);
   }
 
   /** Forgets a tile's map and result, as when the image or target changes. */
   #reset(tile) {
-    tile.ticket = ++this.#tickets;
+    this.#queue.renew(tile);
     tile.live = false;
     tile.result = null;
     tile.overlay = null;
     tile.scale = null;
     this.#setState(tile, 'idle');
-  }
-
-  /** Runs queued tiles one at a time, the cheap ones first (by the registry's cost), until none is left. */
-  async #pump() {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      for (;;) {
-        const tile = cheapest(this.#tiles.filter((t) => t.selected && t.state === 'queued'));
-        if (!tile) break;
-        await this.#run(tile);
-      }
-    } finally {
-      this.#pumping = false;
-    }
-    this.#onIdle();
-  }
-
-  async #run(tile) {
-    const ticket = tile.ticket;
-    this.#setState(tile, 'running');
-    try {
-      await this.#prepare(tile);
-      if (tile.ticket !== ticket) return;
-      this.#inFlight = { tile, ticket };
-      const started = performance.now();
-      const result = await this.#engine.request('explain', {
-        tile: tile.id, method: tile.method, target: this.#target, stage: tile.info.title,
-      });
-      if (tile.ticket !== ticket) return;
-      tile.result = result;
-      tile.seconds = (performance.now() - started) / 1000;
-      tile.live = true;
-      this.#setState(tile, 'done');
-      this.#describe(tile);
-      await this.#render([tile]);
-    } catch (error) {
-      if (tile.ticket !== ticket) return;
-      if (error instanceof Cancelled) {
-        this.#setState(tile, 'cancelled');
-      } else {
-        tile.error = error.message;
-        this.#setState(tile, 'error');
-      }
-    } finally {
-      if (this.#inFlight?.ticket === ticket) this.#inFlight = null;
-    }
   }
 
   /** Makes sure the worker holds the image and, if the tile needs it, the custom baseline. */
@@ -268,7 +225,7 @@ export class Grid {
     for (const tile of tiles) {
       if (!tile.selected || tile.state !== 'done') continue;
       if (tile.live) live.push(tile);
-      else this.#queue(tile);
+      else this.#enqueue(tile);
     }
     if (live.length) this.#render(live);
   }
@@ -643,10 +600,10 @@ export class Grid {
     if (selected) {
       // A map still held (or drawn before a restart) is shown again as it was.
       if (tile.state === 'done') this.#restyle(this.#groupOf(tile));
-      else this.#queue(tile);
+      else this.#enqueue(tile);
     } else {
       if (tile.state === 'queued' || tile.state === 'running') {
-        tile.ticket = ++this.#tickets;
+        this.#queue.renew(tile);
         this.#setState(tile, 'idle');
       }
       // A shared scale no longer includes this map.
@@ -663,13 +620,13 @@ export class Grid {
   #changeMethod(tile, change) {
     tile.method = { ...tile.method, ...change };
     // A forward-only method in progress stops at once; other methods finish their stale run.
-    if (this.#inFlight?.tile === tile) this.#engine.abandon();
+    if (this.#queue.running(tile)) this.#engine.abandon();
     this.#caption(tile);
     if (tile.selected && this.#view) {
       tile.result = null;
       tile.overlay = null;
       tile.scale = null;
-      this.#queue(tile);
+      this.#enqueue(tile);
       // Its old map no longer counts towards a shared scale.
       if (this.#shared) this.#restyle(this.#groupOf(tile).filter((t) => t !== tile));
     }
@@ -681,11 +638,11 @@ export class Grid {
     let queued = 0;
     for (const tile of this.#tiles) {
       if (tile.selected && ['idle', 'cancelled', 'error', 'waiting'].includes(tile.state)) {
-        this.#queue(tile);
+        this.#enqueue(tile);
         queued += 1;
       }
     }
-    if (!queued && !this.#pumping) this.#onIdle();
+    if (!queued && !this.#queue.busy) this.#onIdle();
   }
 
   async #uploadBaseline(image, fromTile) {
@@ -707,7 +664,7 @@ export class Grid {
     }
     // Every selected tile that starts from the custom baseline runs again from the new one.
     for (const tile of this.#pathTiles()) {
-      if (tile.selected && tile.method.baseline === 'custom') this.#queue(tile);
+      if (tile.selected && tile.method.baseline === 'custom') this.#enqueue(tile);
     }
   }
 

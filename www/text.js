@@ -5,10 +5,11 @@
 // the engine, as the image grid's do, with the same tickets: an answer for an older sentence,
 // target or setting is dropped.
 
-import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option, showTileProgress } from './dom.js';
+import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option } from './dom.js';
 import { Cancelled } from './engine.js';
 import { colormapName, formatNumber, formatPercent } from './methods.js';
-import { caption, cheapest, listField, settingsFields } from './settings.js';
+import { TileQueue } from './queue.js';
+import { caption, listField, settingsFields } from './settings.js';
 
 const MODE = 'text';
 /** The matrix's side in CSS pixels, whatever the number of tokens. */
@@ -34,9 +35,7 @@ export class TextView {
   /** The sentence explained: {text, tokens, truncated, top}. */
   #sentence = null;
   #target = null;
-  #tickets = 0;
-  #pumping = false;
-  #inFlight = null;
+  #queue;
   #colorbars;
 
   /**
@@ -54,10 +53,20 @@ export class TextView {
     this.#onIdle = onIdle;
     this.#onTarget = onTarget;
     this.#root = root;
+    this.#queue = new TileQueue({
+      engine, mode: MODE, tiles: () => this.#tiles, target: () => this.#target,
+      prepare: () => this.#prepareSentence(), setState: (tile, state) => this.#setState(tile, state),
+      finished: async (tile) => {
+        this.#describe(tile);
+        await this.#render(tile);
+        await this.#updateAgreement();
+      },
+      onIdle,
+    });
   }
 
   get busy() {
-    return this.#pumping;
+    return this.#queue.busy;
   }
 
   get target() {
@@ -105,7 +114,7 @@ export class TextView {
 
   /** Stops the computation in flight, if any. */
   interrupt() {
-    if (this.#inFlight) this.#engine.cancel();
+    this.#queue.interrupt();
   }
 
   /** The workers were replaced: they hold no sentence or map now. */
@@ -118,7 +127,7 @@ export class TextView {
 
   /** Routes the engine's progress messages to the running tile. */
   progress(progress) {
-    showTileProgress(this.#inFlight, progress, MODE);
+    this.#queue.progress(progress);
   }
 
   summary() {
@@ -134,71 +143,22 @@ export class TextView {
   // ---- The queue ----------------------------------------------------------------------------
 
   #queueSelected() {
-    for (const tile of this.#tiles) if (tile.selected) this.#queue(tile);
+    for (const tile of this.#tiles) if (tile.selected) this.#enqueue(tile);
   }
 
-  #queue(tile) {
-    tile.ticket = ++this.#tickets;
+  #enqueue(tile) {
     tile.live = false;
-    if (!this.#sentence) return this.#setState(tile, 'idle');
-    this.#setState(tile, 'queued');
-    this.#pump();
+    if (this.#sentence) return this.#queue.queue(tile);
+    this.#queue.renew(tile);
+    this.#setState(tile, 'idle');
   }
 
   #reset(tile) {
-    tile.ticket = ++this.#tickets;
+    this.#queue.renew(tile);
     tile.live = false;
     tile.result = null;
     tile.drawn = null;
     this.#setState(tile, 'idle');
-  }
-
-  async #pump() {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      for (;;) {
-        // The cheap maps first, so that a slow one (LIME, IG) does not hold them back.
-        const tile = cheapest(this.#tiles.filter((t) => t.selected && t.state === 'queued'));
-        if (!tile) break;
-        await this.#run(tile);
-      }
-    } finally {
-      this.#pumping = false;
-    }
-    this.#onIdle();
-  }
-
-  async #run(tile) {
-    const ticket = tile.ticket;
-    this.#setState(tile, 'running');
-    try {
-      await this.#prepareSentence();
-      if (tile.ticket !== ticket) return;
-      this.#inFlight = { tile, ticket };
-      const started = performance.now();
-      const result = await this.#engine.request('explain', {
-        mode: MODE, tile: tile.id, method: tile.method, target: this.#target, stage: tile.info.title,
-      });
-      if (tile.ticket !== ticket) return;
-      tile.result = result;
-      tile.seconds = (performance.now() - started) / 1000;
-      tile.live = true;
-      this.#setState(tile, 'done');
-      this.#describe(tile);
-      await this.#render(tile);
-      await this.#updateAgreement();
-    } catch (error) {
-      if (tile.ticket !== ticket) return;
-      if (error instanceof Cancelled) {
-        this.#setState(tile, 'cancelled');
-      } else {
-        tile.error = error.message;
-        this.#setState(tile, 'error');
-      }
-    } finally {
-      if (this.#inFlight?.ticket === ticket) this.#inFlight = null;
-    }
   }
 
   // ---- Drawing ------------------------------------------------------------------------------
@@ -207,7 +167,7 @@ export class TextView {
   async #render(tile) {
     if (!tile.live) {
       // The map was lost with a restarted worker: compute it again to recolour it.
-      this.#queue(tile);
+      this.#enqueue(tile);
       return;
     }
     const ticket = tile.ticket;
@@ -522,9 +482,9 @@ export class TextView {
     tile.root.hidden = !selected;
     if (selected) {
       if (tile.state === 'done') this.#render(tile);
-      else this.#queue(tile);
+      else this.#enqueue(tile);
     } else if (tile.state === 'queued' || tile.state === 'running') {
-      tile.ticket = ++this.#tickets;
+      this.#queue.renew(tile);
       this.#setState(tile, 'idle');
     }
     if (this.#sentence) this.#updateAgreement();
@@ -532,12 +492,12 @@ export class TextView {
 
   #changeMethod(tile, change) {
     tile.method = { ...tile.method, ...change };
-    if (this.#inFlight?.tile === tile) this.#engine.abandon();
+    if (this.#queue.running(tile)) this.#engine.abandon();
     tile.ui.caption.textContent = caption(tile.info, tile.method);
     if (tile.selected && this.#sentence) {
       tile.result = null;
       tile.drawn = null;
-      this.#queue(tile);
+      this.#enqueue(tile);
       this.#updateAgreement();
     }
   }
@@ -547,10 +507,10 @@ export class TextView {
     let queued = 0;
     for (const tile of this.#tiles) {
       if (tile.selected && ['idle', 'cancelled', 'error'].includes(tile.state)) {
-        this.#queue(tile);
+        this.#enqueue(tile);
         queued += 1;
       }
     }
-    if (!queued && !this.#pumping) this.#onIdle();
+    if (!queued && !this.#queue.busy) this.#onIdle();
   }
 }

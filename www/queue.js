@@ -1,0 +1,115 @@
+// @ts-check
+// The queue both views run their tiles through: one tile at a time, the cheapest first by the
+// registry's cost, each run checked against the tile's ticket so that an answer for an older
+// input, target or setting is dropped. A view says how to prepare a tile's input, and draws
+// what comes back; the queue owns the tickets, the run in flight and the tile's state machine
+// (idle → queued → running → done | error | cancelled).
+
+import { showTileProgress } from './dom.js';
+import { Cancelled } from './engine.js';
+import { cheapest } from './settings.js';
+
+export class TileQueue {
+  #engine;
+  #mode;
+  #hooks;
+  #tickets = 0;
+  #pumping = false;
+  /** The explain request in flight: {tile, ticket}. */
+  #inFlight = null;
+
+  /**
+   * @param {object} options
+   * @param {import('./engine.js').Engine} options.engine
+   * @param {'image' | 'text'} options.mode which model the requests go to
+   * @param {() => any[]} options.tiles the view's tiles, each `{id, info, method, selected, state, ticket}`
+   * @param {() => number} options.target the class explained
+   * @param {(tile: any) => Promise<void>} options.prepare makes sure the workers hold what the tile needs
+   * @param {(tile: any, state: string) => void} options.setState shows a tile's state
+   * @param {(tile: any) => Promise<void>} options.finished shows a tile's result
+   * @param {() => void} options.onIdle called when the last queued tile has run
+   */
+  constructor({ engine, mode, tiles, target, prepare, setState, finished, onIdle }) {
+    this.#engine = engine;
+    this.#mode = mode;
+    this.#hooks = { tiles, target, prepare, setState, finished, onIdle };
+  }
+
+  /** Whether tiles are being computed (or wait to be). */
+  get busy() {
+    return this.#pumping;
+  }
+
+  /** A new ticket for the tile: any answer for an older one is dropped. */
+  renew(tile) {
+    tile.ticket = ++this.#tickets;
+  }
+
+  /** Puts a tile in the queue and runs the queue. */
+  queue(tile) {
+    this.renew(tile);
+    this.#hooks.setState(tile, 'queued');
+    this.#pump();
+  }
+
+  /** Whether this tile's run is the one in flight. */
+  running(tile) {
+    return this.#inFlight?.tile === tile;
+  }
+
+  /** Stops the computation in flight, if any, by restarting the engine. */
+  interrupt() {
+    if (this.#inFlight) this.#engine.cancel();
+  }
+
+  /** Shows the engine's progress on the tile in flight, if it is this view's. */
+  progress(progress) {
+    showTileProgress(this.#inFlight, progress, this.#mode);
+  }
+
+  async #pump() {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        const tile = cheapest(this.#hooks.tiles().filter((t) => t.selected && t.state === 'queued'));
+        if (!tile) break;
+        await this.#run(tile);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    this.#hooks.onIdle();
+  }
+
+  async #run(tile) {
+    const ticket = tile.ticket;
+    const { setState } = this.#hooks;
+    setState(tile, 'running');
+    try {
+      await this.#hooks.prepare(tile);
+      if (tile.ticket !== ticket) return;
+      this.#inFlight = { tile, ticket };
+      const started = performance.now();
+      const result = await this.#engine.request('explain', {
+        mode: this.#mode, tile: tile.id, method: tile.method, target: this.#hooks.target(), stage: tile.info.title,
+      });
+      if (tile.ticket !== ticket) return;
+      tile.result = result;
+      tile.seconds = (performance.now() - started) / 1000;
+      tile.live = true;
+      setState(tile, 'done');
+      await this.#hooks.finished(tile);
+    } catch (error) {
+      if (tile.ticket !== ticket) return;
+      if (error instanceof Cancelled) {
+        setState(tile, 'cancelled');
+      } else {
+        tile.error = error.message;
+        setState(tile, 'error');
+      }
+    } finally {
+      if (this.#inFlight?.ticket === ticket) this.#inFlight = null;
+    }
+  }
+}
