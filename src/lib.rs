@@ -12,6 +12,7 @@ pub mod grad;
 pub mod model;
 pub mod preprocess;
 pub mod render;
+pub mod resample;
 pub mod tensor;
 pub mod text;
 

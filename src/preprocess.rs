@@ -1,5 +1,9 @@
 //! Image → model input, in one place: resize the short side, centre-crop, normalise, NCHW.
 //!
+//! Its input is whatever a person drops on the page: nothing indexes without checking (clippy's
+//! `indexing_slicing` is denied).
+#![deny(clippy::indexing_slicing)]
+//!
 //! The page decodes images in the browser and hands over RGBA bytes; the CLI decodes with the
 //! `image` crate. Both meet here, so the page and the CLI feed the model the same tensor.
 
@@ -119,10 +123,15 @@ const MAX_STRETCH: u32 = 4;
 /// Normalises a model view into a 1×3×H×W tensor: `(pixel − mean) / std` per channel.
 pub fn to_tensor(view: &RgbImage, spec: &Preprocess) -> Array4<f32> {
     let (w, h) = view.dimensions();
-    Array4::from_shape_fn((1, 3, h as usize, w as usize), |(_, c, y, x)| {
-        let p = f32::from(view.get_pixel(x as u32, y as u32)[c]);
-        (p - spec.mean[c]) / spec.std[c]
-    })
+    let mut tensor = Array4::zeros((1, 3, h as usize, w as usize));
+    for (c, mut channel) in tensor.axis_iter_mut(ndarray::Axis(1)).enumerate() {
+        let (mean, std) = (spec.mean.get(c).copied().unwrap_or(0.0), spec.std.get(c).copied().unwrap_or(1.0));
+        for ((_, y, x), value) in channel.indexed_iter_mut() {
+            let p = view.get_pixel_checked(x as u32, y as u32).and_then(|p| p.0.get(c).copied()).unwrap_or(0);
+            *value = (f32::from(p) - mean) / std;
+        }
+    }
+    tensor
 }
 
 /// The image a 1×3×H×W input shows, its normalisation undone (how a `.npy` input is drawn);
@@ -131,7 +140,8 @@ pub fn from_tensor(input: &ndarray::ArrayD<f32>, spec: &Preprocess) -> Option<Rg
     let &[1, 3, h, w] = input.shape() else { return None };
     Some(RgbImage::from_fn(w as u32, h as u32, |x, y| {
         image::Rgb(std::array::from_fn(|c| {
-            let v = input[[0, c, y as usize, x as usize]] * spec.std[c] + spec.mean[c];
+            let v = input.get([0, c, y as usize, x as usize]).copied().unwrap_or(0.0);
+            let v = v * spec.std.get(c).copied().unwrap_or(1.0) + spec.mean.get(c).copied().unwrap_or(0.0);
             v.round().clamp(0.0, 255.0) as u8
         }))
     }))
@@ -145,8 +155,9 @@ pub fn normalise_pixels(mut pixels: ndarray::ArrayD<f32>, spec: Option<&Preproce
         pixels.insert_axis_inplace(ndarray::Axis(0));
     }
     if let (Some(spec), 4, Some(3)) = (spec, pixels.ndim(), pixels.shape().get(1).copied()) {
-        for (c, mut channel) in pixels.axis_iter_mut(ndarray::Axis(1)).enumerate() {
-            channel.mapv_inplace(|v| (v - spec.mean[c]) / spec.std[c]);
+        for ((mut channel, mean), std) in pixels.axis_iter_mut(ndarray::Axis(1)).zip(spec.mean).zip(spec.std)
+        {
+            channel.mapv_inplace(|v| (v - mean) / std);
         }
     }
     pixels
@@ -154,10 +165,11 @@ pub fn normalise_pixels(mut pixels: ndarray::ArrayD<f32>, spec: Option<&Preproce
 
 /// RGBA bytes of a model view, ready for the page's `ImageData`.
 pub fn to_rgba_bytes(view: &RgbImage) -> Vec<u8> {
-    view.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect()
+    view.pixels().flat_map(|image::Rgb([r, g, b])| [*r, *g, *b, 255]).collect()
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

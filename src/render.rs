@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::explain::{Attribution, Display, SegmentScores};
+use crate::resample::{bilinear, Corners};
 
 /// One value per pixel of the model's input, ready to colour.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,32 +46,13 @@ pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result
     }
     .into_dimensionality::<Ix2>()
     .map_err(|e| Error::Explain(e.to_string()))?;
-    let values =
-        if plane.dim() == (height, width) { plane } else { upsample_bilinear(plane.view(), height, width) };
+    let values = if plane.dim() == (height, width) {
+        plane
+    } else {
+        bilinear(plane.view(), height, width, Corners::HalfPixel)
+    };
     let segments = attribution.segments.clone().filter(|s| s.labels.dim() == values.dim());
     Ok(Heatmap { values, signed: display.signed(), segments })
-}
-
-/// Bilinear resampling with half-pixel centres and edges clamped (OpenCV's `INTER_LINEAR`,
-/// PyTorch's `align_corners=False`).
-pub fn upsample_bilinear(map: ArrayView2<'_, f32>, height: usize, width: usize) -> Array2<f32> {
-    let (h, w) = map.dim();
-    let source = |out: usize, out_len: usize, len: usize| -> (usize, usize, f32) {
-        let x = ((out as f32 + 0.5) * len as f32 / out_len as f32 - 0.5).max(0.0);
-        let lo = (x.floor() as usize).min(len - 1);
-        let hi = (lo + 1).min(len - 1);
-        (lo, hi, x - lo as f32)
-    };
-    if h == 0 || w == 0 {
-        return Array2::zeros((height, width));
-    }
-    Array2::from_shape_fn((height, width), |(y, x)| {
-        let (y0, y1, fy) = source(y, height, h);
-        let (x0, x1, fx) = source(x, width, w);
-        let top = map[[y0, x0]] * (1.0 - fx) + map[[y0, x1]] * fx;
-        let bottom = map[[y1, x0]] * (1.0 - fx) + map[[y1, x1]] * fx;
-        top * (1.0 - fy) + bottom * fy
-    })
 }
 
 /// The `percentile`-th percentile (0‥100) of |value| over all the maps: the value that maps
@@ -334,19 +316,6 @@ mod tests {
             token_colours(&[Some(0.0)], 1.0, Colormap::Inferno),
             token_colours(&[Some(0.0)], 1.0, Colormap::BlueRed)
         );
-    }
-
-    #[test]
-    fn bilinear_matches_half_pixel_centres() {
-        // PyTorch: F.interpolate([[0, 1], [2, 3]], size=4, mode="bilinear", align_corners=False)
-        let up = upsample_bilinear(array![[0.0f32, 1.0], [2.0, 3.0]].view(), 4, 4);
-        let want = array![
-            [0.0f32, 0.25, 0.75, 1.0],
-            [0.5, 0.75, 1.25, 1.5],
-            [1.5, 1.75, 2.25, 2.5],
-            [2.0, 2.25, 2.75, 3.0]
-        ];
-        assert_eq!(up, want);
     }
 
     #[test]

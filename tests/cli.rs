@@ -1,6 +1,9 @@
 //! The `glimpse` CLI as a user runs it: JSON out, clear errors, non-zero exit on failure.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+use common::relative_l2;
+
 use std::process::Command;
 
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/efficientnet-lite0.onnx");
@@ -78,12 +81,6 @@ fn explain_chelsea(args: &[&str], out: &std::path::Path) -> std::process::Output
 
 fn temp(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("glimpse-{}-{name}", std::process::id()))
-}
-
-fn relative_l2(got: &ndarray::ArrayD<f32>, want: &ndarray::ArrayD<f32>) -> f32 {
-    assert_eq!(got.shape(), want.shape());
-    let diff: f32 = got.iter().zip(want).map(|(g, w)| (g - w) * (g - w)).sum::<f32>().sqrt();
-    diff / want.iter().map(|w| w * w).sum::<f32>().sqrt()
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! that made them in `data/explain/`), and its axioms: IG completeness, determinism under a
 //! seed. Runs natively and, unchanged, in headless Chromium.
 
+mod common;
+use common::{npy, relative_l2};
+
 use glimpse::explain::{
     smoothgrad, Attribution, Baseline, Explainer, Fill, KernelShapConfig, LayerConfig, LimeConfig, Method,
     NoiseConfig, OcclusionConfig, PathConfig, PathSampledConfig, Plan, RiseConfig, Rule, SegmentFill,
@@ -17,20 +20,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
-fn npy(bytes: &[u8]) -> ArrayD<f32> {
-    glimpse::tensor::from_npy(bytes).unwrap()
-}
-
 fn references() -> Json {
     serde_json::from_str(include_str!("data/explain/references.json")).unwrap()
-}
-
-/// ‖got − want‖₂ / ‖want‖₂.
-fn relative_l2(got: &ArrayD<f32>, want: &ArrayD<f32>) -> f32 {
-    assert_eq!(got.shape(), want.shape());
-    let diff: f64 = got.iter().zip(want).map(|(g, w)| f64::from(g - w).powi(2)).sum();
-    let norm: f64 = want.iter().map(|w| f64::from(*w).powi(2)).sum();
-    (diff / norm).sqrt() as f32
 }
 
 fn max_abs_diff(got: &ArrayD<f32>, want: &ArrayD<f32>) -> f32 {

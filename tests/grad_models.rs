@@ -1,25 +1,15 @@
 //! Whole-model gradients against PyTorch autograd (references made by
 //! `data/make_grad_references.py`), natively and, for EfficientNet-Lite0, in headless Chromium.
 
+mod common;
+use common::{npy, relative_l2};
+
 use glimpse::grad::{GradModel, Mode, Target};
-use ndarray::ArrayD;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
-
-fn npy(bytes: &[u8]) -> ArrayD<f32> {
-    glimpse::tensor::from_npy(bytes).unwrap()
-}
-
-/// ‖got − want‖₂ / ‖want‖₂.
-fn relative_l2(got: &ArrayD<f32>, want: &ArrayD<f32>) -> f32 {
-    assert_eq!(got.shape(), want.shape());
-    let diff: f32 = got.iter().zip(want).map(|(g, w)| (g - w) * (g - w)).sum();
-    let norm: f32 = want.iter().map(|w| w * w).sum();
-    (diff / norm).sqrt()
-}
 
 /// EfficientNet-Lite0's gradient is discontinuous at its 33 ReLU6 layers, and chelsea has 24
 /// activations within 1e-5 of a kink: PyTorch's own gradient moves by 5.4e-3 relative L2 when

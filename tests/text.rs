@@ -1,6 +1,9 @@
 //! The text side: the tokenizer against Hugging Face's on 71 varied strings (reference and the
 //! script that made it in `data/text/`). Runs natively and in headless Chromium.
 
+mod common;
+use common::npy;
+
 use glimpse::text::TextTokenizer;
 use serde_json::Value as Json;
 
@@ -73,7 +76,6 @@ fn a_file_that_is_not_a_tokenizer_is_refused() {
 
 use glimpse::explain::{Baseline, Method, PathConfig, Rule, Subject};
 use glimpse::text::{rollout::rollout, TextModel};
-use ndarray::ArrayD;
 
 fn model() -> TextModel {
     TextModel::from_bytes(
@@ -86,10 +88,6 @@ fn model() -> TextModel {
 
 fn references() -> Json {
     serde_json::from_str(include_str!("data/text/references.json")).unwrap()
-}
-
-fn npy(bytes: &[u8]) -> ArrayD<f32> {
-    glimpse::tensor::from_npy(bytes).unwrap()
 }
 
 /// The reading model (ids as f32, the mask derived from them) gives onnxruntime's logits for

@@ -1,5 +1,9 @@
 //! The layers CAM methods look at: which tensors qualify, which one is the default, and the
-//! linear head that CAM reads its weights from. Shared by `cam`, `grad_cam` and `grad_cam_pp`.
+//! linear head that CAM reads its weights from. Shared by the CAMs.
+//!
+//! The graph here is a user's file: nothing indexes without checking (clippy's
+//! `indexing_slicing` is denied).
+#![deny(clippy::indexing_slicing)]
 
 use ndarray::{Array2, Array3, ArrayD, Axis, Ix3};
 use serde::Serialize;
@@ -53,7 +57,8 @@ pub fn candidates(model: &GradModel) -> Result<Vec<Layer>> {
         let qualifies =
             LAYER_OPS.contains(&node.op_type.as_str()) || head.as_ref().is_some_and(|h| &h.layer == name);
         let Some(shape) = shapes.get(name) else { continue };
-        if qualifies && shape.len() == 4 && shape[2] * shape[3] > 1 && model.on_path(name) {
+        let spatial = matches!(shape[..], [_, _, h, w] if h * w > 1);
+        if qualifies && spatial && model.on_path(name) {
             layers.push(Layer { name: name.clone(), op: node.op_type.clone(), shape: shape.clone() });
         }
     }
@@ -113,11 +118,12 @@ pub fn linear_head(model: &GradModel) -> Result<Option<LinearHead>> {
         }
         _ => return Ok(None),
     };
-    let mut data = &linear.inputs[0];
-    while let Some(node) = producer(graph, data)
+    let Some(mut data) = linear.inputs.first() else { return Ok(None) };
+    while let Some(input) = producer(graph, data)
         .filter(|n| matches!(n.op_type.as_str(), "Flatten" | "Reshape" | "Squeeze" | "Identity" | "Dropout"))
+        .and_then(|n| n.inputs.first())
     {
-        data = &node.inputs[0];
+        data = input;
     }
     let Some(pool) = producer(graph, data) else { return Ok(None) };
     let global = match pool.op_type.as_str() {
@@ -131,10 +137,10 @@ pub fn linear_head(model: &GradModel) -> Result<Option<LinearHead>> {
         }
         _ => false,
     };
-    if !global {
-        return Ok(None);
+    match pool.inputs.first() {
+        Some(layer) if global => Ok(Some(LinearHead { layer: layer.clone(), weight })),
+        _ => Ok(None),
     }
-    Ok(Some(LinearHead { layer: pool.inputs[0].clone(), weight }))
 }
 
 fn producer<'a>(graph: &'a Graph, tensor: &str) -> Option<&'a Node> {

@@ -18,7 +18,7 @@ use super::perturbation::{Outcome, Perturbations, Score};
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
 use super::{Display, Explainer, ImageMethod, Settings, Subject};
 use crate::error::{Error, Result};
-use crate::render::upsample_bilinear;
+use crate::resample::{bilinear, Corners};
 
 pub struct Rise;
 
@@ -90,7 +90,7 @@ struct Draw {
 /// A mask at `height`×`width`: the grid upsampled to (s + 1) cells and cropped at the shift.
 fn mask(draw: &Draw, grid: usize, height: usize, width: usize) -> Array2<f32> {
     let (cell_h, cell_w) = (height.div_ceil(grid), width.div_ceil(grid));
-    let big = upsample_bilinear(draw.cells.view(), (grid + 1) * cell_h, (grid + 1) * cell_w);
+    let big = bilinear(draw.cells.view(), (grid + 1) * cell_h, (grid + 1) * cell_w, Corners::HalfPixel);
     let (dy, dx) = draw.shift;
     big.slice(ndarray::s![dy..dy + height, dx..dx + width]).to_owned()
 }

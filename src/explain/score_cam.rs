@@ -10,7 +10,7 @@
 //! [0, 1]). One forward pass exposing the layer, then one per channel (1280 on
 //! EfficientNet-Lite0's last layer), laid out as a plan the page's workers share.
 
-use ndarray::{Array2, Array3, ArrayD, Axis};
+use ndarray::{Array3, ArrayD, Axis};
 
 use super::layers::{cam_descriptor, weighted_sum};
 use super::perturbation::{Outcome, Perturbations};
@@ -18,6 +18,7 @@ use super::schema::{Cost, Descriptor, Needs};
 use super::{Explainer, ImageMethod, Settings, Subject};
 use crate::classify::softmax;
 use crate::error::{Error, Result};
+use crate::resample::{bilinear, Corners};
 
 /// pytorch-grad-cam's ε in the masks' normalisation.
 const EPSILON: f32 = 1e-8;
@@ -49,7 +50,7 @@ impl ImageMethod for ScoreCam {
         let masks = activations
             .outer_iter()
             .map(|channel| {
-                let up = upsample_aligned(channel.to_owned(), height, width);
+                let up = bilinear(channel, height, width, Corners::Aligned);
                 let (lo, hi) =
                     up.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
                 (lo, 1.0 / (hi - lo + EPSILON))
@@ -76,7 +77,7 @@ impl Perturbations for Plan {
     fn input(&self, k: usize) -> ArrayD<f32> {
         let (height, width) = (self.input.shape()[2], self.input.shape()[3]);
         let (lo, scale) = self.masks[k];
-        let mask = upsample_aligned(self.activations.index_axis(Axis(0), k).to_owned(), height, width)
+        let mask = bilinear(self.activations.index_axis(Axis(0), k), height, width, Corners::Aligned)
             .mapv(|v| (v - lo) * scale);
         let mut input = self.input.clone();
         for mut channel in input.axis_iter_mut(Axis(1)) {
@@ -96,42 +97,5 @@ impl Perturbations for Plan {
         }
         let map = weighted_sum(&self.activations, &weights, true);
         Ok(Outcome { layer: Some(self.layer.clone()), ..map.into() })
-    }
-}
-
-/// Bilinear upsampling with the corners aligned, as PyTorch's `UpsamplingBilinear2d`: output
-/// pixel i samples the input at i · (in − 1) / (out − 1).
-fn upsample_aligned(map: Array2<f32>, height: usize, width: usize) -> Array2<f32> {
-    let (h, w) = map.dim();
-    let source = |out: usize, out_len: usize, len: usize| -> (usize, usize, f32) {
-        let x = if out_len > 1 { out as f32 * (len - 1) as f32 / (out_len - 1) as f32 } else { 0.0 };
-        let lo = (x.floor() as usize).min(len - 1);
-        (lo, (lo + 1).min(len - 1), x - lo as f32)
-    };
-    if h == 0 || w == 0 {
-        return Array2::zeros((height, width));
-    }
-    Array2::from_shape_fn((height, width), |(y, x)| {
-        let (y0, y1, fy) = source(y, height, h);
-        let (x0, x1, fx) = source(x, width, w);
-        let top = map[[y0, x0]] * (1.0 - fx) + map[[y0, x1]] * fx;
-        let bottom = map[[y1, x0]] * (1.0 - fx) + map[[y1, x1]] * fx;
-        top * (1.0 - fy) + bottom * fy
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aligned_corners_keep_the_corners_and_interpolate_between() {
-        let map = Array2::from_shape_vec((2, 2), vec![0.0, 1.0, 2.0, 3.0]).unwrap();
-        let up = upsample_aligned(map, 3, 5);
-        assert_eq!(up[[0, 0]], 0.0);
-        assert_eq!(up[[0, 4]], 1.0);
-        assert_eq!(up[[2, 0]], 2.0);
-        assert_eq!(up[[2, 4]], 3.0);
-        assert_eq!(up[[1, 2]], 1.5);
     }
 }

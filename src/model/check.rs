@@ -43,6 +43,7 @@ fn node_attributes(node: &pb::NodeProto, graph: &pb::GraphProto, index: usize) -
         "DepthToSpace" | "SpaceToDepth" => check.positive("blocksize"),
         "LRN" => check.positive("size"),
         "Slice" => check.slice_steps(graph),
+        "Gather" => check.gather_indices(graph),
         _ => Ok(()),
     }
 }
@@ -152,6 +153,30 @@ impl Check<'_> {
     }
 }
 
+impl Check<'_> {
+    /// Gather's constant indices must fall inside a constant input's axis.
+    fn gather_indices(&self, graph: &pb::GraphProto) -> Result<()> {
+        let (Some(data), Some(indices)) = (self.node.input.first(), self.node.input.get(1)) else {
+            return Ok(());
+        };
+        let Some(dims) = graph.initializer.iter().find(|t| &t.name == data).map(|t| &t.dims) else {
+            return Ok(());
+        };
+        let Some(indices) = constant_ints(graph, indices) else { return Ok(()) };
+        let axis = self.int("axis").unwrap_or(0);
+        let rank = dims.len() as i64;
+        let Some(&len) =
+            usize::try_from(if axis < 0 { axis + rank } else { axis }).ok().and_then(|a| dims.get(a))
+        else {
+            return self.fail(format!("axis {axis} is outside its data's {rank} axes"));
+        };
+        if let Some(bad) = indices.iter().find(|&&i| i < -len || i >= len) {
+            return self.fail(format!("index {bad} is outside the {len} entries of axis {axis}"));
+        }
+        Ok(())
+    }
+}
+
 /// The values of a small constant integer tensor (an initializer or a `Constant` node), if it
 /// is one.
 fn constant_ints(graph: &pb::GraphProto, name: &str) -> Option<Vec<i64>> {
@@ -228,6 +253,28 @@ mod tests {
         assert!(error(node("Transpose", &[("perm", vec![0, 5])])).contains("not a permutation"));
         assert!(error(node("Transpose", &[("perm", vec![-1, 0])])).contains("not a permutation"));
         assert!(check(node("Transpose", &[("perm", vec![0, 2, 1])])).is_ok());
+    }
+
+    #[test]
+    fn a_constant_gather_index_outside_its_axis_is_refused() {
+        let mut gather = node("Gather", &[]);
+        gather.input = ["table", "indices"].map(String::from).to_vec();
+        let int64 = |name: &str, dims: Vec<i64>, values: Vec<i64>| pb::TensorProto {
+            name: name.into(),
+            dims,
+            data_type: pb::tensor_proto::DataType::Int64 as i32,
+            int64_data: values,
+            ..Default::default()
+        };
+        let graph = |index| pb::GraphProto {
+            node: vec![gather.clone()],
+            initializer: vec![int64("table", vec![3, 2], vec![0; 6]), int64("indices", vec![1], vec![index])],
+            ..Default::default()
+        };
+        assert!(graph_attributes(&graph(2)).is_ok());
+        assert!(graph_attributes(&graph(-3)).is_ok());
+        let error = graph_attributes(&graph(3)).unwrap_err().to_string();
+        assert!(error.contains("index 3 is outside the 3 entries of axis 0"), "{error}");
     }
 
     #[test]
