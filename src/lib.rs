@@ -13,6 +13,7 @@ pub mod model;
 pub mod preprocess;
 pub mod render;
 pub mod resample;
+pub mod session;
 pub mod tensor;
 pub mod text;
 

@@ -39,8 +39,6 @@ self.onmessage = async ({ data }) => {
   const { id, type } = data;
   const progress = (stage, counts = {}) => postMessage({ id, type: 'progress', progress: { stage, ...counts } });
   try {
-    let result;
-    let transfer = [];
     // The end-to-end test names a request type here (Playwright evaluates in the worker) to
     // make the next such request trap, as running out of memory would.
     const flags = /** @type {any} */ (self);
@@ -48,49 +46,9 @@ self.onmessage = async ({ data }) => {
       flags.glimpseTrapOn = null;
       trapForTests();
     }
-    if (type === 'load-model') {
-      playgroundReady = loadModel(data, progress);
-      result = await playgroundReady;
-    } else if (type === 'load-text-model') {
-      textReady = loadTextModel(data, progress);
-      result = await textReady;
-    } else if (data.mode === 'text' || type === 'set-text' || type === 'agreement') {
-      [result, transfer] = await answerText(data, progress);
-    } else {
-      const model = await loaded();
-      if (type === 'classify') {
-        const { pixels, width, height } = await decode(data.image, progress);
-        progress('Running the model');
-        result = model.setImage(pixels, width, height, 5);
-        transfer = [result.view.rgba.buffer, result.view.grey.buffer];
-      } else if (type === 'set-baseline') {
-        const { pixels, width, height } = await decode(data.image, progress);
-        result = { view: model.setBaseline(pixels, width, height) };
-        transfer = [result.view.rgba.buffer, result.view.grey.buffer];
-      } else if (type === 'explain') {
-        const stage = data.stage ?? data.method.method;
-        progress(stage);
-        result = model.explain(data.tile, JSON.stringify(data.method), data.target, passes(progress, stage));
-      } else if (type === 'plan') {
-        result = model.plan(JSON.stringify(data.method), data.target);
-      } else if (type === 'scores') {
-        result = model.scores(JSON.stringify(data.method), data.target, data.start, data.end, () => {});
-        transfer = [result.buffer];
-      } else if (type === 'finish') {
-        result = model.finish(data.tile, JSON.stringify(data.method), data.target, data.scores);
-      } else if (type === 'render') {
-        result = model.render(JSON.stringify(data.request));
-        transfer = result.map((tile) => tile.rgba.buffer);
-      } else if (type === 'colorbar') {
-        result = colorbar(data.colormap, data.width, data.height);
-        transfer = [result.buffer];
-      } else if (type === 'forget') {
-        model.forget(data.tile);
-        result = null;
-      } else {
-        throw new Error(`Unknown request ${type}`);
-      }
-    }
+    const verb = VERBS[type];
+    if (!verb) throw new Error(`Unknown request ${type}`);
+    const [result, transfer = []] = await verb(data, progress);
     postMessage({ id, type: 'done', result }, transfer);
   } catch (error) {
     const fatal = error instanceof WebAssembly.RuntimeError || /recursive use of an object/.test(messageOf(error));
@@ -101,41 +59,80 @@ self.onmessage = async ({ data }) => {
   }
 };
 
-/** A request about the sentence, answered by the text model. */
-async function answerText(data, progress) {
-  if (!textReady) throw new Error('No text model is loaded.');
-  await textReady;
-  const model = textPlayground;
-  const method = () => JSON.stringify(data.method);
-  switch (data.type) {
-    case 'set-text':
-      progress('Reading the sentence');
-      return [model.setText(data.text), []];
-    case 'explain': {
-      const stage = data.stage ?? data.method.method;
-      progress(stage);
-      return [model.explain(data.tile, method(), data.target, passes(progress, stage)), []];
-    }
-    case 'plan':
-      return [model.plan(method(), data.target), []];
-    case 'scores': {
-      const scores = model.scores(method(), data.target, data.start, data.end, () => {});
-      return [scores, [scores.buffer]];
-    }
-    case 'finish':
-      return [model.finish(data.tile, method(), data.target, data.scores), []];
-    case 'render': {
-      const tiles = model.render(JSON.stringify(data.request));
-      return [tiles, tiles.flatMap((t) => (t.matrix ? [t.matrix.rgba.buffer] : []))];
-    }
-    case 'forget':
-      model.forget(data.tile);
-      return [null, []];
-    case 'agreement':
-      return [model.agreement(), []];
-    default:
-      throw new Error(`Unknown text request ${data.type}`);
+/**
+ * Every request, one verb each: `(data, progress) → [result, transfer]`. The verbs about maps
+ * (explain, plan, scores, finish, render, forget) are the same for images and sentences: they
+ * go to the session of the request's mode.
+ */
+const VERBS = {
+  'load-model': async (data, progress) => {
+    playgroundReady = loadModel(data, progress);
+    return [await playgroundReady];
+  },
+  'load-text-model': async (data, progress) => {
+    textReady = loadTextModel(data, progress);
+    return [await textReady];
+  },
+  classify: async (data, progress) => {
+    const model = await session('image');
+    const { pixels, width, height } = await decode(data.image, progress);
+    progress('Running the model');
+    const result = model.setImage(pixels, width, height, 5);
+    return [result, [result.view.rgba.buffer, result.view.grey.buffer]];
+  },
+  'set-baseline': async (data, progress) => {
+    const model = await session('image');
+    const { pixels, width, height } = await decode(data.image, progress);
+    const view = model.setBaseline(pixels, width, height);
+    return [{ view }, [view.rgba.buffer, view.grey.buffer]];
+  },
+  'set-text': async (data, progress) => {
+    const model = await session('text');
+    progress('Reading the sentence');
+    return [model.setText(data.text)];
+  },
+  explain: async (data, progress) => {
+    const model = await session(data.mode);
+    const stage = data.stage ?? data.method.method;
+    progress(stage);
+    return [model.explain(data.tile, JSON.stringify(data.method), data.target, passes(progress, stage))];
+  },
+  plan: async (data) => [(await session(data.mode)).plan(JSON.stringify(data.method), data.target)],
+  scores: async (data) => {
+    const model = await session(data.mode);
+    const scores = model.scores(JSON.stringify(data.method), data.target, data.start, data.end, () => {});
+    return [scores, [scores.buffer]];
+  },
+  finish: async (data) => [
+    (await session(data.mode)).finish(data.tile, JSON.stringify(data.method), data.target, data.scores),
+  ],
+  render: async (data) => {
+    const tiles = (await session(data.mode)).render(JSON.stringify(data.request));
+    // Image tiles carry a colour layer; text tiles, perhaps a matrix.
+    return [tiles, tiles.flatMap((t) => [t.rgba, t.matrix?.rgba].filter(Boolean).map((b) => b.buffer))];
+  },
+  forget: async (data) => {
+    (await session(data.mode)).forget(data.tile);
+    return [null];
+  },
+  agreement: async () => [(await session('text')).agreement()],
+  colorbar: async (data) => {
+    await wasmReady;
+    const bar = colorbar(data.colormap, data.width, data.height);
+    return [bar, [bar.buffer]];
+  },
+};
+
+/** The loaded session of a mode: the image playground, or the text one. */
+async function session(mode) {
+  if (mode === 'text') {
+    if (!textReady) throw new Error('No text model is loaded.');
+    await textReady;
+    return textPlayground;
   }
+  if (!playgroundReady) throw new Error('No model is loaded.');
+  await playgroundReady;
+  return playground;
 }
 
 async function loadTextModel({ modelUrl, configUrl, tokenizerUrl }, progress) {
@@ -157,12 +154,6 @@ async function loadTextModel({ modelUrl, configUrl, tokenizerUrl }, progress) {
     colormaps: colormaps(),
     shape: textPlayground.shape(),
   };
-}
-
-async function loaded() {
-  if (!playgroundReady) throw new Error('No model is loaded.');
-  await playgroundReady;
-  return playground;
 }
 
 async function loadModel({ modelUrl, configUrl }, progress) {

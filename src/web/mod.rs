@@ -4,6 +4,7 @@
 //! so the worker can show the message and carry on. Nothing here panics.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use image::RgbImage;
 use ndarray::ArrayD;
@@ -12,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use crate::explain::schema::{Descriptor, Units};
 use crate::explain::{Attribution, Explainer, Method, Plan, Subject};
 use crate::render::{self, Colormap, Heatmap, Style};
+use crate::session::LastMade;
 use crate::{preprocess, ImageClassifier, RgbaPixels};
 
 mod text;
@@ -90,7 +92,7 @@ pub struct Playground {
     maps: HashMap<u32, Heatmap>,
     /// The last forward-only method laid out, by its JSON settings and target, so that its
     /// passes can be scored slice by slice.
-    plan: Option<(String, usize, Plan)>,
+    plan: LastMade<(String, usize), Plan>,
 }
 
 #[wasm_bindgen]
@@ -107,7 +109,7 @@ impl Playground {
             image: None,
             custom_baseline: None,
             maps: HashMap::new(),
-            plan: None,
+            plan: LastMade::default(),
         })
     }
 
@@ -156,7 +158,7 @@ impl Playground {
         let out = ClassifyOutput { view: view_of(&view), top };
         self.image = Some((view, input));
         self.maps.clear();
-        self.plan = None;
+        self.plan.clear();
         to_js(&out)
     }
 
@@ -166,7 +168,7 @@ impl Playground {
         let spec = &self.classifier.config.preprocess;
         let view = preprocess::model_view(RgbaPixels { width, height, data: rgba }, spec)?;
         self.custom_baseline = Some(preprocess::to_tensor(&view, spec).into_dyn());
-        self.plan = None;
+        self.plan.clear();
         to_js(&view_of(&view))
     }
 
@@ -190,8 +192,7 @@ impl Playground {
     /// forward passes it makes. The page's workers each lay it out the same way, score slices
     /// of it with [`Playground::scores`], and one of them finishes it.
     pub fn plan(&mut self, method: &str, target: usize) -> Result<usize, JsError> {
-        self.lay_out(method, target)?;
-        Ok(self.laid_out()?.len())
+        Ok(self.lay_out(method, target)?.len())
     }
 
     /// The scores of passes `start..end` of the method's plan (laid out first if needed).
@@ -203,8 +204,8 @@ impl Playground {
         end: usize,
         progress: &js_sys::Function,
     ) -> Result<Vec<f32>, JsError> {
-        self.lay_out(method, target)?;
-        Ok(self.explainer.scores(self.laid_out()?, start..end, &mut reporter(progress))?)
+        let plan = self.lay_out(method, target)?;
+        Ok(self.explainer.scores(&plan, start..end, &mut reporter(progress))?)
     }
 
     /// Combines every pass's score into the map, keeps it as tile `tile`, and returns what
@@ -216,8 +217,7 @@ impl Playground {
         target: usize,
         scores: &[f32],
     ) -> Result<JsValue, JsError> {
-        self.lay_out(method, target)?;
-        let attribution = self.laid_out()?.finish(scores)?;
+        let attribution = self.lay_out(method, target)?.finish(scores)?;
         self.keep(tile, &attribution)
     }
 
@@ -268,18 +268,13 @@ impl Playground {
         })
     }
 
-    /// Lays out the plan for these settings and target, unless it is the last one.
-    fn lay_out(&mut self, method: &str, target: usize) -> Result<(), JsError> {
-        if !matches!(&self.plan, Some((m, t, _)) if m == method && *t == target) {
-            let plan = Plan::new(&self.explainer, &self.subject(target)?, &Method::parse(method)?)?;
-            self.plan = Some((method.to_owned(), target, plan));
-        }
-        Ok(())
-    }
-
-    /// The plan last laid out.
-    fn laid_out(&self) -> Result<&Plan, JsError> {
-        self.plan.as_ref().map(|(_, _, plan)| plan).ok_or_else(|| JsError::new("No plan is laid out."))
+    /// The plan for these settings and target: the last one laid out, or a new one.
+    fn lay_out(&mut self, method: &str, target: usize) -> Result<Arc<Plan>, JsError> {
+        let subject = self.subject(target)?;
+        let explainer = &self.explainer;
+        self.plan.get_or_make((method.to_owned(), target), || {
+            Ok(Plan::new(explainer, &subject, &Method::parse(method)?)?)
+        })
     }
 
     /// Keeps a finished map as tile `tile` and summarises it for the page.

@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{registry_entry, reporter, to_js};
 use crate::render::{self, Colormap};
+use crate::session::LastMade;
 use crate::text::explain::agreement;
 use crate::text::{Sentence, TextMethod, TextModel, TokenAttribution, TokenPlan};
 
@@ -25,7 +26,7 @@ pub struct TextPlayground {
     sentence: Option<Sentence>,
     results: HashMap<u32, TokenAttribution>,
     /// The last forward-only method laid out, by its JSON settings and target.
-    plan: Option<(String, usize, TokenPlan)>,
+    plan: LastMade<(String, usize), TokenPlan>,
 }
 
 #[wasm_bindgen]
@@ -33,7 +34,7 @@ impl TextPlayground {
     #[wasm_bindgen(constructor)]
     pub fn new(onnx: &[u8], config_json: &[u8], tokenizer_json: &[u8]) -> Result<TextPlayground, JsError> {
         let model = TextModel::from_bytes(onnx, config_json, tokenizer_json)?;
-        Ok(TextPlayground { model, sentence: None, results: HashMap::new(), plan: None })
+        Ok(TextPlayground { model, sentence: None, results: HashMap::new(), plan: LastMade::default() })
     }
 
     #[wasm_bindgen(getter)]
@@ -92,7 +93,7 @@ impl TextPlayground {
         let out = serde_json::json!({"tokens": tokens, "truncated": encoding.truncated, "top": top});
         self.sentence = Some(sentence);
         self.results.clear();
-        self.plan = None;
+        self.plan.clear();
         to_js(&out)
     }
 
@@ -126,9 +127,8 @@ impl TextPlayground {
         end: usize,
         progress: &js_sys::Function,
     ) -> Result<Vec<f32>, JsError> {
-        self.lay_out(method, target)?;
-        let plan = self.laid_out()?;
-        Ok(self.model.scores(plan, start..end, &mut reporter(progress))?)
+        let plan = self.lay_out(method, target)?;
+        Ok(self.model.scores(&plan, start..end, &mut reporter(progress))?)
     }
 
     /// Combines every pass's score, keeps the answer as tile `tile`, and returns what
@@ -209,18 +209,13 @@ impl TextPlayground {
     }
 
     /// Lays out the plan for these settings and target, unless it is the last one.
-    fn lay_out(&mut self, method: &str, target: usize) -> Result<&TokenPlan, JsError> {
-        if !matches!(&self.plan, Some((m, t, _)) if m == method && *t == target) {
-            let settings = TextMethod::parse(method)?;
-            let sentence = self.sentence.as_ref().ok_or_else(no_sentence)?;
-            let plan = self.model.plan(sentence, &settings, target)?;
-            self.plan = Some((method.to_owned(), target, plan));
-        }
-        self.laid_out()
-    }
-
-    fn laid_out(&self) -> Result<&TokenPlan, JsError> {
-        self.plan.as_ref().map(|(_, _, plan)| plan).ok_or_else(|| JsError::new("No plan is laid out."))
+    /// The plan for these settings and target: the last one laid out, or a new one.
+    fn lay_out(&mut self, method: &str, target: usize) -> Result<std::sync::Arc<TokenPlan>, JsError> {
+        let sentence = self.sentence.as_ref().ok_or_else(no_sentence)?;
+        let model = &self.model;
+        self.plan.get_or_make((method.to_owned(), target), || {
+            Ok(model.plan(sentence, &TextMethod::parse(method)?, target)?)
+        })
     }
 
     fn keep(&mut self, tile: u32, attribution: TokenAttribution) -> Result<JsValue, JsError> {
