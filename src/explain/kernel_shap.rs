@@ -15,6 +15,7 @@
 //! Inputs: the whole image, the empty coalition (every segment filled), then the coalitions.
 //! The score is the target's output (logit).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rand::seq::index::sample;
@@ -23,9 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::rand_chacha;
 use super::least_squares::solve;
-use super::perturbation::{Outcome, Perturbations};
+use super::perturbation::{Perturbations, PlayerValues, Players};
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
-use super::superpixels::{segment_settings, Coalitions, SegmentFill, SegmentScores, SuperpixelConfig};
+use super::superpixels::{segment_settings, Coalitions, SegmentFill, SegmentPlan, SuperpixelConfig};
 use super::{Completeness, Display, Explainer, ImageMethod, Settings, Subject};
 use crate::error::{Error, Result};
 
@@ -50,7 +51,12 @@ impl ImageMethod for KernelShap {
     }
 
     fn plan(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Perturbations>> {
-        Ok(Box::new(Plan::new(subject, &settings.config()?)?))
+        let config: KernelShapConfig = settings.config()?;
+        // A budget given is checked before the (slower) segmentation.
+        config.budget.map(Design::check).transpose()?;
+        let coalitions = Coalitions::new(subject, &config.superpixels, config.fill)?;
+        let design = Design::new(coalitions.players(), config.budget, config.seed)?;
+        Ok(Box::new(SegmentPlan { coalitions, players: Box::new(design) }))
     }
 }
 
@@ -170,44 +176,18 @@ impl Design {
     }
 }
 
-/// KernelSHAP on an image: its superpixels and the coalitions of them.
-#[derive(Debug, Clone)]
-pub(super) struct Plan {
-    coalitions: Coalitions,
-    design: Design,
-}
-
-impl Plan {
-    pub fn new(subject: &Subject, config: &KernelShapConfig) -> Result<Plan> {
-        // A budget given is checked before the (slower) segmentation.
-        config.budget.map(Design::check).transpose()?;
-        let coalitions = Coalitions::new(subject, &config.superpixels, config.fill)?;
-        let design = Design::new(coalitions.players(), config.budget, config.seed)?;
-        Ok(Plan { coalitions, design })
-    }
-}
-
-impl Perturbations for Plan {
+impl Players for Design {
     fn len(&self) -> usize {
-        self.design.len()
+        Design::len(self)
     }
 
-    fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
-        self.coalitions.image(&self.design.present(i))
+    fn present(&self, i: usize) -> Cow<'_, [bool]> {
+        Design::present(self, i)
     }
 
-    fn finish(&self, scores: &[f32]) -> Result<Outcome> {
-        let (scores, completeness) = self.design.values(scores)?;
-        Ok(Outcome {
-            map: self.coalitions.paint(&scores),
-            layer: None,
-            completeness: Some(completeness),
-            segments: Some(SegmentScores {
-                labels: self.coalitions.segments.labels.clone(),
-                scores,
-                r_squared: None,
-            }),
-        })
+    fn values(&self, scores: &[f32]) -> Result<PlayerValues> {
+        let (values, completeness) = Design::values(self, scores)?;
+        Ok(PlayerValues { values, completeness: Some(completeness), r_squared: None })
     }
 }
 

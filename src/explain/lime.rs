@@ -11,15 +11,17 @@
 //! score is the target's output (logit), as Captum's `Lime`, rather than its probability, and
 //! everything random comes from the seed (lime#477, lime#767).
 
+use std::borrow::Cow;
+
 use rand::seq::index::sample;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::baseline::rand_chacha;
 use super::least_squares::weighted_ridge;
-use super::perturbation::{Outcome, Perturbations};
+use super::perturbation::{Perturbations, PlayerValues, Players};
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
-use super::superpixels::{segment_settings, Coalitions, SegmentFill, SegmentScores, SuperpixelConfig};
+use super::superpixels::{segment_settings, Coalitions, SegmentFill, SegmentPlan, SuperpixelConfig};
 use super::{Display, Explainer, ImageMethod, Settings, Subject};
 use crate::error::{Error, Result};
 
@@ -35,7 +37,12 @@ impl ImageMethod for Lime {
     }
 
     fn plan(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Perturbations>> {
-        Ok(Box::new(Plan::new(subject, &settings.config()?)?))
+        let LimeConfig { ref superpixels, fill, samples, kernel_width, ridge, seed } = settings.config()?;
+        // The settings are checked before the (slower) segmentation.
+        Samples::check(samples, kernel_width, ridge)?;
+        let coalitions = Coalitions::new(subject, superpixels, fill)?;
+        let samples = Samples::new(coalitions.players(), samples, kernel_width, ridge, seed)?;
+        Ok(Box::new(SegmentPlan { coalitions, players: Box::new(samples) }))
     }
 }
 
@@ -122,15 +129,6 @@ impl Samples {
         Ok(())
     }
 
-    pub fn len(&self) -> usize {
-        self.present.len()
-    }
-
-    /// Which players sample `i` keeps.
-    pub fn present(&self, i: usize) -> &[bool] {
-        &self.present[i]
-    }
-
     /// The weighted ridge fit of the scores, one per sample in order: each player's
     /// coefficient, and the weighted R².
     pub fn fit(&self, scores: &[f32]) -> Result<(Vec<f32>, f32)> {
@@ -153,44 +151,17 @@ impl Samples {
     }
 }
 
-/// LIME on an image: its superpixels and the samples over them.
-#[derive(Debug, Clone)]
-pub(super) struct Plan {
-    coalitions: Coalitions,
-    samples: Samples,
-}
-
-impl Plan {
-    pub fn new(subject: &Subject, config: &LimeConfig) -> Result<Plan> {
-        let LimeConfig { ref superpixels, fill, samples, kernel_width, ridge, seed } = *config;
-        // The settings are checked before the (slower) segmentation.
-        Samples::check(samples, kernel_width, ridge)?;
-        let coalitions = Coalitions::new(subject, superpixels, fill)?;
-        let samples = Samples::new(coalitions.players(), samples, kernel_width, ridge, seed)?;
-        Ok(Plan { coalitions, samples })
-    }
-}
-
-impl Perturbations for Plan {
+impl Players for Samples {
     fn len(&self) -> usize {
-        self.samples.len()
+        self.present.len()
     }
 
-    fn input(&self, i: usize) -> ndarray::ArrayD<f32> {
-        self.coalitions.image(self.samples.present(i))
+    fn present(&self, i: usize) -> Cow<'_, [bool]> {
+        Cow::Borrowed(self.present.get(i).map_or(&[][..], Vec::as_slice))
     }
 
-    fn finish(&self, scores: &[f32]) -> Result<Outcome> {
-        let (scores, r_squared) = self.samples.fit(scores)?;
-        Ok(Outcome {
-            map: self.coalitions.paint(&scores),
-            layer: None,
-            completeness: None,
-            segments: Some(SegmentScores {
-                labels: self.coalitions.segments.labels.clone(),
-                scores,
-                r_squared: Some(r_squared),
-            }),
-        })
+    fn values(&self, scores: &[f32]) -> Result<PlayerValues> {
+        let (values, r_squared) = self.fit(scores)?;
+        Ok(PlayerValues { values, completeness: None, r_squared: Some(r_squared) })
     }
 }

@@ -40,6 +40,60 @@ pub trait Perturbations: Send + Sync {
     fn finish(&self, scores: &[f32]) -> Result<Outcome>;
 }
 
+/// The passes of a method that removes players (superpixels of an image, tokens of a sentence):
+/// which players each pass keeps, and what the scores become. LIME's samples, KernelSHAP's
+/// coalitions and leave-one-out are the same on images and on sentences.
+pub trait Players: Send + Sync + fmt::Debug {
+    /// How many passes.
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Which players pass `i` keeps.
+    fn present(&self, i: usize) -> std::borrow::Cow<'_, [bool]>;
+
+    /// Every pass's score, in order, as one value per player.
+    fn values(&self, scores: &[f32]) -> Result<PlayerValues>;
+}
+
+/// What a [`Players`] design makes of the scores.
+pub struct PlayerValues {
+    pub values: Vec<f32>,
+    /// KernelSHAP's efficiency.
+    pub completeness: Option<Completeness>,
+    /// LIME's weighted R².
+    pub r_squared: Option<f32>,
+}
+
+/// Leave one out: pass 0 keeps every player, pass 1 + k all but player k; a player's value is
+/// the score's drop without it.
+#[derive(Debug, Clone)]
+pub struct LeaveOneOut {
+    pub players: usize,
+}
+
+impl Players for LeaveOneOut {
+    fn len(&self) -> usize {
+        self.players + 1
+    }
+
+    fn present(&self, i: usize) -> std::borrow::Cow<'_, [bool]> {
+        (0..self.players).map(|k| i == 0 || k + 1 != i).collect::<Vec<_>>().into()
+    }
+
+    fn values(&self, scores: &[f32]) -> Result<PlayerValues> {
+        let (whole, rest) =
+            scores.split_first().ok_or_else(|| Error::Bug("no score for the whole input".into()))?;
+        Ok(PlayerValues {
+            values: rest.iter().map(|s| whole - s).collect(),
+            completeness: None,
+            r_squared: None,
+        })
+    }
+}
+
 /// Which number of the model's output row scores an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Score {

@@ -18,6 +18,7 @@ use ndarray::{Array2, Array3, ArrayD, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::baseline::{blur, to_pixels, BLUR_SIGMA};
+use super::perturbation::{Outcome, Perturbations, PlayerValues, Players};
 use super::schema::Setting;
 use super::Subject;
 use crate::error::{Error, Result};
@@ -352,6 +353,38 @@ impl Coalitions {
     /// Per-segment scores painted on every pixel of their segment, in the input's shape.
     pub fn paint(&self, scores: &[f32]) -> ArrayD<f32> {
         ArrayD::from_shape_fn(self.input.raw_dim(), |i| scores[self.segments.labels[[i[2], i[3]]] as usize])
+    }
+}
+
+/// A method that removes superpixels (LIME, KernelSHAP): the image's segments and which of them
+/// each pass keeps.
+#[derive(Debug)]
+pub(super) struct SegmentPlan {
+    pub coalitions: Coalitions,
+    pub players: Box<dyn Players>,
+}
+
+impl Perturbations for SegmentPlan {
+    fn len(&self) -> usize {
+        self.players.len()
+    }
+
+    fn input(&self, i: usize) -> ArrayD<f32> {
+        self.coalitions.image(&self.players.present(i))
+    }
+
+    fn finish(&self, scores: &[f32]) -> Result<Outcome> {
+        let PlayerValues { values, completeness, r_squared } = self.players.values(scores)?;
+        Ok(Outcome {
+            map: self.coalitions.paint(&values),
+            layer: None,
+            completeness,
+            segments: Some(SegmentScores {
+                labels: self.coalitions.segments.labels.clone(),
+                scores: values,
+                r_squared,
+            }),
+        })
     }
 }
 

@@ -18,6 +18,7 @@
 //! tokens other than [CLS] and [SEP].
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
@@ -26,8 +27,9 @@ use super::model::{Pooling, Reading, TextModel};
 use super::rollout::{gradient_rollout, rollout};
 use crate::error::{Error, Result};
 use crate::explain::integrated_gradients::{rule_setting, steps_setting, tolerance_setting, Rule};
-use crate::explain::kernel_shap::{self, budget_setting, Design};
-use crate::explain::lime::{self, fit_settings, Samples};
+use crate::explain::kernel_shap::{budget_setting, Design};
+use crate::explain::lime::{fit_settings, Samples};
+use crate::explain::perturbation::{LeaveOneOut, PlayerValues, Players};
 use crate::explain::schema::{self, Cost, Descriptor, Needs, Setting, Units};
 use crate::explain::{Baseline, Completeness, Display, Explainer, Method, PathConfig, Progress, Subject};
 use crate::grad::{GradModel, Mode, Target};
@@ -476,18 +478,20 @@ impl TextModel {
     /// Lays out a forward-only method on the sentence.
     pub fn plan(&self, sentence: &Sentence, method: &TextMethod, target: usize) -> Result<TokenPlan> {
         let players = self.players(sentence);
-        let design = match method {
-            TextMethod::Occlusion => Removals::LeaveOneOut,
+        let removals: Arc<dyn Players> = match method {
+            TextMethod::Occlusion => Arc::new(LeaveOneOut { players: players.len() }),
             TextMethod::Lime(c) => {
-                Removals::Lime(Samples::new(players.len(), c.samples, c.kernel_width, c.ridge, c.seed)?)
+                Arc::new(Samples::new(players.len(), c.samples, c.kernel_width, c.ridge, c.seed)?)
             }
-            TextMethod::KernelShap(c) => Removals::KernelShap(Design::new(players.len(), c.budget, c.seed)?),
+            TextMethod::KernelShap(c) => Arc::new(Design::new(players.len(), c.budget, c.seed)?),
             other => {
-                return Err(Error::Explain(format!("{} is not a forward-only method", other.name())));
+                return Err(Error::Bug(format!("{} is not a forward-only method", other.name())));
             }
         };
         if players.is_empty() {
-            return Err(Error::Explain("the sentence has no token to remove besides [CLS] and [SEP]".into()));
+            return Err(Error::Explain(
+                "The sentence has no token to remove besides [CLS] and [SEP].".into(),
+            ));
         }
         Ok(TokenPlan {
             method: method.clone(),
@@ -496,7 +500,7 @@ impl TextModel {
             tokens: sentence.tokens(),
             players,
             pad: self.config.special_tokens.pad,
-            removals: design,
+            removals,
         })
     }
 
@@ -554,24 +558,13 @@ pub struct TokenPlan {
     tokens: usize,
     players: Vec<usize>,
     pad: u32,
-    removals: Removals,
-}
-
-#[derive(Debug, Clone)]
-enum Removals {
-    /// Pass 0 is the sentence, pass 1 + k leaves out player k.
-    LeaveOneOut,
-    Lime(lime::Samples),
-    KernelShap(kernel_shap::Design),
+    /// Which players each pass keeps, and what the scores become.
+    removals: Arc<dyn Players>,
 }
 
 impl TokenPlan {
     pub fn len(&self) -> usize {
-        match &self.removals {
-            Removals::LeaveOneOut => self.players.len() + 1,
-            Removals::Lime(s) => s.len(),
-            Removals::KernelShap(d) => d.len(),
-        }
+        self.removals.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -581,14 +574,11 @@ impl TokenPlan {
     /// The ids of pass `i`: removed players become [PAD].
     pub fn ids(&self, i: usize) -> Vec<u32> {
         let mut ids = self.ids.clone();
-        let mut remove = |k: usize| ids[self.players[k]] = self.pad;
-        match &self.removals {
-            Removals::LeaveOneOut if i > 0 => remove(i - 1),
-            Removals::LeaveOneOut => {}
-            Removals::Lime(s) => (0..self.players.len()).filter(|&k| !s.present(i)[k]).for_each(remove),
-            Removals::KernelShap(d) => {
-                let present = d.present(i);
-                (0..self.players.len()).filter(|&k| !present[k]).for_each(remove);
+        for (&position, &kept) in self.players.iter().zip(self.removals.present(i).iter()) {
+            if !kept {
+                if let Some(id) = ids.get_mut(position) {
+                    *id = self.pad;
+                }
             }
         }
         ids
@@ -597,26 +587,14 @@ impl TokenPlan {
     /// Combines every pass's score, in order.
     pub fn finish(&self, scores: &[f32]) -> Result<TokenAttribution> {
         if scores.len() != self.len() {
-            return Err(Error::Explain(format!("{} scores for {} passes", scores.len(), self.len())));
+            return Err(Error::Bug(format!("{} scores for {} passes", scores.len(), self.len())));
         }
-        let mut completeness = None;
-        let mut r_squared = None;
-        let values: Vec<f32> = match &self.removals {
-            Removals::LeaveOneOut => scores[1..].iter().map(|s| scores[0] - s).collect(),
-            Removals::Lime(samples) => {
-                let (coefficients, r2) = samples.fit(scores)?;
-                r_squared = Some(r2);
-                coefficients
-            }
-            Removals::KernelShap(design) => {
-                let (phi, check) = design.values(scores)?;
-                completeness = Some(check);
-                phi
-            }
-        };
+        let PlayerValues { values, completeness, r_squared } = self.removals.values(scores)?;
         let mut token_scores = vec![None; self.tokens];
         for (&position, value) in self.players.iter().zip(values) {
-            token_scores[position] = Some(value);
+            if let Some(score) = token_scores.get_mut(position) {
+                *score = Some(value);
+            }
         }
         Ok(TokenAttribution {
             method: self.method.clone(),
