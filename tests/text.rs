@@ -349,3 +349,22 @@ fn kendall_tau_matches_scipy() {
         }
     }
 }
+
+/// Smoke test over the text registry, so a text method is run the day it is listed: every one,
+/// at its defaults (LIME with 20 samples, to stay quick), scores every word of "not bad at all",
+/// and refuses a setting its schema does not have.
+#[test]
+fn smoke_every_text_method_runs_at_its_defaults() {
+    let model = model();
+    for descriptor in TextMethod::descriptors() {
+        let name = descriptor.id;
+        let light = descriptor.settings.iter().any(|s| s.key == "samples");
+        let settings = if light { serde_json::json!({"samples": 20}) } else { serde_json::json!({}) };
+        let method = TextMethod::new(name, settings).unwrap();
+        let got = run(&model, "not bad at all", &method);
+        assert_eq!(got.scores.len(), 6, "{name}");
+        assert!(got.scores[1..5].iter().all(|s| s.is_some_and(f32::is_finite)), "{name}: {:?}", got.scores);
+        let error = TextMethod::new(name, serde_json::json!({"no_such_setting": 1})).unwrap_err().to_string();
+        assert!(error.contains("no_such_setting"), "{name}: {error}");
+    }
+}

@@ -15,7 +15,10 @@ const SCREENSHOTS = path.join(ROOT, 'tests/e2e/screenshots');
 const DATA = path.join(ROOT, 'tests/data/text');
 const READY_TIMEOUT = 180_000;
 const EXPLAIN_TIMEOUT = 600_000;
-const METHODS = ['gradient', 'grad-x-input', 'integrated-gradients', 'occlusion', 'lime', 'kernel-shap', 'attention', 'rollout', 'gradient-rollout'];
+/** The text methods the page lists, from the core's registry: every one is run below. */
+async function textMethods(page) {
+  return page.$$eval('#text-explanations .methods label.method', (labels) => labels.map((l) => l.dataset.method));
+}
 
 let server;
 let browser;
@@ -113,6 +116,8 @@ test('a typed sentence is read, and every text method highlights its tokens', { 
   // softmax([−1.1634, 1.1634]) from onnxruntime's logits.
   assert.ok(Math.abs(top[0].percent - 91.1) < 0.11, `P(positive) ${top[0].percent}%`);
 
+  const METHODS = await textMethods(page);
+  assert.ok(METHODS.length >= 9, `the registry lists ${METHODS.join(', ')}`);
   await waitForTiles(page, METHODS);
   for (const method of METHODS) {
     const shown = await tokens(page, method);
