@@ -55,6 +55,13 @@ pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result
     Ok(Heatmap { values, signed: display.signed(), segments })
 }
 
+/// A map's opacity at full scale, unless the person chooses another.
+pub const DEFAULT_OPACITY: f32 = 0.85;
+
+/// The percentile of |value| drawn at full colour, unless the person chooses another: the
+/// strongest 1% saturate rather than one outlier setting the scale.
+pub const DEFAULT_PERCENTILE: f32 = 99.0;
+
 /// The `percentile`-th percentile (0‥100) of |value| over all the maps: the value that maps
 /// to full colour. One map gives a per-map scale; several give one shared scale.
 pub fn scale(maps: &[&Heatmap], percentile: f32) -> f32 {

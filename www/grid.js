@@ -13,8 +13,6 @@ import {
 import { TileQueue } from './queue.js';
 import { caption, listField, settingsFields } from './settings.js';
 
-const DEFAULT_OPACITY = 0.85;
-const DEFAULT_PERCENTILE = 99;
 
 const STATE_TEXT = {
   idle: 'Not computed yet',
@@ -40,7 +38,8 @@ export class Grid {
   #top = [];
   #target = null;
   #shared = false;
-  #percentile = DEFAULT_PERCENTILE;
+  /** The percentile of |value| at full colour: the core's default until the person picks one. */
+  #percentile = null;
 
   #queue;
 
@@ -93,6 +92,7 @@ export class Grid {
   setModel(model) {
     if (this.#model) return;
     this.#model = model;
+    this.#percentile = model.drawing.percentile;
     const { root } = this.#ui;
     const heading = el('h2', { id: 'explanations-heading' }, 'Explanations');
     if (model.gradientsUnavailable) {
@@ -438,7 +438,7 @@ export class Grid {
     const perMap = el('input', { type: 'radio', name: 'normalisation', value: 'per-map', checked: true });
     const shared = el('input', { type: 'radio', name: 'normalisation', value: 'shared' });
     const percentile = el('input', {
-      type: 'number', id: 'percentile', min: 50, max: 100, step: 0.1, value: DEFAULT_PERCENTILE,
+      type: 'number', id: 'percentile', min: 50, max: 100, step: 0.1, value: this.#percentile,
     });
     for (const radio of [perMap, shared]) {
       radio.addEventListener('change', () => {
@@ -489,7 +489,7 @@ export class Grid {
       id, info, method: { ...info.defaults }, signed,
       selected: DEFAULT_SELECTION.includes(info.id),
       colormap: signed ? colormaps.diverging[0] : colormaps.sequential[0],
-      opacity: DEFAULT_OPACITY,
+      opacity: this.#model.drawing.opacity,
       top: info.segments ?? null, boundaries: true,
       state: 'idle', ticket: 0, live: false, result: null, overlay: null, scale: null, sharedWith: null,
     };

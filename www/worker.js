@@ -1,7 +1,8 @@
 // @ts-check
 // Runs in a module Web Worker: loads Glimpse's wasm, holds the model, answers the page.
 // Messages in: {id, type, ...}:
-//   'load-model' {modelUrl, configUrl}  → {name, labels, methods, colormaps, layers, gradientsUnavailable}
+//   'load-model' {modelUrl, configUrl}  → {name, labels, methods, colormaps, drawing, layers,
+//                                         gradientsUnavailable}
 //   'classify' {image: Blob}            → {view: {width, height, rgba}, top: [{index, label, prob}]}
 //                                         (also makes it the image that 'explain' explains)
 //   'set-baseline' {image: Blob}        → {view} (the custom baseline, as the model sees it)
@@ -24,7 +25,8 @@
 // this worker's instance can no longer be trusted and the engine replaces it.
 
 import init, {
-  Playground, TextPlayground, checkImageFile, colorbar, colormaps, methods, textMethods, trapForTests,
+  Playground, TextPlayground, checkImageFile, colorbar, colormaps, drawingDefaults, methods, textMethods,
+  trapForTests,
   // @ts-ignore: wasm-bindgen writes this module when Trunk builds the page.
 } from './glimpse.js';
 
@@ -172,6 +174,7 @@ async function loadModel({ modelUrl, configUrl }, progress) {
     labels: playground.labels(),
     methods: methods(),
     colormaps: colormaps(),
+    drawing: drawingDefaults(),
     layers: unavailable ? null : playground.layers(),
     gradientsUnavailable: unavailable ?? null,
   };

@@ -380,10 +380,10 @@ mod cli {
         let (width, height) = view.dimensions();
         let heat =
             render::heatmap(attribution, height as usize, width as usize).map_err(|e| e.to_string())?;
-        let scale = render::scale(&[&heat], 99.0);
+        let scale = render::scale(&[&heat], render::DEFAULT_PERCENTILE);
         let style = Style {
             boundaries: heat.segments.is_some(),
-            ..Style::new(Colormap::default_for(heat.signed), 0.85)
+            ..Style::new(Colormap::default_for(heat.signed), render::DEFAULT_OPACITY)
         };
         let rgba = render::overlay(&heat, scale, style, view).map_err(|e| e.to_string())?;
         let image =

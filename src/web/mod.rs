@@ -74,6 +74,12 @@ pub fn colormaps() -> Result<JsValue, JsError> {
     to_js(&all)
 }
 
+/// How maps are drawn unless the person chooses otherwise: `{opacity, percentile}`.
+#[wasm_bindgen(js_name = drawingDefaults)]
+pub fn drawing_defaults() -> Result<JsValue, JsError> {
+    to_js(&serde_json::json!({"opacity": render::DEFAULT_OPACITY, "percentile": render::DEFAULT_PERCENTILE}))
+}
+
 /// A horizontal colour bar as RGBA bytes, for a legend.
 #[wasm_bindgen]
 pub fn colorbar(colormap: JsValue, width: usize, height: usize) -> Result<Vec<u8>, JsError> {
@@ -361,13 +367,8 @@ struct Segments {
 #[serde(deny_unknown_fields)]
 struct RenderRequest {
     shared: bool,
-    #[serde(default = "default_percentile")]
     percentile: f32,
     tiles: Vec<TileStyle>,
-}
-
-fn default_percentile() -> f32 {
-    99.0
 }
 
 #[derive(serde::Deserialize)]
