@@ -105,6 +105,26 @@ impl Colormap {
         Colormap::DIVERGING.contains(&self)
     }
 
+    /// The colour map a map is drawn with: this one if it suits the map (diverging for a
+    /// signed map, sequential for magnitudes), else the default for the map.
+    pub fn for_map(self, signed: bool) -> Colormap {
+        if self.diverging() == signed {
+            self
+        } else {
+            Colormap::default_for(signed)
+        }
+    }
+
+    /// The colour map token highlights are drawn with: always a diverging one, white at zero
+    /// (magnitudes use its positive half), so that more colour means more on a white page.
+    pub fn for_tokens(self) -> Colormap {
+        if self.diverging() {
+            self
+        } else {
+            Colormap::default_for(true)
+        }
+    }
+
     /// The default for a map: blue–red for signed maps, inferno for magnitudes.
     pub fn default_for(signed: bool) -> Colormap {
         if signed {
@@ -273,7 +293,7 @@ fn for_each_pixel(heat: &Heatmap, scale: f32, style: Style, mut visit: impl FnMu
 /// more: signed scores use both halves, magnitudes only the positive one. `scale` is full
 /// colour; `None` (a token the method does not score) is white.
 pub fn token_colours(scores: &[Option<f32>], scale: f32, colormap: Colormap) -> Vec<[u8; 3]> {
-    let colormap = if colormap.diverging() { colormap } else { Colormap::default_for(true) };
+    let colormap = colormap.for_tokens();
     scores
         .iter()
         .map(|score| match score {
@@ -281,6 +301,31 @@ pub fn token_colours(scores: &[Option<f32>], scale: f32, colormap: Colormap) -> 
             _ => [255; 3],
         })
         .collect()
+}
+
+/// Full colour for token highlights: the largest |score| of a word, or of any token if the words
+/// all score zero.
+pub fn word_scale(scores: &[Option<f32>], words: &[usize]) -> f32 {
+    let largest = |positions: &mut dyn Iterator<Item = usize>| {
+        positions.filter_map(|p| scores.get(p).copied().flatten()).map(f32::abs).fold(0.0, f32::max)
+    };
+    match largest(&mut words.iter().copied()) {
+        0.0 => largest(&mut (0..scores.len())),
+        scale => scale,
+    }
+}
+
+/// Full colour for a matrix: its largest entry between two different words, or its largest entry.
+pub fn matrix_scale(matrix: &ndarray::Array2<f32>, words: &[usize]) -> f32 {
+    let between_words = words
+        .iter()
+        .flat_map(|&i| words.iter().filter(move |&&j| j != i).map(move |&j| matrix[[i, j]].abs()))
+        .fold(0.0, f32::max);
+    if between_words > 0.0 {
+        between_words
+    } else {
+        matrix.iter().fold(0.0, |a, v| a.max(v.abs()))
+    }
 }
 
 /// A matrix (rows × columns) as opaque RGBA, one pixel per cell, `scale` at full colour.
@@ -349,6 +394,20 @@ mod tests {
         assert_eq!(&rgba[4..], &[blue[0], blue[1], blue[2], 255]);
         assert!(blue[2] > blue[0], "negative is blue");
         assert!(Colormap::BlueRed.rgb(1.0)[0] > Colormap::BlueRed.rgb(1.0)[2], "positive is red");
+    }
+
+    #[test]
+    fn colour_maps_suit_their_maps_and_scales_ignore_the_special_tokens() {
+        assert_eq!(Colormap::Inferno.for_map(true), Colormap::BlueRed, "a signed map is drawn diverging");
+        assert_eq!(Colormap::BlueRed.for_map(false), Colormap::Inferno);
+        assert_eq!(Colormap::Viridis.for_map(false), Colormap::Viridis);
+        assert_eq!(Colormap::Viridis.for_tokens(), Colormap::BlueRed, "highlights are white at zero");
+        // [CLS] (0) and [SEP] (3) score most, but the words (1, 2) set the scale.
+        let scores = [Some(9.0), Some(-0.5), Some(0.25), Some(7.0)];
+        assert_eq!(word_scale(&scores, &[1, 2]), 0.5);
+        assert_eq!(word_scale(&[Some(2.0), Some(0.0)], &[1]), 2.0, "all-zero words fall back to every token");
+        let matrix = ndarray::array![[0.9, 0.2, 0.0], [0.1, 0.8, 0.3], [0.0, 0.4, 0.7]];
+        assert_eq!(matrix_scale(&matrix, &[1, 2]), 0.4, "the largest entry between two different words");
     }
 
     /// The page draws [`layer`] over [`grey`] with a canvas (source over, at the tile's

@@ -607,6 +607,31 @@ impl TokenPlan {
     }
 }
 
+/// How far one attention map agrees with one other map, as the page's table shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Agreement<K> {
+    pub attention: K,
+    pub other: K,
+    /// Kendall's τ-b ([`agreement`]); `None` where it is undefined.
+    pub tau: Option<f64>,
+}
+
+/// Kendall's τ between every map from attention and every map that is not, in the order given:
+/// whether attention ranks the words as the other methods do (Jain & Wallace 2019).
+pub fn agreements<K: Copy>(maps: &[(K, &TokenAttribution)], players: &[usize]) -> Vec<Agreement<K>> {
+    let (attention, others): (Vec<_>, Vec<_>) = maps.iter().partition(|(_, a)| a.method.from_attention());
+    attention
+        .iter()
+        .flat_map(|(a, x)| {
+            others.iter().map(move |(b, y)| Agreement {
+                attention: *a,
+                other: *b,
+                tau: agreement(x, y, players),
+            })
+        })
+        .collect()
+}
+
 /// Kendall's τ-b between two methods' rankings of the players by |score| (how much, whatever
 /// the sign: attention has none), as Jain & Wallace (2019) compare attention with gradients.
 /// `None` when fewer than two players are scored by both, or one ranking is all ties.

@@ -250,11 +250,7 @@ impl Playground {
         let mut out = Vec::with_capacity(tiles.len());
         for (style, heat) in tiles {
             let scale = shared.unwrap_or_else(|| render::scale(&[heat], request.percentile));
-            let colormap = if style.colormap.diverging() == heat.signed {
-                style.colormap
-            } else {
-                Colormap::default_for(heat.signed)
-            };
+            let colormap = style.colormap.for_map(heat.signed);
             let look =
                 Style { colormap, opacity: style.opacity, top: style.top, boundaries: style.boundaries };
             let rgba = render::layer(heat, scale, look, view)?;

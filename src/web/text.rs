@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use super::{registry_entry, reporter, to_js};
 use crate::render::{self, Colormap};
 use crate::session::LastMade;
-use crate::text::explain::agreement;
+use crate::text::explain::agreements;
 use crate::text::{Sentence, TextMethod, TextModel, TokenAttribution, TokenPlan};
 
 /// The registry of text methods, as [`super::methods`] gives the image ones.
@@ -163,11 +163,10 @@ impl TextPlayground {
         for style in &request.tiles {
             let Some(attribution) = self.results.get(&style.tile) else { continue };
             // Highlights use a diverging map (magnitudes its positive half); matrices a sequential one.
-            let colormap =
-                if style.colormap.diverging() { style.colormap } else { Colormap::default_for(true) };
-            let scale = word_scale(&attribution.scores, &words);
+            let colormap = style.colormap.for_tokens();
+            let scale = render::word_scale(&attribution.scores, &words);
             let matrix = attribution.matrix.as_ref().map(|m| {
-                let top = matrix_scale(m, &words);
+                let top = render::matrix_scale(m, &words);
                 RenderedMatrix {
                     size: m.nrows(),
                     rgba: serde_bytes::ByteBuf::from(render::matrix(
@@ -196,15 +195,9 @@ impl TextPlayground {
     pub fn agreement(&self) -> Result<JsValue, JsError> {
         let sentence = self.sentence.as_ref().ok_or_else(no_sentence)?;
         let words = self.model.players(sentence);
-        let mut tiles: Vec<(&u32, &TokenAttribution)> = self.results.iter().collect();
-        tiles.sort_by_key(|(tile, _)| **tile);
-        let mut pairs = Vec::new();
-        for (a, attention) in tiles.iter().filter(|(_, r)| r.method.from_attention()) {
-            for (b, other) in tiles.iter().filter(|(_, r)| !r.method.from_attention()) {
-                let tau = agreement(attention, other, &words);
-                pairs.push(serde_json::json!({"attention": a, "other": b, "tau": tau}));
-            }
-        }
+        let mut tiles: Vec<(u32, &TokenAttribution)> = self.results.iter().map(|(&t, a)| (t, a)).collect();
+        tiles.sort_by_key(|(tile, _)| *tile);
+        let pairs = agreements(&tiles, &words);
         to_js(&pairs)
     }
 
@@ -229,31 +222,6 @@ impl TextPlayground {
         });
         self.results.insert(tile, attribution);
         to_js(&summary)
-    }
-}
-
-/// Full colour for token highlights: the largest |score| of a word, or of any token if the words
-/// all score zero.
-fn word_scale(scores: &[Option<f32>], words: &[usize]) -> f32 {
-    let largest = |positions: &mut dyn Iterator<Item = usize>| {
-        positions.filter_map(|p| scores.get(p).copied().flatten()).map(f32::abs).fold(0.0, f32::max)
-    };
-    match largest(&mut words.iter().copied()) {
-        0.0 => largest(&mut (0..scores.len())),
-        scale => scale,
-    }
-}
-
-/// Full colour for a matrix: its largest entry between two different words, or its largest entry.
-fn matrix_scale(matrix: &ndarray::Array2<f32>, words: &[usize]) -> f32 {
-    let between_words = words
-        .iter()
-        .flat_map(|&i| words.iter().filter(move |&&j| j != i).map(move |&j| matrix[[i, j]].abs()))
-        .fold(0.0, f32::max);
-    if between_words > 0.0 {
-        between_words
-    } else {
-        matrix.iter().fold(0.0, |a, v| a.max(v.abs()))
     }
 }
 
