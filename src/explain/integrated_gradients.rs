@@ -64,7 +64,7 @@ impl ImageMethod for IntegratedGradients {
         progress: Progress<'_>,
     ) -> Result<Outcome> {
         let (map, check) = attribute(explainer, subject, &settings.config()?, progress)?;
-        Ok(Outcome { completeness: Some(check), ..map.into() })
+        Ok(Outcome::checked(map, check))
     }
 
     fn passes(&self, settings: &Settings) -> usize {

@@ -51,7 +51,7 @@ impl ImageMethod for PathSampledIg {
         progress: Progress<'_>,
     ) -> Result<Outcome> {
         let (map, check) = attribute(explainer, subject, &settings.config()?, progress)?;
-        Ok(Outcome { completeness: Some(check), ..map.into() })
+        Ok(Outcome::checked(map, check))
     }
 
     fn passes(&self, settings: &Settings) -> usize {

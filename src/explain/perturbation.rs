@@ -111,6 +111,13 @@ pub struct Outcome {
     pub segments: Option<SegmentScores>,
 }
 
+impl Outcome {
+    /// A map with its completeness check (the path methods).
+    pub fn checked(map: ArrayD<f32>, completeness: Completeness) -> Outcome {
+        Outcome { completeness: Some(completeness), ..map.into() }
+    }
+}
+
 impl From<ArrayD<f32>> for Outcome {
     fn from(map: ArrayD<f32>) -> Outcome {
         Outcome { map, layer: None, completeness: None, segments: None }
