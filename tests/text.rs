@@ -204,7 +204,7 @@ fn surgery_names_what_is_missing() {
 
 // ---- Token attributions ---------------------------------------------------------------------
 
-use glimpse::text::explain::{kendall_tau, TokenLimeConfig, TokenShapConfig};
+use glimpse::text::explain::{kendall_tau, AttentionConfig, TokenLimeConfig};
 use glimpse::text::{TextMethod, TokenAttribution};
 
 fn json(text: &str) -> Json {
@@ -228,7 +228,7 @@ fn occlusion_removes_each_token_as_onnxruntime_does() {
     let reference = json(include_str!("data/text/occlusion.json"));
     for key in ["not_bad", "review"] {
         let case = &reference["sentences"][key];
-        let got = run(&model, case["text"].as_str().unwrap(), &TextMethod::Occlusion);
+        let got = run(&model, case["text"].as_str().unwrap(), &TextMethod::from_name("occlusion").unwrap());
         let n = case["n"].as_u64().unwrap() as usize;
         assert_eq!(got.scores.len(), n);
         assert!(got.scores[0].is_none() && got.scores[n - 1].is_none(), "[CLS] and [SEP] stay");
@@ -247,7 +247,7 @@ fn occlusion_removes_each_token_as_onnxruntime_does() {
 fn kernel_shap_over_tokens_gives_the_exact_shapley_values() {
     let model = model();
     let reference = json(include_str!("data/text/shapley_not_bad.json"));
-    let got = run(&model, "not bad at all", &TextMethod::KernelShap(TokenShapConfig::default()));
+    let got = run(&model, "not bad at all", &TextMethod::from_name("kernel-shap").unwrap());
     let want = floats(&reference["shapley_values"]);
     for (position, want) in numbers(&reference["players"]).iter().zip(&want) {
         let score = f64::from(got.scores[*position as usize].unwrap());
@@ -264,7 +264,10 @@ fn kernel_shap_over_tokens_gives_the_exact_shapley_values() {
 fn lime_over_tokens_is_seeded() {
     let model = model();
     let text = "The flight was delayed again and nobody told us anything.";
-    let lime = |seed| TextMethod::Lime(TokenLimeConfig { samples: 60, seed, ..TokenLimeConfig::default() });
+    let lime = |seed| {
+        TextMethod::with("lime", &TokenLimeConfig { samples: 60, seed, ..TokenLimeConfig::default() })
+            .unwrap()
+    };
     let first = run(&model, text, &lime(3));
     assert_eq!(first, run(&model, text, &lime(3)));
     assert_ne!(first.scores, run(&model, text, &lime(4)).scores);
@@ -280,7 +283,8 @@ fn gradient_rollout_matches_pytorch() {
     let reference = json(include_str!("data/text/gradient_rollout.json"));
     for key in ["not_bad", "review"] {
         let case = &reference["sentences"][key];
-        let got = run(&model, case["text"].as_str().unwrap(), &TextMethod::GradientRollout);
+        let got =
+            run(&model, case["text"].as_str().unwrap(), &TextMethod::from_name("gradient-rollout").unwrap());
         let matrix = got.matrix.unwrap();
         let want: Vec<Vec<f64>> = case["gradient_rollout"].as_array().unwrap().iter().map(floats).collect();
         assert_eq!(matrix.nrows(), want.len());
@@ -302,7 +306,7 @@ fn attention_and_rollout_scores_follow_the_pooling() {
     let model = model();
     let reference = json(include_str!("data/text/gradient_rollout.json"));
     let case = &reference["sentences"]["not_bad"];
-    let got = run(&model, "not bad at all", &TextMethod::Rollout);
+    let got = run(&model, "not bad at all", &TextMethod::from_name("rollout").unwrap());
     let matrix = got.matrix.unwrap();
     for (got, want) in matrix.row(0).iter().zip(floats(&case["rollout_cls"])) {
         assert!((f64::from(*got) - want).abs() < 1e-5, "{got} against {want}");
@@ -310,15 +314,16 @@ fn attention_and_rollout_scores_follow_the_pooling() {
     let means = matrix.mean_axis(ndarray::Axis(0)).unwrap();
     assert_eq!(got.scores, means.iter().map(|&m| Some(m)).collect::<Vec<_>>());
 
-    let config = glimpse::text::explain::AttentionConfig { layer: Some(2), head: Some(7) };
-    let got = run(&model, "not bad at all", &TextMethod::Attention(config));
+    let config = AttentionConfig { layer: Some(2), head: Some(7) };
+    let got = run(&model, "not bad at all", &TextMethod::with("attention", &config).unwrap());
     let reading = model.read("not bad at all").unwrap();
     let head = reading.attentions[2].slice(ndarray::s![7, ..6, ..6]).to_owned();
     assert_eq!(got.matrix.unwrap(), head);
-    let config = glimpse::text::explain::AttentionConfig { layer: Some(6), head: None };
+    let config = AttentionConfig { layer: Some(6), head: None };
     let mut sentence = model.sentence("not bad at all").unwrap();
-    let message =
-        model.explain(&mut sentence, &TextMethod::Attention(config), 1, &mut |_, _| {}).unwrap_err();
+    let message = model
+        .explain(&mut sentence, &TextMethod::with("attention", &config).unwrap(), 1, &mut |_, _| {})
+        .unwrap_err();
     assert!(message.to_string().contains("6 attention layers, not 7"), "{message}");
 }
 
@@ -327,7 +332,7 @@ fn attention_and_rollout_scores_follow_the_pooling() {
 #[test]
 fn integrated_gradients_token_scores_are_complete() {
     let model = model();
-    let got = run(&model, "not bad at all", &TextMethod::IntegratedGradients(Default::default()));
+    let got = run(&model, "not bad at all", &TextMethod::from_name("integrated-gradients").unwrap());
     let check = got.completeness.unwrap();
     let sum: f32 = got.scores.iter().map(|s| s.unwrap()).sum();
     assert!((sum - check.expected).abs() < 0.01 * check.expected.abs(), "{sum} against {check:?}");

@@ -37,8 +37,9 @@ mod cli {
     use glimpse::classify::argmax;
     use glimpse::config::Preprocess;
     use glimpse::explain::schema::Descriptor;
-    use glimpse::explain::{Attribution, Explainer, Method, Subject};
+    use glimpse::explain::{Attribution, Explainer, ImageMethod, Method, Registered, Registry, Subject};
     use glimpse::render::{self, Colormap, Style};
+    use glimpse::text::explain::TokenMethod;
     use glimpse::text::{TextMethod, TextModel};
     use glimpse::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
     use image::RgbImage;
@@ -247,7 +248,7 @@ mod cli {
             Some(t) => t,
             None => top_class(&explainer, &input)?,
         };
-        let (method, baseline_file) = method(&args)?;
+        let (method, baseline_file) = method::<dyn ImageMethod>(&args)?;
         let custom_baseline = baseline_file.map(|path| pixel_baseline(&path, pixels.as_ref())).transpose()?;
         let subject = Subject { input, target, pixels, custom_baseline };
         let attribution = explainer.explain(&subject, &method, &mut |_, _| {}).map_err(|e| e.to_string())?;
@@ -273,10 +274,10 @@ mod cli {
 
     /// The method named on the command line, with the flags that apply to it, and the file of
     /// a custom baseline.
-    fn method(args: &ExplainArgs) -> Result<(Method, Option<PathBuf>), String> {
-        let defaults = Method::from_name(&args.method).map_err(|e| e.to_string())?;
+    fn method<S: ?Sized + Registry>(args: &ExplainArgs) -> Result<(Registered<S>, Option<PathBuf>), String> {
+        let defaults = Registered::<S>::from_name(&args.method).map_err(|e| e.to_string())?;
         let (settings, baseline_file) = args.settings.settings(defaults.descriptor())?;
-        Ok((Method::new(&args.method, settings).map_err(|e| e.to_string())?, baseline_file))
+        Ok((Registered::new(&args.method, settings).map_err(|e| e.to_string())?, baseline_file))
     }
 
     /// A sentence: its tokens with their scores, as JSON in `--out`; a summary on stdout.
@@ -288,7 +289,10 @@ mod cli {
             args.tokenizer.clone().unwrap_or_else(|| config_path.with_file_name(&config.tokenizer));
         let model = TextModel::from_bytes(&read(&args.model.model)?, &config_json, &read(&tokenizer_path)?)
             .map_err(|e| e.to_string())?;
-        let method = text_method(args)?;
+        let (method, baseline_file) = method::<dyn TokenMethod>(args)?;
+        if baseline_file.is_some() {
+            return Err("a text method's baseline is the [PAD] sentence; --baseline does not apply".into());
+        }
         let mut sentence = model.sentence(text).map_err(|e| e.to_string())?;
         let logits = sentence.reading.logits.clone();
         let target = match args.target {
@@ -332,16 +336,6 @@ mod cli {
             "completeness": completeness,
         });
         serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
-    }
-
-    /// The text method named on the command line, with the flags that apply to it.
-    fn text_method(args: &ExplainArgs) -> Result<TextMethod, String> {
-        let defaults = TextMethod::from_name(&args.method).map_err(|e| e.to_string())?;
-        let (settings, baseline_file) = args.settings.settings(&defaults.descriptor())?;
-        if baseline_file.is_some() {
-            return Err("a text method's baseline is the [PAD] sentence; --baseline does not apply".into());
-        }
-        TextMethod::new(&args.method, settings).map_err(|e| e.to_string())
     }
 
     /// The model input, and the image as the model sees it (for drawing). An image file is

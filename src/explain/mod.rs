@@ -50,7 +50,7 @@ pub use lime::LimeConfig;
 pub use occlusion::{Fill, OcclusionConfig};
 pub use path_sampled_ig::PathSampledConfig;
 pub use perturbation::{Outcome, Plan};
-pub use registry::{ImageMethod, Method, Settings};
+pub use registry::{ImageMethod, Method, Registered, Registry, Settings};
 pub use rise::RiseConfig;
 pub use smoothgrad::NoiseConfig;
 pub use superpixels::{SegmentFill, SegmentScores, SuperpixelConfig};

@@ -1,7 +1,8 @@
 //! The registry: every image method, one line each. A method is a type in its own file that
 //! implements [`ImageMethod`]: its [`Descriptor`] (with the schema of its settings) and how it
 //! runs. Everything else (the page's forms and captions, the CLI's flags, the tests that run
-//! every method) reads this list.
+//! every method) reads this list. [`Registered`] is a method with its settings, whichever
+//! registry it is from: the text methods' ([`crate::text::explain::TokenMethod`]) works the same.
 
 use std::fmt;
 
@@ -36,6 +37,28 @@ static METHODS: &[&dyn ImageMethod] = &[
     &super::lime::Lime,
     &super::kernel_shap::KernelShap,
 ];
+
+/// A list of methods: the image methods (`dyn ImageMethod`) or the text ones.
+pub trait Registry: Sync + 'static {
+    /// What the list holds, in an error message: "method", "text method".
+    const NOUN: &'static str;
+
+    fn list() -> &'static [&'static Self];
+
+    fn describe(&self) -> Descriptor;
+}
+
+impl Registry for dyn ImageMethod {
+    const NOUN: &'static str = "method";
+
+    fn list() -> &'static [&'static dyn ImageMethod] {
+        METHODS
+    }
+
+    fn describe(&self) -> Descriptor {
+        self.descriptor()
+    }
+}
 
 /// An image method: what it is, and how it runs. A method that needs gradients implements
 /// [`ImageMethod::attribute`]; one that needs forward passes only implements
@@ -90,57 +113,60 @@ impl Settings {
     }
 }
 
+/// One image method with its settings.
+pub type Method = Registered<dyn ImageMethod>;
+
 /// One method with its settings: what the page and the CLI ask for. In JSON,
 /// `{"method": "integrated-gradients", "steps": 50, ...}`; settings left out take their
 /// defaults, and a key the method does not have is an error.
-#[derive(Clone)]
-pub struct Method {
-    spec: &'static dyn ImageMethod,
+pub struct Registered<S: ?Sized + Registry> {
+    spec: &'static S,
     descriptor: Descriptor,
     settings: Settings,
 }
 
-impl Method {
+impl<S: ?Sized + Registry> Registered<S> {
     /// Every method at its default settings, in the order the page lists them.
-    pub fn all() -> Vec<Method> {
-        METHODS.iter().filter_map(|spec| Method::build(*spec, &Map::new()).ok()).collect()
+    pub fn all() -> Vec<Self> {
+        S::list().iter().filter_map(|spec| Self::build(*spec, &Map::new()).ok()).collect()
     }
 
     /// Every method's descriptor, in order.
     pub fn descriptors() -> Vec<Descriptor> {
-        METHODS.iter().map(|spec| spec.descriptor()).collect()
+        S::list().iter().map(|spec| spec.describe()).collect()
     }
 
     /// The method at its default settings, by name.
-    pub fn from_name(name: &str) -> Result<Method> {
-        Method::new(name, Value::Object(Map::new()))
+    pub fn from_name(name: &str) -> Result<Self> {
+        Self::new(name, Value::Object(Map::new()))
     }
 
     /// The method `name` with `settings` (a JSON object; missing keys take their defaults).
-    pub fn new(name: &str, settings: Value) -> Result<Method> {
-        let spec = METHODS.iter().find(|spec| spec.descriptor().id == name).ok_or_else(|| {
-            let names: Vec<&str> = Method::descriptors().iter().map(|d| d.id).collect();
-            Error::Setting(format!("There is no method {name}; the methods are {}.", names.join(", ")))
+    pub fn new(name: &str, settings: Value) -> Result<Self> {
+        let spec = S::list().iter().find(|spec| spec.describe().id == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::descriptors().iter().map(|d| d.id).collect();
+            let noun = S::NOUN;
+            Error::Setting(format!("There is no {noun} {name}; the {noun}s are {}.", names.join(", ")))
         })?;
         let Value::Object(given) = settings else {
             return Err(Error::Setting(format!("The settings of {name} must be a JSON object.")));
         };
-        Method::build(*spec, &given)
+        Self::build(*spec, &given)
     }
 
     /// The method `name` with the settings of a config struct.
-    pub fn with<T: Serialize>(name: &str, config: &T) -> Result<Method> {
-        Method::new(name, schema::to_json(config))
+    pub fn with<T: Serialize>(name: &str, config: &T) -> Result<Self> {
+        Self::new(name, schema::to_json(config))
     }
 
     /// Parses `{"method": NAME, ...settings}`.
-    pub fn parse(json: &str) -> Result<Method> {
+    pub fn parse(json: &str) -> Result<Self> {
         let value: Value = serde_json::from_str(json)
             .map_err(|e| Error::Setting(format!("The settings are not JSON: {e}.")))?;
-        Method::from_value(value)
+        Self::from_value(value)
     }
 
-    fn from_value(value: Value) -> Result<Method> {
+    fn from_value(value: Value) -> Result<Self> {
         let Value::Object(mut given) = value else {
             return Err(Error::Setting("A method's settings must be a JSON object.".into()));
         };
@@ -148,13 +174,13 @@ impl Method {
             Some(Value::String(name)) => name,
             _ => return Err(Error::Setting("A method's settings must name the method.".into())),
         };
-        Method::new(&name, Value::Object(given))
+        Self::new(&name, Value::Object(given))
     }
 
-    fn build(spec: &'static dyn ImageMethod, given: &Map<String, Value>) -> Result<Method> {
-        let descriptor = spec.descriptor();
+    fn build(spec: &'static S, given: &Map<String, Value>) -> Result<Self> {
+        let descriptor = spec.describe();
         let values = schema::validate(&descriptor, given)?;
-        Ok(Method { spec, settings: Settings { id: descriptor.id, values }, descriptor })
+        Ok(Registered { spec, settings: Settings { id: descriptor.id, values }, descriptor })
     }
 
     /// The method's name on the command line and in JSON.
@@ -176,30 +202,26 @@ impl Method {
         self.descriptor.display
     }
 
+    /// Whether scores can be negative (an input that argues against the class).
+    pub fn signed(&self) -> bool {
+        self.descriptor.display.signed()
+    }
+
+    /// What the method needs of the model.
+    pub fn needs(&self) -> Needs {
+        self.descriptor.needs
+    }
+
     /// Whether the method needs forward passes only (it works on any model, and its passes can
     /// be split, see [`super::Plan`]).
     pub fn forward_only(&self) -> bool {
         self.descriptor.needs == Needs::ForwardPasses
     }
 
-    pub(super) fn spec(&self) -> &'static dyn ImageMethod {
+    pub(crate) fn spec(&self) -> &'static S {
         self.spec
     }
-}
 
-impl PartialEq for Method {
-    fn eq(&self, other: &Method) -> bool {
-        self.settings == other.settings
-    }
-}
-
-impl fmt::Debug for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", Value::Object(self.json()))
-    }
-}
-
-impl Method {
     /// `{"method": NAME, ...settings}`.
     fn json(&self) -> Map<String, Value> {
         let mut json = Map::new();
@@ -209,15 +231,33 @@ impl Method {
     }
 }
 
-impl Serialize for Method {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+impl<S: ?Sized + Registry> Clone for Registered<S> {
+    fn clone(&self) -> Self {
+        Registered { spec: self.spec, descriptor: self.descriptor.clone(), settings: self.settings.clone() }
+    }
+}
+
+impl<S: ?Sized + Registry> PartialEq for Registered<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.settings == other.settings
+    }
+}
+
+impl<S: ?Sized + Registry> fmt::Debug for Registered<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", Value::Object(self.json()))
+    }
+}
+
+impl<S: ?Sized + Registry> Serialize for Registered<S> {
+    fn serialize<Z: Serializer>(&self, serializer: Z) -> std::result::Result<Z::Ok, Z::Error> {
         self.json().serialize(serializer)
     }
 }
 
-impl<'de> Deserialize<'de> for Method {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Method, D::Error> {
-        Method::from_value(Value::deserialize(deserializer)?).map_err(D::Error::custom)
+impl<'de, S: ?Sized + Registry> Deserialize<'de> for Registered<S> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        Self::from_value(Value::deserialize(deserializer)?).map_err(D::Error::custom)
     }
 }
 

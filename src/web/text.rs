@@ -15,7 +15,7 @@ use crate::text::{Sentence, TextMethod, TextModel, TokenAttribution, TokenPlan};
 #[wasm_bindgen(js_name = textMethods)]
 pub fn text_methods() -> Result<JsValue, JsError> {
     let list: Vec<serde_json::Value> =
-        TextMethod::all().iter().map(|m| registry_entry(&m.descriptor(), m)).collect::<Result<_, _>>()?;
+        TextMethod::all().iter().map(|m| registry_entry(m.descriptor(), m)).collect::<Result<_, _>>()?;
     to_js(&list)
 }
 
