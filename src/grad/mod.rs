@@ -7,6 +7,10 @@
 //!
 //! Only the nodes on a path from the input to the target output are differentiated; shape
 //! computations off that path run in tract and are read as values.
+//!
+//! No index here can panic (`clippy::indexing_slicing` is denied): the shapes and attributes
+//! come from a model the user gave, and on wasm a panic cannot be caught.
+#![deny(clippy::indexing_slicing)]
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,10 +21,7 @@ use crate::model::graph::Graph;
 use crate::model::Model;
 use crate::tensor::Value;
 
-mod broadcast;
-mod conv;
 mod ops;
-mod pool;
 
 /// What to differentiate: one element of the output row of each batch item, or a weighted sum
 /// of the row's elements.
@@ -134,7 +135,7 @@ impl GradModel {
                 )));
             }
         }
-        let missing = ops::unsupported(path.iter().map(|&i| &graph.nodes[i]));
+        let missing = ops::unsupported(path.iter().filter_map(|&i| graph.nodes.get(i)));
         if !missing.is_empty() {
             return Err(Error::NotDifferentiable(missing));
         }
@@ -143,7 +144,7 @@ impl GradModel {
         // the intermediates whose gradients are kept (their values are returned too).
         let mut exposed = Vec::new();
         let mut seen = HashSet::from([input.clone(), output.clone()]);
-        let read = path.iter().flat_map(|&index| ops::reads(&graph.nodes[index]));
+        let read = path.iter().filter_map(|&index| graph.nodes.get(index)).flat_map(ops::reads);
         for name in read.chain(keep) {
             if !graph.constants.contains_key(name) && seen.insert(name.clone()) {
                 exposed.push(name.clone());
@@ -166,7 +167,10 @@ impl GradModel {
     /// Whether gradients flow from the target to this tensor: it depends on the input and the
     /// output depends on it.
     pub fn on_path(&self, tensor: &str) -> bool {
-        self.path.iter().any(|&i| self.graph.nodes[i].outputs.iter().any(|o| o == tensor))
+        self.path
+            .iter()
+            .filter_map(|&i| self.graph.nodes.get(i))
+            .any(|node| node.outputs.iter().any(|o| o == tensor))
     }
 
     /// One forward and backward pass over a batch of inputs.
@@ -223,8 +227,7 @@ impl GradModel {
                 values.get(name).or_else(|| self.graph.constants.get(name))
             }
         };
-        for &index in self.path.iter().rev() {
-            let node = &self.graph.nodes[index];
+        for node in self.path.iter().rev().filter_map(|&index| self.graph.nodes.get(index)) {
             let grad_outputs: Vec<Option<ArrayD<f32>>> =
                 node.outputs.iter().map(|o| grads.remove(o)).collect();
             if grad_outputs.iter().all(Option::is_none) {

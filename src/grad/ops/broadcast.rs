@@ -19,7 +19,7 @@ pub fn unbroadcast(grad: ArrayD<f32>, shape: &[usize]) -> Result<ArrayD<f32>> {
         g = g.sum_axis(Axis(0));
     }
     for (axis, &n) in shape.iter().enumerate() {
-        if n == 1 && g.shape()[axis] != 1 {
+        if n == 1 && g.shape().get(axis).is_some_and(|&m| m != 1) {
             g = g.sum_axis(Axis(axis)).insert_axis(Axis(axis));
         }
     }

@@ -5,8 +5,11 @@
 
 use ndarray::{s, Array2, ArrayD, ArrayView2, Ix4};
 
-use super::ops::{Context, Grads};
+use super::{at, Context, Grads, Op, Reads, Vjp};
 use crate::error::{Error, Result};
+
+/// Only the weights are read: the input's gradient needs its shape alone.
+pub(super) const OPS: &[Op] = &[Op { name: "Conv", reads: Reads::Inputs(&[1]), vjp: Vjp::First(conv) }];
 
 /// Geometry of one spatial axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,16 +44,19 @@ pub fn geometry(cx: &Context, input: &[usize], output: &[usize], kernel: &[usize
     let (strides, dilations) = (attr("strides", 1), attr("dilations", 1));
     let pads = cx.node.ints("pads").map(|p| p.iter().map(|&x| x.max(0) as usize).collect::<Vec<_>>());
     let auto_pad = cx.node.string("auto_pad").unwrap_or("NOTSET");
-    let mut axes = Vec::with_capacity(2);
-    if rank == 1 {
-        axes.push(Axis { input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, pad_begin: 0 });
-    }
+    let one = Axis { input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, pad_begin: 0 };
+    let mut axes = [one, one];
     for d in 0..rank {
-        let (i, o, k) = (input[2 + d], output[2 + d], kernel[d]);
+        let (i, o, k) = (
+            at(input, 2 + d, "the input's shape")?,
+            at(output, 2 + d, "the output's shape")?,
+            at(kernel, d, "the kernel")?,
+        );
+        let (stride, dilation) = (at(&strides, d, "strides")?, at(&dilations, d, "dilations")?);
         let pad_begin = match auto_pad {
             "SAME_UPPER" | "SAME_LOWER" => {
                 let needed =
-                    ((o.saturating_sub(1)) * strides[d] + (k - 1) * dilations[d] + 1).saturating_sub(i);
+                    (o.saturating_sub(1) * stride + k.saturating_sub(1) * dilation + 1).saturating_sub(i);
                 if auto_pad == "SAME_UPPER" {
                     needed / 2
                 } else {
@@ -58,33 +64,35 @@ pub fn geometry(cx: &Context, input: &[usize], output: &[usize], kernel: &[usize
                 }
             }
             "VALID" => 0,
-            _ => pads.as_ref().map_or(0, |p| p[d]),
+            _ => pads.as_ref().map_or(Ok(0), |p| at(p, d, "pads"))?,
         };
-        axes.push(Axis {
-            input: i,
-            output: o,
-            kernel: k,
-            stride: strides[d],
-            dilation: dilations[d],
-            pad_begin,
-        });
+        // A 1-D node's one axis is the second (width).
+        if let Some(slot) = axes.get_mut(d + 2 - rank) {
+            *slot = Axis { input: i, output: o, kernel: k, stride, dilation, pad_begin };
+        }
     }
-    Ok([axes[0], axes[1]])
+    if axes.iter().any(|a| a.stride == 0 || a.dilation == 0 || a.kernel == 0) {
+        return Err(Error::ModelRun("a kernel, stride or dilation of 0".into()));
+    }
+    Ok(axes)
 }
 
-pub fn conv(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
-    if cx.wants.get(1) == Some(&true) {
+fn conv(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
+    if cx.wants(1) {
         return Err(Error::ModelRun("Conv weights that depend on the input are not supported".into()));
     }
     let x_shape = cx.input_shape(0)?.to_vec();
     let w = cx.f32_input(1)?;
     let group = cx.node.int("group").unwrap_or(1).max(1) as usize;
-    let kernel: Vec<usize> = w.shape()[2..].to_vec();
+    let kernel: Vec<usize> = w.shape().iter().skip(2).copied().collect();
     let [ah, aw] = geometry(cx, &x_shape, grad.shape(), &kernel)?;
 
-    let (n, c) = (x_shape[0], x_shape[1]);
-    let m = w.shape()[0];
+    let (n, c) = (at(&x_shape, 0, "the input's shape")?, at(&x_shape, 1, "the input's shape")?);
+    let m = at(w.shape(), 0, "the weights' shape")?;
     let (cg, mg) = (c / group, m / group);
+    if cg * group != c || mg * group != m {
+        return Err(Error::ModelRun(format!("{c} input and {m} output channels in {group} groups")));
+    }
     let taps = ah.kernel * aw.kernel;
     let w2 = w
         .as_standard_layout()
@@ -102,41 +110,43 @@ pub fn conv(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
         taps == 1 && [ah, aw].iter().all(|a| a.stride == 1 && a.pad_begin == 0 && a.input == a.output);
     let plane_len = ah.input * aw.input;
     let out_len = ah.output * aw.output;
+    if dx.is_empty() || out_len == 0 {
+        let dx = dx.into_dyn().into_shape_with_order(x_shape).map_err(|e| Error::ModelRun(e.to_string()))?;
+        return Ok(cx.only_first(dx));
+    }
     let dx_data = dx.as_slice_mut().ok_or_else(|| Error::ModelRun("dx is not contiguous".into()))?;
     let dy_data = dy.as_slice().ok_or_else(|| Error::ModelRun("dy is not contiguous".into()))?;
     let w_data = w2.as_slice().ok_or_else(|| Error::ModelRun("weights are not contiguous".into()))?;
-    for b in 0..n {
-        for g in 0..group {
-            let dx_g = &mut dx_data[(b * c + g * cg) * plane_len..(b * c + (g + 1) * cg) * plane_len];
-            if mg == 1 {
-                // One output channel per group (depthwise): each tap scatters dY scaled by
-                // its weight; no column matrix needed.
-                let dy_m = &dy_data[(b * m + g) * out_len..(b * m + g + 1) * out_len];
-                for ci in 0..cg {
-                    let plane = &mut dx_g[ci * plane_len..(ci + 1) * plane_len];
-                    for tap in 0..taps {
-                        let weight = w_data[g * cg * taps + ci * taps + tap];
-                        scatter_tap(plane, dy_m, weight, ah, aw, tap / aw.kernel, tap % aw.kernel);
-                    }
+    // Every slice below lies inside its buffer by the shapes above; `get` says so to the reader.
+    let outside = || Error::Bug("a convolution's gradient indexed outside its buffers".into());
+    // The batch items' and groups' blocks of dx, in order: (b, g) is block b·group + g.
+    for (block, dx_g) in dx_data.chunks_exact_mut(cg * plane_len).enumerate() {
+        let (b, g) = (block / group, block % group);
+        if mg == 1 {
+            // One output channel per group (depthwise): each tap scatters dY scaled by
+            // its weight; no column matrix needed.
+            let dy_m = dy_data.get((b * m + g) * out_len..(b * m + g + 1) * out_len).ok_or_else(outside)?;
+            let weights = w_data.get(g * cg * taps..(g + 1) * cg * taps).ok_or_else(outside)?;
+            for (plane, weights) in dx_g.chunks_exact_mut(plane_len).zip(weights.chunks_exact(taps)) {
+                for (tap, &weight) in weights.iter().enumerate() {
+                    scatter_tap(plane, dy_m, weight, ah, aw, tap / aw.kernel, tap % aw.kernel);
                 }
-                continue;
             }
-            let w_g: ArrayView2<f32> = w2.slice(s![g * mg..(g + 1) * mg, ..]);
-            let dy_g: ArrayView2<f32> = dy.slice(s![b, g * mg..(g + 1) * mg, ..]);
-            let cols: Array2<f32> = w_g.t().dot(&dy_g);
-            let cols = cols.as_slice().ok_or_else(|| Error::ModelRun("cols are not contiguous".into()))?;
-            if pointwise {
-                for (d, v) in dx_g.iter_mut().zip(cols) {
-                    *d += v;
-                }
-                continue;
+            continue;
+        }
+        let w_g: ArrayView2<f32> = w2.slice(s![g * mg..(g + 1) * mg, ..]);
+        let dy_g: ArrayView2<f32> = dy.slice(s![b, g * mg..(g + 1) * mg, ..]);
+        let cols: Array2<f32> = w_g.t().dot(&dy_g);
+        let cols = cols.as_slice().ok_or_else(|| Error::ModelRun("cols are not contiguous".into()))?;
+        if pointwise {
+            for (d, v) in dx_g.iter_mut().zip(cols) {
+                *d += v;
             }
-            for ci in 0..cg {
-                let plane = &mut dx_g[ci * plane_len..(ci + 1) * plane_len];
-                for tap in 0..taps {
-                    let row = &cols[(ci * taps + tap) * out_len..(ci * taps + tap + 1) * out_len];
-                    scatter_tap(plane, row, 1.0, ah, aw, tap / aw.kernel, tap % aw.kernel);
-                }
+            continue;
+        }
+        for (plane, rows) in dx_g.chunks_exact_mut(plane_len).zip(cols.chunks_exact(taps * out_len)) {
+            for (tap, row) in rows.chunks_exact(out_len).enumerate() {
+                scatter_tap(plane, row, 1.0, ah, aw, tap / aw.kernel, tap % aw.kernel);
             }
         }
     }
@@ -165,15 +175,20 @@ fn scatter_tap(plane: &mut [f32], src: &[f32], scale: f32, ah: Axis, aw: Axis, k
     let col_offset = kj * aw.dilation;
     for oh in oh_lo..oh_hi {
         let ih = oh * ah.stride + ki * ah.dilation - ah.pad_begin;
-        let dst_row = &mut plane[ih * aw.input..(ih + 1) * aw.input];
-        let src_row = &src[oh * aw.output + ow_lo..oh * aw.output + ow_hi];
         let first = ow_lo * aw.stride + col_offset - aw.pad_begin;
+        // Inside by `valid_outputs`: ih < ah.input, and the row's taps < aw.input.
+        let (Some(dst_row), Some(src_row)) = (
+            plane.get_mut(ih * aw.input + first..(ih + 1) * aw.input),
+            src.get(oh * aw.output + ow_lo..oh * aw.output + ow_hi),
+        ) else {
+            return;
+        };
         if aw.stride == 1 {
-            for (d, s) in dst_row[first..first + src_row.len()].iter_mut().zip(src_row) {
+            for (d, s) in dst_row.iter_mut().zip(src_row) {
                 *d += scale * s;
             }
         } else {
-            for (d, s) in dst_row[first..].iter_mut().step_by(aw.stride).zip(src_row) {
+            for (d, s) in dst_row.iter_mut().step_by(aw.stride).zip(src_row) {
                 *d += scale * s;
             }
         }
@@ -181,11 +196,14 @@ fn scatter_tap(plane: &mut [f32], src: &[f32], scale: f32, ah: Axis, aw: Axis, k
 }
 
 pub(super) fn as4(a: &ArrayD<f32>) -> Result<ndarray::ArrayView4<'_, f32>> {
-    let s = a.shape();
-    let view = match s.len() {
-        3 => a.view().into_shape_with_order((s[0], s[1], 1, s[2])),
-        4 => return a.view().into_dimensionality::<Ix4>().map_err(|e| Error::ModelRun(e.to_string())),
-        _ => return Err(Error::ModelRun(format!("expected a 1-D or 2-D spatial tensor, got {s:?}"))),
+    let view = match *a.shape() {
+        [n, c, w] => a.view().into_shape_with_order((n, c, 1, w)),
+        [_, _, _, _] => {
+            return a.view().into_dimensionality::<Ix4>().map_err(|e| Error::ModelRun(e.to_string()))
+        }
+        _ => {
+            return Err(Error::ModelRun(format!("expected a 1-D or 2-D spatial tensor, got {:?}", a.shape())))
+        }
     };
     view.map_err(|e| Error::ModelRun(e.to_string()))
 }

@@ -4,9 +4,17 @@
 
 use ndarray::{ArrayD, Axis as NdAxis};
 
+use super::broadcast::broadcast_to;
 use super::conv::{as4, geometry, Axis};
-use super::ops::{Context, Grads};
+use super::{at, volume, Context, Grads, Op, Reads, Vjp};
 use crate::error::{Error, Result};
+
+pub(super) const OPS: &[Op] = &[
+    // The first maximum of each window is found again from the input.
+    Op { name: "MaxPool", reads: Reads::Everything, vjp: Vjp::First(max_pool) },
+    Op { name: "AveragePool", reads: Reads::Shapes, vjp: Vjp::First(average_pool) },
+    Op { name: "GlobalAveragePool", reads: Reads::Shapes, vjp: Vjp::First(global_average_pool) },
+];
 
 fn kernel(cx: &Context) -> Result<Vec<usize>> {
     cx.node
@@ -16,12 +24,13 @@ fn kernel(cx: &Context) -> Result<Vec<usize>> {
 }
 
 /// Each output's gradient goes to the first maximum of its window (PyTorch's tie rule).
-pub fn max_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
+fn max_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
     let x = cx.f32_input(0)?;
     let [ah, aw] = geometry(cx, x.shape(), grad.shape(), &kernel(cx)?)?;
     let x4 = as4(x)?;
     let g4 = as4(&grad)?;
-    let (n, c) = (x4.shape()[0], x4.shape()[1]);
+    let (n, c, _, _) = x4.dim();
+    same_items(&g4, n, c)?;
     let mut dx = ndarray::Array4::<f32>::zeros((n, c, ah.input, aw.input));
     for b in 0..n {
         for ch in 0..c {
@@ -33,14 +42,16 @@ pub fn max_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
                         let Some(ih) = ah.input_at(oh, ki) else { continue };
                         for kj in 0..aw.kernel {
                             let Some(iw) = aw.input_at(ow, kj) else { continue };
-                            let v = plane[[ih, iw]];
+                            let Some(&v) = plane.get((ih, iw)) else { continue };
                             if best.is_none_or(|(_, _, m)| v > m) {
                                 best = Some((ih, iw, v));
                             }
                         }
                     }
-                    if let Some((ih, iw, _)) = best {
-                        dx[[b, ch, ih, iw]] += g4[[b, ch, oh, ow]];
+                    if let (Some((ih, iw, _)), Some(&g)) = (best, g4.get((b, ch, oh, ow))) {
+                        if let Some(d) = dx.get_mut((b, ch, ih, iw)) {
+                            *d += g;
+                        }
                     }
                 }
             }
@@ -50,13 +61,14 @@ pub fn max_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
     Ok(cx.only_first(dx))
 }
 
-pub fn average_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
+fn average_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
     let x_shape = cx.input_shape(0)?.to_vec();
     let [ah, aw] = geometry(cx, &x_shape, grad.shape(), &kernel(cx)?)?;
     let include_pad = cx.node.int("count_include_pad").unwrap_or(0) != 0;
-    let pads_end = pads_end(cx, x_shape.len() - 2);
+    let [end_h, end_w] = pads_end(cx, x_shape.len().saturating_sub(2));
     let g4 = as4(&grad)?;
-    let (n, c) = (x_shape[0], x_shape[1]);
+    let (n, c) = (at(&x_shape, 0, "the input's shape")?, at(&x_shape, 1, "the input's shape")?);
+    same_items(&g4, n, c)?;
     let mut dx = ndarray::Array4::<f32>::zeros((n, c, ah.input, aw.input));
     // Taps that count towards a window's divisor: inside the input, or inside the pads too.
     let counted = |a: &Axis, end: usize, o: usize| -> usize {
@@ -72,16 +84,20 @@ pub fn average_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
             .count()
     };
     for oh in 0..ah.output {
-        let rows = counted(&ah, pads_end[0], oh);
+        let rows = counted(&ah, end_h, oh);
         for ow in 0..aw.output {
-            let divisor = (rows * counted(&aw, pads_end[1], ow)).max(1) as f32;
+            let divisor = (rows * counted(&aw, end_w, ow)).max(1) as f32;
             for ki in 0..ah.kernel {
                 let Some(ih) = ah.input_at(oh, ki) else { continue };
                 for kj in 0..aw.kernel {
                     let Some(iw) = aw.input_at(ow, kj) else { continue };
                     for b in 0..n {
                         for ch in 0..c {
-                            dx[[b, ch, ih, iw]] += g4[[b, ch, oh, ow]] / divisor;
+                            if let (Some(d), Some(&g)) =
+                                (dx.get_mut((b, ch, ih, iw)), g4.get((b, ch, oh, ow)))
+                            {
+                                *d += g / divisor;
+                            }
                         }
                     }
                 }
@@ -92,12 +108,22 @@ pub fn average_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
     Ok(cx.only_first(dx))
 }
 
+/// Checks that the gradient has the input's batch items and channels.
+fn same_items(g4: &ndarray::ArrayView4<f32>, n: usize, c: usize) -> Result<()> {
+    let (gn, gc, _, _) = g4.dim();
+    if (gn, gc) == (n, c) {
+        Ok(())
+    } else {
+        Err(Error::ModelRun(format!("a gradient of {gn}×{gc} for an input of {n}×{c}")))
+    }
+}
+
 /// The pads after the last input element, per axis, as `[height, width]` (1-D: `[0, length]`).
 fn pads_end(cx: &Context, spatial: usize) -> [usize; 2] {
     let ends: Vec<usize> = cx
         .node
         .ints("pads")
-        .map(|p| p[spatial..].iter().map(|&x| x.max(0) as usize).collect())
+        .map(|p| p.iter().skip(spatial).map(|&x| x.max(0) as usize).collect())
         .unwrap_or_default();
     if spatial == 1 {
         [0, ends.first().copied().unwrap_or(0)]
@@ -106,9 +132,9 @@ fn pads_end(cx: &Context, spatial: usize) -> [usize; 2] {
     }
 }
 
-pub fn global_average_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
+fn global_average_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
     let shape = cx.input_shape(0)?.to_vec();
-    let count: usize = shape[2..].iter().product();
+    let count = volume(&shape, 2..shape.len());
     let mut g = grad / count.max(1) as f32;
     // grad is [N, C, 1, 1, ...]: broadcast it over the spatial axes.
     while g.ndim() > 2 {
@@ -118,5 +144,5 @@ pub fn global_average_pool(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
         let at = g.ndim();
         g = g.insert_axis(NdAxis(at));
     }
-    Ok(cx.only_first(super::broadcast::broadcast_to(&g, &shape)?))
+    Ok(cx.only_first(broadcast_to(&g, &shape)?))
 }
