@@ -856,3 +856,59 @@ fn score_cam_matches_pytorch_grad_cam_on_efficientnet_lite0() {
         "Score-CAM",
     );
 }
+
+/// The page's image session on the small CNN: a forward-only map scored in slices and finished
+/// equals the same method run in one call, bit for bit; tiles are kept, restyled and forgotten;
+/// a new image forgets every map; a misspelt setting and a missing image are errors that leave
+/// the session working.
+#[test]
+fn the_image_session_keeps_maps_by_tile_until_the_image_changes() {
+    use glimpse::session::{ImageRender, ImageWorkspace, Session};
+    use glimpse::RgbaPixels;
+
+    let config = br#"{"name": "small CNN", "labels": [],
+        "preprocess": {"height": 32, "width": 32, "resize_short_side": 32,
+                       "mean": [127, 127, 127], "std": [128, 128, 128]}}"#;
+    let onnx = include_bytes!("data/explain/small_cnn_gap.onnx");
+    let mut session = Session::new(ImageWorkspace::from_bytes(onnx, config).unwrap());
+    let occlusion = r#"{"method": "occlusion", "window": 8, "stride": 8}"#;
+    let none = &mut |_: usize, _: usize| {};
+    let error = session.explain(0, occlusion, 3, none).unwrap_err().to_string();
+    assert_eq!(error, "No image is loaded.");
+
+    let rgba: Vec<u8> = (0..48 * 40 * 4).map(|i| (i * 7 % 251) as u8).collect();
+    let pixels = RgbaPixels { width: 48, height: 40, data: &rgba };
+    let (view, top) = session.new_subject().set_image(pixels, 2).unwrap();
+    assert_eq!((view.width(), view.height(), top.len()), (32, 32, 2));
+
+    let whole = session.explain(1, occlusion, 3, none).unwrap();
+    let passes = session.passes(occlusion, 3).unwrap();
+    let mut scores = session.scores(occlusion, 3, 0..passes / 2, none).unwrap();
+    scores.extend(session.scores(occlusion, 3, passes / 2..passes, none).unwrap());
+    let sliced = session.finish(2, occlusion, 3, &scores).unwrap();
+    assert_eq!(format!("{whole:?}"), format!("{sliced:?}"));
+    assert_eq!(session.kept(1).unwrap(), session.kept(2).unwrap(), "the same map, bit for bit");
+
+    let misspelt = session.explain(3, r#"{"method": "occlusion", "windw": 8}"#, 3, none).unwrap_err();
+    assert!(misspelt.to_string().contains("windw"), "{misspelt}");
+    let request: ImageRender = serde_json::from_str(
+        r#"{"shared": true, "percentile": 99, "tiles": [{"tile": 1, "colormap": "blue-red"},
+                                                        {"tile": 2, "colormap": "blue-red"},
+                                                        {"tile": 3, "colormap": "blue-red"}]}"#,
+    )
+    .unwrap();
+    let layers = session.render(&request).unwrap();
+    assert_eq!(
+        layers.iter().map(|l| l.tile).collect::<Vec<_>>(),
+        [1, 2],
+        "tile 3 failed, so it is not drawn"
+    );
+    assert_eq!(layers[0].rgba.len(), 32 * 32 * 4);
+    assert_eq!(layers[0].rgba, layers[1].rgba);
+
+    session.forget(1);
+    assert!(session.kept(1).is_none() && session.kept(2).is_some());
+    let pixels = RgbaPixels { width: 32, height: 32, data: &rgba[..32 * 32 * 4] };
+    session.new_subject().set_image(pixels, 1).unwrap();
+    assert!(session.tiles().is_empty(), "a new image forgets every map");
+}

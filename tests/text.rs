@@ -373,3 +373,45 @@ fn smoke_every_text_method_runs_at_its_defaults() {
         assert!(error.contains("no_such_setting"), "{name}: {error}");
     }
 }
+
+/// The page's text session: occlusion scored in slices and finished equals occlusion in one
+/// call; an attention map's agreement with it is reported by tile; a new sentence forgets the
+/// maps; a missing sentence and a misspelt setting are errors that leave the session working.
+#[test]
+fn the_text_session_keeps_maps_by_tile_until_the_sentence_changes() {
+    use glimpse::session::{Session, TextRender, TextWorkspace};
+
+    let mut session = Session::new(TextWorkspace::new(model()));
+    let occlusion = r#"{"method": "occlusion"}"#;
+    let none = &mut |_: usize, _: usize| {};
+    let error = session.explain(0, occlusion, 1, none).unwrap_err().to_string();
+    assert_eq!(error, "No sentence is loaded.");
+
+    let reading = session.new_subject().set_text("not bad at all").unwrap();
+    let words: Vec<bool> = reading.tokens.iter().map(|t| t.word).collect();
+    assert_eq!(words, [false, true, true, true, true, false]);
+    let whole = session.explain(1, occlusion, 1, none).unwrap();
+    let passes = session.passes(occlusion, 1).unwrap();
+    assert_eq!(passes, 5, "the sentence, and one per word left out");
+    let mut scores = session.scores(occlusion, 1, 0..1, none).unwrap();
+    scores.extend(session.scores(occlusion, 1, 1..passes, none).unwrap());
+    let sliced = session.finish(2, occlusion, 1, &scores).unwrap();
+    assert_eq!(whole.scores, sliced.scores, "the same scores, bit for bit");
+
+    let misspelt = session.explain(3, r#"{"method": "attention", "layr": 1}"#, 1, none).unwrap_err();
+    assert!(misspelt.to_string().contains("layr"), "{misspelt}");
+    session.explain(4, r#"{"method": "rollout"}"#, 1, none).unwrap();
+    let pairs: Vec<(u32, u32)> =
+        session.agreement().unwrap().iter().map(|a| (a.attention, a.other)).collect();
+    assert_eq!(pairs, [(4, 1), (4, 2)]);
+
+    let request: TextRender =
+        serde_json::from_str(r#"{"tiles": [{"tile": 4, "colormap": "blue-red"}]}"#).unwrap();
+    let drawn = session.render(&request).unwrap();
+    assert_eq!(drawn.len(), 1);
+    assert_eq!(drawn[0].colours.len(), 6);
+    assert_eq!(drawn[0].matrix.as_ref().unwrap().rgba.len(), 6 * 6 * 4);
+
+    session.new_subject().set_text("great").unwrap();
+    assert!(session.tiles().is_empty(), "a new sentence forgets every map");
+}

@@ -261,10 +261,10 @@ export class Grid {
     if (!tiles.length) return;
     const tickets = new Map(tiles.map((t) => [t.id, t.ticket]));
     const shared = this.#shared;
-    // Drawn at full opacity: the tile's own opacity is applied here, so the slider needs no worker.
+    // Layers come at full strength: the tile's own opacity is applied here, so the slider needs no worker.
     const request = {
       shared, percentile: this.#percentile,
-      tiles: tiles.map((t) => ({ tile: t.id, colormap: t.colormap, opacity: 1, top: t.top, boundaries: t.boundaries })),
+      tiles: tiles.map((t) => ({ tile: t.id, colormap: t.colormap, top: t.top, boundaries: t.boundaries })),
     };
     let answer;
     try {

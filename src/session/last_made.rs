@@ -1,4 +1,4 @@
-//! What a session in the page keeps between calls, as plain data the core can test.
+//! The last plan laid out, kept while the page scores its passes slice by slice.
 
 use std::sync::Arc;
 

@@ -1,0 +1,197 @@
+//! The image view's workspace: a classifier with its explainer, the current image and custom
+//! baseline; its maps are kept as heatmaps at the image's size and drawn as colour layers.
+
+use std::ops::Range;
+
+use ::image::RgbImage;
+use ndarray::ArrayD;
+use serde::{Deserialize, Serialize};
+
+use super::{Session, Workspace};
+use crate::error::{Error, Result};
+use crate::explain::{Attribution, CompletenessReport, ImageMethod, Method, Plan, Progress, Subject};
+use crate::render::{self, Colormap, Heatmap, Style};
+use crate::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
+
+/// An image classifier, its explainer, and the image (as the model sees it, and as its input
+/// tensor) and custom baseline of the session.
+pub struct ImageWorkspace {
+    pub classifier: ImageClassifier,
+    pub explainer: crate::explain::Explainer,
+    image: Option<(RgbImage, ArrayD<f32>)>,
+    custom_baseline: Option<ArrayD<f32>>,
+}
+
+impl ImageWorkspace {
+    pub fn from_bytes(onnx: &[u8], config_json: &[u8]) -> Result<ImageWorkspace> {
+        let config = ModelConfig::from_json(config_json)?;
+        let explainer = crate::explain::Explainer::from_bytes(onnx)?;
+        // One forward model, shared: its optimised plans are made once.
+        let classifier = ImageClassifier { model: explainer.forward().clone(), config };
+        Ok(ImageWorkspace { classifier, explainer, image: None, custom_baseline: None })
+    }
+
+    /// The image as the model sees it, if one is set.
+    pub fn view(&self) -> Result<&RgbImage> {
+        self.image.as_ref().map(|(view, _)| view).ok_or_else(no_image)
+    }
+
+    /// Makes RGBA pixels the image; returns it as the model sees it, and the top `k` classes.
+    /// Use through [`Session::new_subject`], which forgets the maps of the last image.
+    pub fn set_image(&mut self, pixels: RgbaPixels<'_>, k: usize) -> Result<(&RgbImage, Vec<Prediction>)> {
+        let spec = &self.classifier.config.preprocess;
+        let view = preprocess::model_view(pixels, spec)?;
+        let input = preprocess::to_tensor(&view, spec).into_dyn();
+        let top = self.classifier.classify_tensor(input.clone(), k)?;
+        let (view, _) = self.image.insert((view, input));
+        Ok((view, top))
+    }
+
+    /// Makes RGBA pixels the custom baseline (preprocessed like the image); returns it as the
+    /// model sees it. Use through [`Session::new_inputs`].
+    pub fn set_baseline(&mut self, pixels: RgbaPixels<'_>) -> Result<RgbImage> {
+        let spec = &self.classifier.config.preprocess;
+        let view = preprocess::model_view(pixels, spec)?;
+        self.custom_baseline = Some(preprocess::to_tensor(&view, spec).into_dyn());
+        Ok(view)
+    }
+
+    /// The current image, to be explained for `target`.
+    fn subject(&self, target: usize) -> Result<Subject> {
+        let (_, input) = self.image.as_ref().ok_or_else(no_image)?;
+        Ok(Subject {
+            input: input.clone(),
+            target,
+            pixels: Some(self.classifier.config.preprocess.clone()),
+            custom_baseline: self.custom_baseline.clone(),
+        })
+    }
+}
+
+fn no_image() -> Error {
+    Error::Explain("No image is loaded.".into())
+}
+
+/// What the page is told of a finished map.
+#[derive(Debug, Serialize)]
+pub struct ImageSummary {
+    pub method: Method,
+    /// The layer of a CAM.
+    pub layer: Option<String>,
+    pub completeness: Option<CompletenessReport>,
+    /// Maps on superpixels: how many, and LIME's fit.
+    pub segments: Option<Segments>,
+    pub signed: bool,
+    /// The raw map's shape.
+    pub shape: Vec<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Segments {
+    pub count: usize,
+    pub r_squared: Option<f32>,
+}
+
+impl Workspace for ImageWorkspace {
+    type Spec = dyn ImageMethod;
+    type Plan = Plan;
+    type Answer = Attribution;
+    type Kept = Heatmap;
+    type Summary = ImageSummary;
+
+    fn explain(&mut self, method: &Method, target: usize, progress: Progress<'_>) -> Result<Attribution> {
+        self.explainer.explain(&self.subject(target)?, method, progress)
+    }
+
+    fn plan(&self, method: &Method, target: usize) -> Result<Plan> {
+        Plan::new(&self.explainer, &self.subject(target)?, method)
+    }
+
+    fn passes(plan: &Plan) -> usize {
+        plan.len()
+    }
+
+    fn scores(&self, plan: &Plan, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
+        self.explainer.scores(plan, range, progress)
+    }
+
+    fn finish(plan: &Plan, scores: &[f32]) -> Result<Attribution> {
+        plan.finish(scores)
+    }
+
+    fn keep(&self, attribution: Attribution) -> Result<(Heatmap, ImageSummary)> {
+        let view = self.view()?;
+        let heat = render::heatmap(&attribution, view.height() as usize, view.width() as usize)?;
+        let summary = ImageSummary {
+            signed: heat.signed,
+            shape: attribution.map.shape().to_vec(),
+            completeness: attribution.completeness.map(|c| c.report()),
+            segments: attribution
+                .segments
+                .as_ref()
+                .map(|s| Segments { count: s.scores.len(), r_squared: s.r_squared }),
+            layer: attribution.layer,
+            method: attribution.method,
+        };
+        Ok((heat, summary))
+    }
+}
+
+/// How to draw finished tiles: with `shared`, one scale (the `percentile` of |value| over
+/// every listed map) serves them all; else each map has its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageRender {
+    pub shared: bool,
+    pub percentile: f32,
+    pub tiles: Vec<TileStyle>,
+}
+
+/// A tile's colour map, and for maps on superpixels, [`Style`]'s `top` and `boundaries`. Its
+/// opacity is the page's to apply: the layer comes at full strength.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TileStyle {
+    pub tile: u32,
+    pub colormap: Colormap,
+    #[serde(default)]
+    pub top: Option<usize>,
+    #[serde(default)]
+    pub boundaries: bool,
+}
+
+/// A drawn tile: a colour layer with straight alpha, to be drawn over the grey image.
+#[derive(Debug, Serialize)]
+pub struct Layer {
+    pub tile: u32,
+    pub rgba: serde_bytes::ByteBuf,
+    pub scale: f32,
+    /// The colour map used (a diverging one's sequential half for a magnitude).
+    pub colormap: Colormap,
+}
+
+impl Session<ImageWorkspace> {
+    /// Draws the finished tiles among those listed, each as a colour layer with straight alpha
+    /// ([`render::layer`]) at full strength, that the page draws over the grey image
+    /// ([`render::grey`]) at the tile's opacity.
+    pub fn render(&self, request: &ImageRender) -> Result<Vec<Layer>> {
+        let view = self.work().view()?;
+        let tiles: Vec<(&TileStyle, &Heatmap)> =
+            request.tiles.iter().filter_map(|t| self.kept(t.tile).map(|heat| (t, heat))).collect();
+        let shared = request.shared.then(|| {
+            let heats: Vec<&Heatmap> = tiles.iter().map(|(_, h)| *h).collect();
+            render::scale(&heats, request.percentile)
+        });
+        tiles
+            .into_iter()
+            .map(|(style, heat)| {
+                let scale = shared.unwrap_or_else(|| render::scale(&[heat], request.percentile));
+                let colormap = style.colormap.for_map(heat.signed);
+                let look =
+                    Style { top: style.top, boundaries: style.boundaries, ..Style::new(colormap, 1.0) };
+                let rgba = render::layer(heat, scale, look, view)?;
+                Ok(Layer { tile: style.tile, rgba: serde_bytes::ByteBuf::from(rgba), scale, colormap })
+            })
+            .collect()
+    }
+}
