@@ -5,22 +5,15 @@
 // worker keeps the maps (by tile id) and draws them; this file decides what to compute and
 // when, and paints what comes back.
 
-import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option } from './dom.js';
+import { Colorbars, el, field, option } from './dom.js';
 import { Cancelled } from './engine.js';
 import {
   DEFAULT_SELECTION, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName, ordinal, shapeText,
 } from './methods.js';
-import { TileQueue } from './queue.js';
+import { TileQueue, newTile, showState, tileParts } from './queue.js';
 import { caption, listField, settingsFields } from './settings.js';
 
 
-const STATE_TEXT = {
-  idle: 'Not computed yet',
-  waiting: 'Choose a baseline image in Settings',
-  queued: 'Queued',
-  running: 'Running…',
-  cancelled: 'Cancelled: press Explain to finish it',
-};
 
 export class Grid {
   #engine;
@@ -362,22 +355,12 @@ export class Grid {
   // ---- Tile state -------------------------------------------------------------------------
 
   #setState(tile, state) {
-    tile.state = state;
-    tile.root.dataset.state = state;
-    const { ui } = tile;
-    ui.progress.hidden = state !== 'running';
-    if (state === 'running') ui.progress.removeAttribute('value');
-    ui.state.classList.toggle('bad', state === 'error');
-    if (state === 'done') ui.state.textContent = `Done in ${formatSeconds(tile.seconds)}`;
-    else if (state === 'error') ui.state.textContent = tile.error;
-    else ui.state.textContent = STATE_TEXT[state];
-    if (state !== 'done') {
-      ui.completeness.hidden = true;
-      if (!tile.overlay || state === 'idle') {
-        tile.overlay = null;
-        tile.scale = null;
-        ui.legend.root.hidden = true;
-      }
+    showState(tile, state);
+    // A tile that is computed again keeps its last map until the new one comes.
+    if (state !== 'done' && (!tile.overlay || state === 'idle')) {
+      tile.overlay = null;
+      tile.scale = null;
+      tile.ui.legend.root.hidden = true;
     }
     if (this.#view) this.#paint(tile);
   }
@@ -484,29 +467,14 @@ export class Grid {
   /** A tile for one method of the registry (`info`), at its default settings. */
   #makeTile(id, info) {
     const { colormaps } = this.#model;
-    const { signed } = info;
-    const tile = {
-      id, info, method: { ...info.defaults }, signed,
+    const tile = newTile(id, info, {
       selected: DEFAULT_SELECTION.includes(info.id),
-      colormap: signed ? colormaps.diverging[0] : colormaps.sequential[0],
+      colormap: info.signed ? colormaps.diverging[0] : colormaps.sequential[0],
       opacity: this.#model.drawing.opacity,
       top: info.segments ?? null, boundaries: true,
-      state: 'idle', ticket: 0, live: false, result: null, overlay: null, scale: null, sharedWith: null,
-    };
-    const ui = {
-      caption: el('p', { className: 'caption' }),
-      canvas: el('canvas', { width: 224, height: 224, className: 'pending' }),
-      progress: el('progress', { max: 1, hidden: true }),
-      // Not a live region: the status bar above already announces progress.
-      state: el('p', { className: 'state' }),
-      completeness: el('p', { className: 'completeness', hidden: true }),
-      legend: {
-        bar: el('canvas', { className: 'bar', width: COLORBAR_WIDTH, height: 1 }),
-        ticks: el('div', { className: 'ticks' }),
-        note: el('p', { className: 'note' }),
-      },
-    };
-    ui.legend.root = el('div', { className: 'legend', hidden: true }, ui.legend.bar, ui.legend.ticks, ui.legend.note);
+      overlay: null, scale: null, sharedWith: null,
+    });
+    const ui = { ...tileParts(), canvas: el('canvas', { width: 224, height: 224, className: 'pending' }), settings: null };
     tile.ui = ui;
     ui.settings = this.#makeSettings(tile);
     // Four parts, so that titles, captions and canvases line up across a row of tiles.
@@ -514,7 +482,7 @@ export class Grid {
       el('h3', {}, info.title), ui.caption,
       el('div', { className: 'canvas-box' }, ui.canvas, ui.progress),
       el('div', { className: 'below' }, ui.state, ui.legend.root, ui.completeness, ui.settings));
-    ui.state.textContent = STATE_TEXT.idle;
+    showState(tile, 'idle');
     this.#caption(tile);
     return tile;
   }

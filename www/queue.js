@@ -5,9 +5,63 @@
 // what comes back; the queue owns the tickets, the run in flight and the tile's state machine
 // (idle → queued → running → done | error | cancelled).
 
-import { showTileProgress } from './dom.js';
+import { COLORBAR_WIDTH, el, formatSeconds, showTileProgress } from './dom.js';
 import { Cancelled } from './engine.js';
 import { cheapest } from './settings.js';
+
+/** The state line of the states that say the same thing in every tile. */
+const STATE_TEXT = {
+  idle: 'Not computed yet',
+  waiting: 'Choose a baseline image in Settings',
+  queued: 'Queued',
+  running: 'Running…',
+  cancelled: 'Cancelled: press Explain to finish it',
+};
+
+/**
+ * Shows a tile's state on the parts every view's tile has: `ui.state` (the state line),
+ * `ui.progress` and `ui.completeness` (shown only when done).
+ */
+export function showState(tile, state) {
+  tile.state = state;
+  tile.root.dataset.state = state;
+  const { ui } = tile;
+  ui.progress.hidden = state !== 'running';
+  if (state === 'running') ui.progress.removeAttribute('value');
+  ui.state.classList.toggle('bad', state === 'error');
+  if (state === 'done') ui.state.textContent = `Done in ${formatSeconds(tile.seconds)}`;
+  else if (state === 'error') ui.state.textContent = tile.error;
+  else ui.state.textContent = STATE_TEXT[state];
+  if (state !== 'done') ui.completeness.hidden = true;
+}
+
+/** A tile of either view for one method of the registry (`info`), at its default settings. */
+export function newTile(id, info, fields) {
+  return {
+    id, info, method: { ...info.defaults }, signed: info.signed,
+    state: 'idle', ticket: 0, live: false, result: null, ...fields,
+  };
+}
+
+/**
+ * The parts every view's tile has: its caption, progress bar, state line, completeness line
+ * and colour legend (`legend.root` holds the bar, its ticks and a note).
+ */
+export function tileParts() {
+  const legend = {
+    bar: el('canvas', { className: 'bar', width: COLORBAR_WIDTH, height: 1 }),
+    ticks: el('div', { className: 'ticks' }),
+    note: el('p', { className: 'note' }),
+  };
+  return {
+    caption: el('p', { className: 'caption' }),
+    progress: el('progress', { max: 1, hidden: true }),
+    // Not a live region: the status bar above already announces progress.
+    state: el('p', { className: 'state' }),
+    completeness: el('p', { className: 'completeness', hidden: true }),
+    legend: { ...legend, root: el('div', { className: 'legend', hidden: true }, legend.bar, legend.ticks, legend.note) },
+  };
+}
 
 export class TileQueue {
   #engine;

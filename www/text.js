@@ -5,22 +5,16 @@
 // the engine, as the image grid's do, with the same tickets: an answer for an older sentence,
 // target or setting is dropped.
 
-import { COLORBAR_WIDTH, Colorbars, el, field, formatSeconds, option } from './dom.js';
+import { COLORBAR_WIDTH, Colorbars, el, field, option } from './dom.js';
 import { Cancelled } from './engine.js';
 import { colormapName, formatNumber, formatPercent } from './methods.js';
-import { TileQueue } from './queue.js';
+import { TileQueue, newTile, showState, tileParts } from './queue.js';
 import { caption, listField, settingsFields } from './settings.js';
 
 const MODE = 'text';
 /** The matrix's side in CSS pixels, whatever the number of tokens. */
 const MATRIX_SIDE = 360;
 
-const STATE_TEXT = {
-  idle: 'Not computed yet',
-  queued: 'Queued',
-  running: 'Running…',
-  cancelled: 'Cancelled: press Explain to finish it',
-};
 
 export class TextView {
   #engine;
@@ -338,21 +332,10 @@ export class TextView {
   // ---- Tile state -------------------------------------------------------------------------
 
   #setState(tile, state) {
-    tile.state = state;
-    tile.root.dataset.state = state;
-    const { ui } = tile;
-    ui.progress.hidden = state !== 'running';
-    if (state === 'running') ui.progress.removeAttribute('value');
-    ui.state.classList.toggle('bad', state === 'error');
-    if (state === 'done') ui.state.textContent = `Done in ${formatSeconds(tile.seconds)}`;
-    else if (state === 'error') ui.state.textContent = tile.error;
-    else ui.state.textContent = STATE_TEXT[state];
-    if (state !== 'done') {
-      ui.completeness.hidden = true;
-      if (state === 'idle') {
-        tile.drawn = null;
-        ui.legend.root.hidden = true;
-      }
+    showState(tile, state);
+    if (state === 'idle') {
+      tile.drawn = null;
+      tile.ui.legend.root.hidden = true;
     }
     if (this.#sentence) this.#paint(tile);
   }
@@ -416,29 +399,23 @@ export class TextView {
   /** A tile for one text method of the registry (`info`), at its default settings. */
   #makeTile(id, info) {
     const { colormaps } = this.#model;
-    const tile = {
-      id, info, method: { ...info.defaults }, signed: info.signed, fromAttention: info.needs === 'attention',
+    const tile = newTile(id, info, {
+      fromAttention: info.needs === 'attention',
       // Every text method is shown at first.
       selected: true,
       // Highlights always use a diverging map, white at zero: magnitudes use its positive half.
       colormap: colormaps.diverging[0],
-      state: 'idle', ticket: 0, live: false, result: null, drawn: null,
-    };
+      drawn: null,
+    });
     const ui = {
-      caption: el('p', { className: 'caption' }, caption(info, info.defaults)),
+      ...tileParts(),
       tokens: el('p', { className: 'tokens pending', lang: 'en' }),
-      progress: el('progress', { max: 1, hidden: true }),
-      state: el('p', { className: 'state' }),
-      completeness: el('p', { className: 'completeness', hidden: true }),
       matrix: el('canvas', { className: 'matrix', width: 1, height: 1 }),
       matrixNote: el('p', { className: 'note' }),
-      legend: {
-        bar: el('canvas', { className: 'bar', width: COLORBAR_WIDTH, height: 1 }),
-        ticks: el('div', { className: 'ticks' }),
-        note: el('p', { className: 'note' }),
-      },
+      matrixBox: null,
+      settings: null,
     };
-    ui.legend.root = el('div', { className: 'legend', hidden: true }, ui.legend.bar, ui.legend.ticks, ui.legend.note);
+    ui.caption.textContent = caption(info, info.defaults);
     ui.matrixBox = el('figure', { className: 'matrix-box', hidden: true }, ui.matrix, el('figcaption', {}, ui.matrixNote));
     tile.ui = ui;
     ui.settings = this.#makeSettings(tile);
@@ -447,7 +424,7 @@ export class TextView {
       el('div', { className: 'text-tile-body' },
         el('div', { className: 'text-tile-main' }, ui.tokens, ui.progress, ui.state, ui.completeness, ui.legend.root, ui.settings),
         ui.matrixBox));
-    ui.state.textContent = STATE_TEXT.idle;
+    showState(tile, 'idle');
     return tile;
   }
 

@@ -13,6 +13,74 @@ use crate::render::{self, Colormap};
 use crate::session::{ImageWorkspace, Session};
 use crate::{preprocess, RgbaPixels};
 
+/// The verbs both views' sessions answer alike (see [`Session`]): run a method and keep its
+/// map as a tile, lay out, score and finish a forward-only plan in slices, forget and draw
+/// tiles. wasm-bindgen cannot export a generic type, so each view's type gets them from here.
+macro_rules! session_verbs {
+    ($view:ident) => {
+        #[wasm_bindgen]
+        impl $view {
+            /// Runs one method (JSON settings, `{"method": NAME, ...}`) for class `target`, and
+            /// keeps its map as tile `tile`; `progress(done, total)` is called as passes finish.
+            /// Returns the view's summary of the map.
+            pub fn explain(
+                &mut self,
+                tile: u32,
+                method: &str,
+                target: usize,
+                progress: &js_sys::Function,
+            ) -> Result<JsValue, JsError> {
+                $crate::web::to_js(&self.session.explain(
+                    tile,
+                    method,
+                    target,
+                    &mut $crate::web::reporter(progress),
+                )?)
+            }
+
+            /// Lays out a forward-only method and returns how many forward passes it makes
+            /// (see [`Session::passes`]).
+            pub fn plan(&mut self, method: &str, target: usize) -> Result<usize, JsError> {
+                Ok(self.session.passes(method, target)?)
+            }
+
+            /// The scores of passes `start..end` of the method's plan (laid out first if needed).
+            pub fn scores(
+                &mut self,
+                method: &str,
+                target: usize,
+                start: usize,
+                end: usize,
+                progress: &js_sys::Function,
+            ) -> Result<Vec<f32>, JsError> {
+                Ok(self.session.scores(method, target, start..end, &mut $crate::web::reporter(progress))?)
+            }
+
+            /// Combines every pass's score, keeps the map as tile `tile`, and returns what
+            /// `explain` returns.
+            pub fn finish(
+                &mut self,
+                tile: u32,
+                method: &str,
+                target: usize,
+                scores: &[f32],
+            ) -> Result<JsValue, JsError> {
+                $crate::web::to_js(&self.session.finish(tile, method, target, scores)?)
+            }
+
+            /// Forgets a tile's map.
+            pub fn forget(&mut self, tile: u32) {
+                self.session.forget(tile);
+            }
+
+            /// Draws finished tiles, as the view's session renders them from the JSON request.
+            pub fn render(&self, request: &str) -> Result<JsValue, JsError> {
+                $crate::web::to_js(&self.session.render(&serde_json::from_str(request)?)?)
+            }
+        }
+    };
+}
+
 mod text;
 
 #[wasm_bindgen(start)]
@@ -86,7 +154,10 @@ pub fn colorbar(colormap: JsValue, width: usize, height: usize) -> Result<Vec<u8
 
 /// The image view's session ([`Session`] over an [`ImageWorkspace`]): the classifier, the
 /// image, the custom baseline and the finished maps by tile, so restyling a tile is a cheap
-/// `render`.
+/// `render`. Its `render` takes `{"shared": bool, "percentile": 99, "tiles": [{"tile",
+/// "colormap", "top", "boundaries"}]}` (the last two for maps on superpixels) and returns
+/// `[{tile, rgba, scale, colormap}]`; its `explain` returns `{method, layer, completeness,
+/// segments, signed, shape}`.
 #[wasm_bindgen]
 pub struct Playground {
     session: Session<ImageWorkspace>,
@@ -152,62 +223,9 @@ impl Playground {
         let view = self.session.new_inputs().set_baseline(RgbaPixels { width, height, data: rgba })?;
         to_js(&view_of(&view))
     }
-
-    /// Runs one method (JSON settings) on the current image for `target`, and keeps the map as
-    /// tile `tile`. `progress(done, total)` is called as passes finish. Returns
-    /// `{method, layer, completeness, segments, signed, shape}`.
-    pub fn explain(
-        &mut self,
-        tile: u32,
-        method: &str,
-        target: usize,
-        progress: &js_sys::Function,
-    ) -> Result<JsValue, JsError> {
-        to_js(&self.session.explain(tile, method, target, &mut reporter(progress))?)
-    }
-
-    /// Lays out a forward-only method on the current image and returns how many forward passes
-    /// it makes (see [`Session::passes`]).
-    pub fn plan(&mut self, method: &str, target: usize) -> Result<usize, JsError> {
-        Ok(self.session.passes(method, target)?)
-    }
-
-    /// The scores of passes `start..end` of the method's plan (laid out first if needed).
-    pub fn scores(
-        &mut self,
-        method: &str,
-        target: usize,
-        start: usize,
-        end: usize,
-        progress: &js_sys::Function,
-    ) -> Result<Vec<f32>, JsError> {
-        Ok(self.session.scores(method, target, start..end, &mut reporter(progress))?)
-    }
-
-    /// Combines every pass's score into the map, keeps it as tile `tile`, and returns what
-    /// [`Playground::explain`] returns.
-    pub fn finish(
-        &mut self,
-        tile: u32,
-        method: &str,
-        target: usize,
-        scores: &[f32],
-    ) -> Result<JsValue, JsError> {
-        to_js(&self.session.finish(tile, method, target, scores)?)
-    }
-
-    /// Forgets a tile's map.
-    pub fn forget(&mut self, tile: u32) {
-        self.session.forget(tile);
-    }
-
-    /// Draws finished tiles (see [`Session::render`]). The request is JSON: `{"shared": bool,
-    /// "percentile": 99, "tiles": [{"tile", "colormap", "top", "boundaries"}]}` (the
-    /// last two for maps on superpixels). Returns `[{tile, rgba, scale, colormap}]`.
-    pub fn render(&self, request: &str) -> Result<JsValue, JsError> {
-        to_js(&self.session.render(&serde_json::from_str(request)?)?)
-    }
 }
+
+session_verbs!(Playground);
 
 /// A progress callback from JS; a failing callback must not stop the computation.
 fn reporter(progress: &js_sys::Function) -> impl FnMut(usize, usize) + '_ {

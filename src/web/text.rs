@@ -3,7 +3,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::{registry_entry, reporter, to_js};
+use super::{registry_entry, to_js};
 use crate::session::{Session, TextWorkspace};
 use crate::text::{TextMethod, TextModel};
 
@@ -15,11 +15,16 @@ pub fn text_methods() -> Result<JsValue, JsError> {
     to_js(&list)
 }
 
-/// A text classifier, the sentence read last, and the maps made of it by tile.
+/// A text classifier, the sentence read last, and the maps made of it by tile. Its `render`
+/// takes `{"tiles": [{"tile", "colormap"}]}` and returns `[{tile, colours: [[r, g, b]] per
+/// token, dark: [bool] per token (light text needed), scale, colormap, matrix: {size, rgba,
+/// scale}}]`; its `explain` returns `{method, scores, completeness, rSquared, signed, matrix}`.
 #[wasm_bindgen]
 pub struct TextPlayground {
     session: Session<TextWorkspace>,
 }
+
+session_verbs!(TextPlayground);
 
 #[wasm_bindgen]
 impl TextPlayground {
@@ -65,59 +70,6 @@ impl TextPlayground {
     #[wasm_bindgen(js_name = setText)]
     pub fn set_text(&mut self, text: &str) -> Result<JsValue, JsError> {
         to_js(&self.session.new_subject().set_text(text)?)
-    }
-
-    /// Runs one method (JSON settings) on the sentence for `target`, keeps the answer as tile
-    /// `tile`, and returns `{method, scores, completeness, rSquared, signed, matrix}` (`matrix`:
-    /// whether there is one).
-    pub fn explain(
-        &mut self,
-        tile: u32,
-        method: &str,
-        target: usize,
-        progress: &js_sys::Function,
-    ) -> Result<JsValue, JsError> {
-        to_js(&self.session.explain(tile, method, target, &mut reporter(progress))?)
-    }
-
-    /// Lays out a forward-only method on the sentence; returns how many passes it makes.
-    pub fn plan(&mut self, method: &str, target: usize) -> Result<usize, JsError> {
-        Ok(self.session.passes(method, target)?)
-    }
-
-    /// The scores of passes `start..end` of the method's plan.
-    pub fn scores(
-        &mut self,
-        method: &str,
-        target: usize,
-        start: usize,
-        end: usize,
-        progress: &js_sys::Function,
-    ) -> Result<Vec<f32>, JsError> {
-        Ok(self.session.scores(method, target, start..end, &mut reporter(progress))?)
-    }
-
-    /// Combines every pass's score, keeps the answer as tile `tile`, and returns what
-    /// [`TextPlayground::explain`] returns.
-    pub fn finish(
-        &mut self,
-        tile: u32,
-        method: &str,
-        target: usize,
-        scores: &[f32],
-    ) -> Result<JsValue, JsError> {
-        to_js(&self.session.finish(tile, method, target, scores)?)
-    }
-
-    pub fn forget(&mut self, tile: u32) {
-        self.session.forget(tile);
-    }
-
-    /// Colours finished tiles (see [`Session::render`]). The request is JSON
-    /// `{"tiles": [{"tile", "colormap"}]}`; returns `[{tile, colours: [[r, g, b]] per token,
-    /// dark: [bool] per token (light text needed), scale, colormap, matrix: {size, rgba, scale}}]`.
-    pub fn render(&self, request: &str) -> Result<JsValue, JsError> {
-        to_js(&self.session.render(&serde_json::from_str(request)?)?)
     }
 
     /// Kendall's τ between every kept attention map and every other kept map, over the words

@@ -177,17 +177,16 @@ fn scatter_tap(plane: &mut [f32], src: &[f32], scale: f32, ah: Axis, aw: Axis, k
         let ih = oh * ah.stride + ki * ah.dilation - ah.pad_begin;
         let first = ow_lo * aw.stride + col_offset - aw.pad_begin;
         // Inside by `valid_outputs`: ih < ah.input, and the row's taps < aw.input.
-        let (Some(dst_row), Some(src_row)) = (
-            plane.get_mut(ih * aw.input + first..(ih + 1) * aw.input),
-            src.get(oh * aw.output + ow_lo..oh * aw.output + ow_hi),
-        ) else {
-            return;
-        };
+        let row = ih * aw.input;
+        let Some(src_row) = src.get(oh * aw.output + ow_lo..oh * aw.output + ow_hi) else { return };
         if aw.stride == 1 {
+            // Slices of equal length, so that the loop vectorises.
+            let Some(dst_row) = plane.get_mut(row + first..row + first + src_row.len()) else { return };
             for (d, s) in dst_row.iter_mut().zip(src_row) {
                 *d += scale * s;
             }
         } else {
+            let Some(dst_row) = plane.get_mut(row + first..row + aw.input) else { return };
             for (d, s) in dst_row.iter_mut().step_by(aw.stride).zip(src_row) {
                 *d += scale * s;
             }

@@ -1,0 +1,168 @@
+//! `glimpse`: the core from the command line, for batch runs, reference comparisons and tests.
+//!
+//! ```text
+//! glimpse classify --model M.onnx [--config M.json] --input FILE [--top K]
+//! ```
+//! prints `[{"index": i, "label": "...", "prob": p}, ...]`. An image input is preprocessed as
+//! the model's description says; a `.npy` input goes to the model as it is.
+//!
+//! ```text
+//! glimpse explain --model M.onnx [--config M.json] --input FILE --method NAME [--target T]
+//!   [--SETTING VALUE ...] --out OUT.npy|OUT.png
+//! ```
+//! The settings flags come from the registry: each method's settings, by their keys
+//! (`--steps 20`, `--kernel-width 0.3`, `--tolerance off`, `--baseline FILE.npy` for a baseline in
+//! pixel units); a flag the method does not have is an error.
+//! writes the attribution and prints a JSON summary. `.npy` is the raw, signed map in the
+//! input's shape (for the CAMs: 1×1×h×w at the layer's resolution); `.png` is the map drawn
+//! over the image as the model sees it, scaled to its own 99th percentile.
+//!
+//! ```text
+//! glimpse explain --model M.onnx [--config M.json] [--tokenizer tokenizer.json] --text "..."
+//!   --method NAME [--target T] [--SETTING VALUE ...] --out OUT.json
+//! ```
+//! explains a sentence to a text classifier and writes its tokens with their scores (and, for
+//! the attention methods, the token × token matrix).
+
+mod explain;
+mod flags;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Parser, Subcommand};
+use glimpse::explain::Method;
+use glimpse::text::TextMethod;
+use glimpse::{preprocess, ImageClassifier, Prediction, RgbaPixels};
+
+use flags::SettingFlags;
+
+#[derive(Parser)]
+#[command(name = "glimpse", version, about = "Explain ONNX models from the command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the top classes for one input as JSON.
+    Classify {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// An image file (PNG, JPEG, WebP, GIF, BMP), or a `.npy` tensor fed as it is.
+        #[arg(long)]
+        input: PathBuf,
+        /// How many classes to print.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+    },
+    /// Explain one input with one method; write the map as .npy or .png.
+    Explain(Box<ExplainArgs>),
+}
+
+/// The model and its description.
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// The ONNX model.
+    #[arg(long)]
+    model: PathBuf,
+    /// The model's description; defaults to the model's path with `.json`.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    fn config_path(&self) -> PathBuf {
+        self.config.clone().unwrap_or_else(|| self.model.with_extension("json"))
+    }
+}
+
+#[derive(clap::Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// An image file, preprocessed as the description says, or a `.npy` tensor (batch 1)
+    /// fed as it is.
+    #[arg(long, required_unless_present = "text", conflicts_with = "text")]
+    input: Option<PathBuf>,
+    /// A sentence, for a text model.
+    #[arg(long)]
+    text: Option<String>,
+    /// A text model's tokenizer; default: the one its description names, beside it.
+    #[arg(long, requires = "text")]
+    tokenizer: Option<PathBuf>,
+    #[arg(long, value_parser = PossibleValuesParser::new(method_names()))]
+    method: String,
+    /// The class to explain; default: the top class.
+    #[arg(long)]
+    target: Option<usize>,
+    #[command(flatten)]
+    settings: SettingFlags,
+    /// Where to write the map: `.npy` (raw) or `.png` (drawn over the image); for a
+    /// sentence, `.json`.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("glimpse: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<String, String> {
+    match cli.command {
+        Command::Classify { model, input, top } => {
+            let classifier = ImageClassifier::from_bytes(&read(&model.model)?, &read(&model.config_path())?)
+                .map_err(|e| e.to_string())?;
+            let predictions = classify(&classifier, &input, top)?;
+            serde_json::to_string_pretty(&predictions).map_err(|e| e.to_string())
+        }
+        Command::Explain(args) => explain::explain(*args),
+    }
+}
+
+/// Every method's name, the image's then the text's that are not also the image's.
+fn method_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = Method::descriptors().iter().map(|d| d.id).collect();
+    for descriptor in TextMethod::descriptors() {
+        if !names.contains(&descriptor.id) {
+            names.push(descriptor.id);
+        }
+    }
+    names
+}
+
+fn classify(classifier: &ImageClassifier, input: &Path, top: usize) -> Result<Vec<Prediction>, String> {
+    let bytes = read(input)?;
+    let predictions = if input.extension().is_some_and(|e| e == "npy") {
+        let tensor = glimpse::tensor::from_npy(&bytes).map_err(|e| e.to_string())?;
+        classifier.classify_tensor(tensor, top)
+    } else {
+        let image = decode(input, &bytes)?;
+        let (width, height) = image.dimensions();
+        let pixels = RgbaPixels { width, height, data: image.as_raw() };
+        classifier.classify_pixels(pixels, top).map(|c| c.top)
+    };
+    predictions.map_err(|e| e.to_string())
+}
+
+fn decode(path: &Path, bytes: &[u8]) -> Result<image::RgbaImage, String> {
+    preprocess::check_encoded(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let image = image::load_from_memory(bytes)
+        .map_err(|e| format!("{}: not a readable image ({e})", path.display()))?;
+    Ok(image.into_rgba8())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
