@@ -2,8 +2,9 @@
 // `--page text`, on the MiniLM sentiment model), in Debian's headless Chromium. Build the page
 // first (`trunk build --release`), then:
 //
-//   node bench/browser/run.mjs [DIST ...] [--runs N] [--method-runs N] [--page text]
+//   node bench/browser/run.mjs [DIST ...] [--runs N] [--method-runs N] [--methods a,b] [--page text]
 //
+// `--methods` times only the methods named (default: every one, some of which take minutes).
 // Each DIST is a built page folder (default: dist); several compare builds (SIMD on and off).
 
 import path from 'node:path';
@@ -16,6 +17,8 @@ const runsAt = args.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 20;
 const methodRunsAt = args.indexOf('--method-runs');
 const methodRuns = methodRunsAt >= 0 ? Number(args.splice(methodRunsAt, 2)[1]) : 3;
+const methodsAt = args.indexOf('--methods');
+const only = methodsAt >= 0 ? `&methods=${encodeURIComponent(args.splice(methodsAt, 2)[1])}` : '';
 const pageAt = args.indexOf('--page');
 const pageName = pageAt >= 0 ? args.splice(pageAt, 2)[1] : 'index';
 const dists = args.length ? args : ['dist'];
@@ -31,7 +34,7 @@ try {
       '/data/': path.join(ROOT, 'tests/data'),
     });
     const page = await browser.newPage();
-    await page.goto(`${server.url}${pageName}.html?runs=${runs}&method-runs=${methodRuns}`);
+    await page.goto(`${server.url}${pageName}.html?runs=${runs}&method-runs=${methodRuns}${only}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 3_600_000 });
     const result = await page.evaluate(() => window.benchResult);
     await page.close();

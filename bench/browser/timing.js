@@ -6,6 +6,8 @@ export const RUNS = Number(params.get('runs') ?? 20);
 export const WARMUP = 3;
 // Methods at their defaults take up to hundreds of passes each: fewer runs, one warm-up.
 export const METHOD_RUNS = Number(params.get('method-runs') ?? 3);
+/** Whether to time this method: every one, or those named in `methods=a,b`. */
+export const timed = (name) => !params.get('methods') || params.get('methods').split(',').includes(name);
 
 export const log = (line) => { document.getElementById('log').textContent += `\n${line}`; };
 
