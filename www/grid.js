@@ -8,9 +8,10 @@
 import { Colorbars, el, field, option } from './dom.js';
 import { Cancelled } from './engine.js';
 import {
-  DEFAULT_SELECTION, TOP_SEGMENTS, colormapName, formatNumber, formatPercent, layerName, ordinal, shapeText,
+  DEFAULT_SELECTION, TOP_SEGMENTS, colormapName, layerName, shapeText,
 } from './methods.js';
 import { TileQueue, newTile, showState, tileParts } from './queue.js';
+import { describeCheck, drawLegend, paintTile } from './tile.js';
 import { caption, listField, settingsFields } from './settings.js';
 
 
@@ -279,58 +280,8 @@ export class Grid {
       tile.colormap = colormap;
       tile.ui.colormap.value = colormap;
       tile.sharedWith = shared ? tiles.filter((t) => t !== tile) : null;
-      this.#paint(tile);
-      this.#drawLegend(tile);
-    }
-  }
-
-  /**
-   * The tile's canvas: the grey image, and over it the map's colour layer (the core's RGBA with
-   * its own alpha) at the tile's opacity, composited by the canvas.
-   */
-  #paint(tile) {
-    const { width, height } = this.#view;
-    const canvas = tile.ui.canvas;
-    canvas.width = width;
-    canvas.height = height;
-    const context = canvas.getContext('2d');
-    context.putImageData(this.#grey, 0, 0);
-    if (tile.overlay) {
-      if (tile.layerOf !== tile.overlay) {
-        tile.layer = layerCanvas(tile.overlay, width, height);
-        tile.layerOf = tile.overlay;
-      }
-      context.globalAlpha = tile.opacity;
-      context.drawImage(tile.layer, 0, 0);
-      context.globalAlpha = 1;
-    }
-    canvas.classList.toggle('pending', !tile.overlay || tile.state !== 'done');
-    tile.root.dataset.scale = tile.overlay ? (tile.sharedWith ? 'shared' : 'own') : '';
-  }
-
-  async #drawLegend(tile) {
-    const { legend } = tile.ui;
-    const { scale, colormap } = tile;
-    legend.root.hidden = scale === null;
-    if (scale === null) return;
-    const signed = tile.signed;
-    const ticks = signed
-      ? [formatNumber(-scale), '0', formatNumber(scale, { plus: true })]
-      : ['0', formatNumber(scale)];
-    legend.ticks.replaceChildren(...ticks.map((t) => el('span', {}, t)));
-    const others = tile.sharedWith?.map((t) => t.info.title);
-    const percentile = `${ordinal(this.#percentile)} percentile of |value|`;
-    legend.note.textContent = !tile.sharedWith
-      ? `${percentile}, this map`
-      : others.length
-        ? `${percentile}, shared with ${others.join(', ')}`
-        : `${percentile}; no other map shown has its units`;
-    try {
-      const bar = await this.#colorbars.get(colormap);
-      if (tile.colormap !== colormap) return;
-      legend.bar.getContext('2d').putImageData(bar, 0, 0);
-    } catch {
-      // The legend's colours are a nicety; the numbers are already there.
+      paintTile(tile, this.#view, this.#grey);
+      drawLegend(tile, this.#percentile, this.#colorbars);
     }
   }
 
@@ -362,37 +313,13 @@ export class Grid {
       tile.scale = null;
       tile.ui.legend.root.hidden = true;
     }
-    if (this.#view) this.#paint(tile);
+    if (this.#view) paintTile(tile, this.#view, this.#grey);
   }
 
   /** The caption (the layer, once known) and the completeness line of a finished tile. */
   #describe(tile) {
     this.#caption(tile);
-    const check = tile.result?.completeness;
-    const segments = tile.result?.segments;
-    const { completeness } = tile.ui;
-    completeness.hidden = !check && !segments;
-    completeness.classList.remove('warn');
-    if (segments && !check) {
-      completeness.replaceChildren(`${segments.count} superpixels; fit R² = ${segments.r_squared.toFixed(2)}`);
-      completeness.title = 'R²: how much of the score’s variation over the samples the linear fit explains '
-        + '(weighted by closeness to the image). Low R² means the model is not linear in the superpixels here.';
-      return;
-    }
-    if (!check) return;
-    const warn = !check.within_tolerance;
-    completeness.classList.toggle('warn', warn);
-    completeness.replaceChildren(
-      `${tile.info.completeness} = ${formatNumber(check.error, { digits: 2 })} `,
-      el('span', { className: 'relative' },
-        `(${formatPercent(check.relative)} of ${formatNumber(check.expected, { digits: 3 })})`),
-    );
-    if (segments) completeness.prepend(`${segments.count} superpixels; `);
-    const steps = check.steps;
-    if (steps && steps !== tile.method.steps) completeness.append(el('small', {}, `Refined to ${steps} points.`));
-    if (warn) completeness.append(el('small', {}, `Above ${formatPercent(check.tolerance)} after ${steps ?? tile.method.steps} points: the path integral is not accurate yet; try more steps.`));
-    completeness.title = 'Completeness: the attributions should add up to the change in the class score '
-      + 'between the baseline and the image.';
+    describeCheck(tile);
   }
 
   #caption(tile) {
@@ -530,7 +457,7 @@ export class Grid {
     opacity.addEventListener('input', () => {
       tile.opacity = Number(opacity.value);
       opacityText.textContent = `${Math.round(tile.opacity * 100)}%`;
-      if (this.#view) this.#paint(tile);
+      if (this.#view) paintTile(tile, this.#view, this.#grey);
     });
     fields.push(field('Colour map', colormap, tile.signed ? 'diverging: negative, zero, positive' : 'sequential: zero to largest'));
     fields.push(el('label', { className: 'field' }, el('span', {}, 'Opacity ', opacityText), opacity));
@@ -661,11 +588,4 @@ function unitGroups(methods) {
   const groups = new Map();
   for (const { id, group, title } of methods) if (group !== id) groups.set(group, [...(groups.get(group) ?? []), title]);
   return `${[...groups.values()].map((titles) => titles.join(', ')).join('; ')}. Every other map keeps its own.`;
-}
-
-/** A colour layer (RGBA with straight alpha) on a canvas of its own, to be drawn at any opacity. */
-function layerCanvas(rgba, width, height) {
-  const canvas = new OffscreenCanvas(width, height);
-  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
-  return canvas;
 }
