@@ -7,9 +7,10 @@
 
 import { COLORBAR_WIDTH, Colorbars, el, field, option } from './dom.js';
 import { Cancelled } from './engine.js';
-import { colormapName, formatNumber, formatPercent } from './methods.js';
+import { colormapName, formatNumber } from './methods.js';
 import { TileQueue, newTile, showState, tileParts } from './queue.js';
 import { caption, listField, settingsFields } from './settings.js';
+import { showCheck } from './tile.js';
 
 const MODE = 'text';
 /** The matrix's side in CSS pixels, whatever the number of tokens. */
@@ -352,14 +353,7 @@ export class TextView {
       completeness.title = 'How much of the score’s variation over the samples the linear fit explains.';
       return;
     }
-    if (!check) return;
-    const warn = !check.within_tolerance;
-    completeness.classList.toggle('warn', warn);
-    completeness.replaceChildren(
-      `${tile.info.completeness} = ${formatNumber(check.error, { digits: 2 })} `,
-      el('span', { className: 'relative' }, `(${formatPercent(check.relative)} of ${formatNumber(check.expected, { digits: 3 })})`),
-    );
-    if (check.steps && check.steps !== tile.method.steps) completeness.append(el('small', {}, `Refined to ${check.steps} points.`));
+    if (check) showCheck(tile, check);
   }
 
   // ---- Building the view ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // @ts-check
-// The image grid's tile view: how a tile paints its map over the grey image, draws its legend
-// and reports its checks. The grid decides what to compute and when; this draws what came back.
+// The tile view: how an image tile paints its map over the grey image, draws its legend and
+// reports its checks, and the completeness line that tiles of both views show. The grid decides
+// what to compute and when; this draws what came back.
 
 import { el } from './dom.js';
 import { formatNumber, formatPercent, ordinal } from './methods.js';
@@ -56,6 +57,21 @@ export async function drawLegend(tile, atPercentile, colorbars) {
   }
 }
 
+/**
+ * A completeness check on a tile of either view: Σφ − (f(x) − f(x′)) and its share of the
+ * change, marked when above the tolerance, and the points a refined path took.
+ */
+export function showCheck(tile, check) {
+  const { completeness } = tile.ui;
+  completeness.classList.toggle('warn', !check.within_tolerance);
+  completeness.replaceChildren(
+    `${tile.info.completeness} = ${formatNumber(check.error, { digits: 2 })} `,
+    el('span', { className: 'relative' },
+      `(${formatPercent(check.relative)} of ${formatNumber(check.expected, { digits: 3 })})`),
+  );
+  if (check.steps && check.steps !== tile.method.steps) completeness.append(el('small', {}, `Refined to ${check.steps} points.`));
+}
+
 /** The completeness line of a finished tile: IG's and KernelSHAP's check, LIME's fit. */
 export function describeCheck(tile) {
   const check = tile.result?.completeness;
@@ -71,15 +87,9 @@ export function describeCheck(tile) {
   }
   if (!check) return;
   const warn = !check.within_tolerance;
-  completeness.classList.toggle('warn', warn);
-  completeness.replaceChildren(
-    `${tile.info.completeness} = ${formatNumber(check.error, { digits: 2 })} `,
-    el('span', { className: 'relative' },
-      `(${formatPercent(check.relative)} of ${formatNumber(check.expected, { digits: 3 })})`),
-  );
+  showCheck(tile, check);
   if (segments) completeness.prepend(`${segments.count} superpixels; `);
   const steps = check.steps;
-  if (steps && steps !== tile.method.steps) completeness.append(el('small', {}, `Refined to ${steps} points.`));
   if (warn) completeness.append(el('small', {}, `Above ${formatPercent(check.tolerance)} after ${steps ?? tile.method.steps} points: the path integral is not accurate yet; try more steps.`));
   completeness.title = 'Completeness: the attributions should add up to the change in the class score '
     + 'between the baseline and the image.';
