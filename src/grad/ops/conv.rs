@@ -5,11 +5,11 @@
 
 use ndarray::{s, Array2, ArrayD, ArrayView2, Ix4};
 
-use super::{at, Context, Grads, Op, Reads, Vjp};
+use super::{at, op, Context, Grads, Op, Reads};
 use crate::error::{Error, Result};
 
 /// Only the weights are read: the input's gradient needs its shape alone.
-pub(super) const OPS: &[Op] = &[Op { name: "Conv", reads: Reads::Inputs(&[1]), vjp: Vjp::First(conv) }];
+pub(super) const OPS: &[Op] = &[op("Conv", Reads::Inputs(&[1]), conv)];
 
 /// Geometry of one spatial axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,13 +6,9 @@ use std::f32::consts::PI;
 use ndarray::{ArrayD, Zip};
 
 use super::broadcast::unbroadcast;
-use super::{Context, Grads, Mode, Op, Reads, Vjp};
+use super::{op, Context, Grads, Mode, Op, Reads};
 use crate::error::Result;
 use crate::tensor::Value;
-
-const fn op(name: &'static str, reads: Reads, vjp: fn(&Context, ArrayD<f32>) -> Result<Grads>) -> Op {
-    Op { name, reads, vjp: Vjp::First(vjp) }
-}
 
 /// Relu, Clip, Sigmoid, Tanh, Exp, Sqrt and Reciprocal read their output, from which their
 /// derivative follows: their inputs (convolution outputs, mostly) need not be exposed, and

@@ -4,13 +4,10 @@
 use ndarray::{Array3, ArrayD, ArrayView2, Axis, Ix2};
 
 use super::broadcast::{broadcast_to, unbroadcast};
-use super::{reshape, Context, Grads, Op, Reads, Vjp};
+use super::{op, reshape, Context, Grads, Op, Reads};
 use crate::error::{Error, Result};
 
-pub(super) const OPS: &[Op] = &[
-    Op { name: "MatMul", reads: Reads::Everything, vjp: Vjp::First(matmul) },
-    Op { name: "Gemm", reads: Reads::Everything, vjp: Vjp::First(gemm) },
-];
+pub(super) const OPS: &[Op] = &[op("MatMul", Reads::Everything, matmul), op("Gemm", Reads::Everything, gemm)];
 
 /// A matrix's leading (batch) axes, its rows and its columns.
 fn split_matrix(shape: &[usize]) -> Result<(&[usize], usize, usize)> {

@@ -54,6 +54,11 @@ pub enum Vjp {
     Every(fn(&Context, Grads) -> Result<Grads>),
 }
 
+/// The row of an operator whose VJP takes the gradient of its first output (all but `Split`).
+const fn op(name: &'static str, reads: Reads, vjp: fn(&Context, ArrayD<f32>) -> Result<Grads>) -> Op {
+    Op { name, reads, vjp: Vjp::First(vjp) }
+}
+
 /// Every differentiable operator, by family.
 const FAMILIES: &[&[Op]] =
     &[elementwise::OPS, linear::OPS, conv::OPS, pool::OPS, normalise::OPS, shape::OPS, resize::OPS];

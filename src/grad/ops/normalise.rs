@@ -3,12 +3,8 @@
 use ndarray::{Array2, ArrayD, Axis};
 
 use super::broadcast::broadcast_to;
-use super::{at, axis, reshape, volume, Context, Grads, Op, Reads, Vjp};
+use super::{at, axis, op, reshape, volume, Context, Grads, Op, Reads};
 use crate::error::{Error, Result};
-
-const fn op(name: &'static str, reads: Reads, vjp: fn(&Context, ArrayD<f32>) -> Result<Grads>) -> Op {
-    Op { name, reads, vjp: Vjp::First(vjp) }
-}
 
 pub(super) const OPS: &[Op] = &[
     op("Softmax", Reads::Outputs(&[]), softmax),

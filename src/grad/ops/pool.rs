@@ -6,14 +6,14 @@ use ndarray::{ArrayD, Axis as NdAxis};
 
 use super::broadcast::broadcast_to;
 use super::conv::{as4, geometry, Axis};
-use super::{at, volume, Context, Grads, Op, Reads, Vjp};
+use super::{at, op, volume, Context, Grads, Op, Reads};
 use crate::error::{Error, Result};
 
 pub(super) const OPS: &[Op] = &[
     // The first maximum of each window is found again from the input.
-    Op { name: "MaxPool", reads: Reads::Everything, vjp: Vjp::First(max_pool) },
-    Op { name: "AveragePool", reads: Reads::Shapes, vjp: Vjp::First(average_pool) },
-    Op { name: "GlobalAveragePool", reads: Reads::Shapes, vjp: Vjp::First(global_average_pool) },
+    op("MaxPool", Reads::Everything, max_pool),
+    op("AveragePool", Reads::Shapes, average_pool),
+    op("GlobalAveragePool", Reads::Shapes, global_average_pool),
 ];
 
 fn kernel(cx: &Context) -> Result<Vec<usize>> {

@@ -3,12 +3,11 @@
 
 use ndarray::{Array3, ArrayD};
 
-use super::{reshape, volume, Context, Grads, Op, Reads, Vjp};
+use super::{op, reshape, volume, Context, Grads, Op, Reads};
 use crate::error::{Error, Result};
 use crate::tensor::Value;
 
-pub(super) const OPS: &[Op] =
-    &[Op { name: "Resize", reads: Reads::Inputs(&[2]) /* the scales */, vjp: Vjp::First(resize) }];
+pub(super) const OPS: &[Op] = &[op("Resize", Reads::Inputs(&[2]) /* the scales */, resize)];
 
 /// Where output position `o` samples the input, in input coordinates.
 fn source(transform: &str, o: usize, scale: f32, out_len: usize, in_len: usize) -> f32 {

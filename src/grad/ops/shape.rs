@@ -4,13 +4,9 @@
 use ndarray::{Array3, ArrayD, Axis, IxDyn, Slice, Zip};
 
 use super::broadcast::unbroadcast;
-use super::{at, axis, reshape, volume, Context, Grads, Op, Reads, Vjp};
+use super::{at, axis, op, reshape, volume, Context, Grads, Op, Reads, Vjp};
 use crate::error::{Error, Result};
 use crate::tensor::Value;
-
-const fn op(name: &'static str, reads: Reads, vjp: fn(&Context, ArrayD<f32>) -> Result<Grads>) -> Op {
-    Op { name, reads, vjp: Vjp::First(vjp) }
-}
 
 pub(super) const OPS: &[Op] = &[
     op("Transpose", Reads::Shapes, transpose),
