@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod config;
 pub mod error;
+pub mod evaluate;
 pub mod explain;
 pub mod grad;
 pub mod model;

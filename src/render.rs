@@ -26,13 +26,25 @@ pub struct Heatmap {
 /// The attribution as one value per pixel at `height`×`width`: channels reduced as the
 /// method's [`Display`] says, layer maps upsampled bilinearly.
 pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result<Heatmap> {
-    let map = &attribution.map;
+    let display = attribution.method.display();
+    let values = displayed(&attribution.map, display, height, width)?;
+    let segments = attribution.segments.clone().filter(|s| s.labels.dim() == values.dim());
+    Ok(Heatmap { values, signed: display.signed(), segments })
+}
+
+/// A raw map (1×C×h×w) as a tile shows it: its channels reduced by `display`, at
+/// `height`×`width` (a layer's map upsampled bilinearly). The metrics rank a map by these values.
+pub fn displayed(
+    map: &ndarray::ArrayD<f32>,
+    display: Display,
+    height: usize,
+    width: usize,
+) -> Result<Array2<f32>> {
     if map.ndim() != 4 || map.shape()[0] != 1 {
         let shape = crate::error::shape(map.shape());
         return Err(Error::Explain(format!("A map of shape {shape} cannot be drawn as an image.")));
     }
     let item = map.index_axis(Axis(0), 0);
-    let display = attribution.method.display();
     let plane: Array2<f32> = match display {
         Display::MaxAbsOverChannels => item.fold_axis(Axis(0), 0.0f32, |m, &v| m.max(v.abs())),
         Display::SumOverChannels => item.sum_axis(Axis(0)),
@@ -46,13 +58,11 @@ pub fn heatmap(attribution: &Attribution, height: usize, width: usize) -> Result
     }
     .into_dimensionality::<Ix2>()
     .map_err(|e| Error::Explain(e.to_string()))?;
-    let values = if plane.dim() == (height, width) {
+    Ok(if plane.dim() == (height, width) {
         plane
     } else {
         bilinear(plane.view(), height, width, Corners::HalfPixel)
-    };
-    let segments = attribution.segments.clone().filter(|s| s.labels.dim() == values.dim());
-    Ok(Heatmap { values, signed: display.signed(), segments })
+    })
 }
 
 /// A map's opacity at full scale, unless the person chooses another.

@@ -410,7 +410,7 @@ impl Explainer {
 
     /// Forward passes over `points`, in batches: each point's output row (flattened) goes to
     /// `visit`, in order.
-    fn for_each_output_row(
+    pub(crate) fn for_each_output_row(
         &self,
         points: impl Iterator<Item = ArrayD<f32>>,
         progress: Progress<'_>,

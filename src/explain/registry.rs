@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::perturbation::{Outcome, Perturbations};
-use super::schema::{self, Descriptor, Needs};
+use super::schema::{self, Descriptor, Entry, Needs};
 use super::{Display, Explainer, Progress, Subject};
 use crate::error::{Error, Result};
 
@@ -38,18 +38,24 @@ static METHODS: &[&dyn ImageMethod] = &[
     &super::kernel_shap::KernelShap,
 ];
 
-/// A list of methods: the image methods (`dyn ImageMethod`) or the text ones.
+/// A list of methods: the image methods (`dyn ImageMethod`), the text ones, or the metrics.
 pub trait Registry: Sync + 'static {
     /// What the list holds, in an error message: "method", "text method".
     const NOUN: &'static str;
+    /// The key that names the entry in JSON: "method", "metric".
+    const KEY: &'static str = "method";
+
+    /// What an entry says of itself.
+    type About: Entry;
 
     fn list() -> &'static [&'static Self];
 
-    fn describe(&self) -> Descriptor;
+    fn describe(&self) -> Self::About;
 }
 
 impl Registry for dyn ImageMethod {
     const NOUN: &'static str = "method";
+    type About = Descriptor;
 
     fn list() -> &'static [&'static dyn ImageMethod] {
         METHODS
@@ -121,7 +127,7 @@ pub type Method = Registered<dyn ImageMethod>;
 /// defaults, and a key the method does not have is an error.
 pub struct Registered<S: ?Sized + Registry> {
     spec: &'static S,
-    descriptor: Descriptor,
+    descriptor: S::About,
     settings: Settings,
 }
 
@@ -132,7 +138,7 @@ impl<S: ?Sized + Registry> Registered<S> {
     }
 
     /// Every method's descriptor, in order.
-    pub fn descriptors() -> Vec<Descriptor> {
+    pub fn descriptors() -> Vec<S::About> {
         S::list().iter().map(|spec| spec.describe()).collect()
     }
 
@@ -143,8 +149,8 @@ impl<S: ?Sized + Registry> Registered<S> {
 
     /// The method `name` with `settings` (a JSON object; missing keys take their defaults).
     pub fn new(name: &str, settings: Value) -> Result<Self> {
-        let spec = S::list().iter().find(|spec| spec.describe().id == name).ok_or_else(|| {
-            let names: Vec<&str> = Self::descriptors().iter().map(|d| d.id).collect();
+        let spec = S::list().iter().find(|spec| spec.describe().id() == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::descriptors().iter().map(|d| d.id()).collect();
             let noun = S::NOUN;
             Error::Setting(format!("There is no {noun} {name}; the {noun}s are {}.", names.join(", ")))
         })?;
@@ -167,12 +173,13 @@ impl<S: ?Sized + Registry> Registered<S> {
     }
 
     fn from_value(value: Value) -> Result<Self> {
+        let (noun, key) = (S::NOUN, S::KEY);
         let Value::Object(mut given) = value else {
-            return Err(Error::Setting("A method's settings must be a JSON object.".into()));
+            return Err(Error::Setting(format!("A {noun}'s settings must be a JSON object.")));
         };
-        let name = match given.remove("method") {
+        let name = match given.remove(key) {
             Some(Value::String(name)) => name,
-            _ => return Err(Error::Setting("A method's settings must name the method.".into())),
+            _ => return Err(Error::Setting(format!("A {noun}'s settings must name the {key}."))),
         };
         Self::new(&name, Value::Object(given))
     }
@@ -180,15 +187,15 @@ impl<S: ?Sized + Registry> Registered<S> {
     fn build(spec: &'static S, given: &Map<String, Value>) -> Result<Self> {
         let descriptor = spec.describe();
         let values = schema::validate(&descriptor, given)?;
-        Ok(Registered { spec, settings: Settings { id: descriptor.id, values }, descriptor })
+        Ok(Registered { spec, settings: Settings { id: descriptor.id(), values }, descriptor })
     }
 
     /// The method's name on the command line and in JSON.
     pub fn name(&self) -> &'static str {
-        self.descriptor.id
+        self.descriptor.id()
     }
 
-    pub fn descriptor(&self) -> &Descriptor {
+    pub fn descriptor(&self) -> &S::About {
         &self.descriptor
     }
 
@@ -196,6 +203,20 @@ impl<S: ?Sized + Registry> Registered<S> {
         &self.settings
     }
 
+    pub(crate) fn spec(&self) -> &'static S {
+        self.spec
+    }
+
+    /// `{"method": NAME, ...settings}`.
+    fn json(&self) -> Map<String, Value> {
+        let mut json = Map::new();
+        json.insert(S::KEY.into(), self.name().into());
+        json.extend(self.settings.values.clone());
+        json
+    }
+}
+
+impl<S: ?Sized + Registry<About = Descriptor>> Registered<S> {
     /// How the map is drawn: signed maps with a diverging colour map centred at zero,
     /// magnitudes with a sequential one.
     pub fn display(&self) -> Display {
@@ -216,18 +237,6 @@ impl<S: ?Sized + Registry> Registered<S> {
     /// be split, see [`super::Plan`]).
     pub fn forward_only(&self) -> bool {
         self.descriptor.needs == Needs::ForwardPasses
-    }
-
-    pub(crate) fn spec(&self) -> &'static S {
-        self.spec
-    }
-
-    /// `{"method": NAME, ...settings}`.
-    fn json(&self) -> Map<String, Value> {
-        let mut json = Map::new();
-        json.insert("method".into(), self.name().into());
-        json.extend(self.settings.values.clone());
-        json
     }
 }
 

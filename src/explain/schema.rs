@@ -13,6 +13,29 @@ use serde_json::{Map, Value};
 use super::Display;
 use crate::error::{Error, Result};
 
+/// What every registry's entries say of themselves (a method's [`Descriptor`], a metric's):
+/// the name, the title, and the schema of the settings that [`validate`] checks.
+pub trait Entry: Clone + Serialize + std::fmt::Debug + Send + Sync {
+    /// The name on the command line and in JSON.
+    fn id(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    fn settings(&self) -> &[Setting];
+}
+
+impl Entry for Descriptor {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+
+    fn title(&self) -> &'static str {
+        self.title
+    }
+
+    fn settings(&self) -> &[Setting] {
+        &self.settings
+    }
+}
+
 /// A method's description, as the registry lists it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -383,11 +406,11 @@ fn shown(value: &Value) -> String {
 
 /// Checks `given` against the schema and returns every setting, the missing ones at their
 /// defaults. A key the schema does not know is an error that names the settings there are.
-pub fn validate(descriptor: &Descriptor, given: &Map<String, Value>) -> Result<Map<String, Value>> {
-    let title = descriptor.title;
+pub fn validate(entry: &impl Entry, given: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let title = entry.title();
     for key in given.keys() {
-        if !descriptor.settings.iter().any(|s| s.key == key) {
-            let known: Vec<&str> = descriptor.settings.iter().map(|s| s.key).collect();
+        if !entry.settings().iter().any(|s| s.key == key) {
+            let known: Vec<&str> = entry.settings().iter().map(|s| s.key).collect();
             return Err(Error::Setting(if known.is_empty() {
                 format!("{title} has no settings, so it cannot take {key}.")
             } else {
@@ -396,7 +419,7 @@ pub fn validate(descriptor: &Descriptor, given: &Map<String, Value>) -> Result<M
         }
     }
     let mut settings = Map::new();
-    for setting in &descriptor.settings {
+    for setting in entry.settings() {
         let value = given.get(setting.key).unwrap_or(&setting.default);
         setting.check(value, title)?;
         settings.insert(setting.key.to_owned(), value.clone());

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Session, Workspace};
 use crate::error::{Error, Result};
+use crate::evaluate::{Features, Sweep};
 use crate::explain::{Attribution, CompletenessReport, ImageMethod, Method, Plan, Progress, Subject};
 use crate::render::{self, Colormap, Heatmap, Style};
 use crate::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
@@ -134,6 +135,19 @@ impl Workspace for ImageWorkspace {
             method: attribution.method,
         };
         Ok((heat, summary))
+    }
+
+    fn features(&self) -> Result<Features> {
+        let (_, input) = self.image.as_ref().ok_or_else(no_image)?;
+        Ok(Features::Pixels { input: input.clone() })
+    }
+
+    fn values(&self, heat: &Heatmap) -> Result<Vec<f32>> {
+        Ok(heat.values.iter().copied().collect())
+    }
+
+    fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
+        self.explainer.sweep_scores(sweep, range, progress)
     }
 }
 

@@ -17,7 +17,8 @@ pub use self::image::{ImageRender, ImageWorkspace};
 pub use self::text::{TextRender, TextWorkspace};
 pub use last_made::LastMade;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::evaluate::{Curve, Features, Measure, Sweep};
 use crate::explain::{Progress, Registered, Registry};
 
 /// One view's subject and model: what a [`Session`] needs of it.
@@ -55,7 +56,20 @@ pub trait Workspace {
 
     /// What to keep of an answer, and what to tell the page.
     fn keep(&self, answer: Self::Answer) -> Result<(Self::Kept, Self::Summary)>;
+
+    /// The subject's features, as the metrics move them.
+    fn features(&self) -> Result<Features>;
+
+    /// A kept map as the metrics rank it: one value per feature, as displayed.
+    fn values(&self, kept: &Self::Kept) -> Result<Vec<f32>>;
+
+    /// The target's softmax probability for passes `range` of a sweep.
+    fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>>;
 }
+
+/// What a metric's sweep is laid out for: the metric's JSON, the target, and the map's values
+/// (by their bits, so that a map with NaN still finds its sweep).
+type SweepKey = (String, usize, Vec<u32>);
 
 /// A subject, its model, and the maps made of it by tile. A method arrives as JSON
 /// (`{"method": NAME, ...settings}`), checked against its schema.
@@ -65,11 +79,13 @@ pub struct Session<W: Workspace> {
     /// The last forward-only method laid out, by its JSON settings and target, so that its
     /// passes can be scored slice by slice.
     plan: LastMade<(String, usize), W::Plan>,
+    /// The last metric laid out, likewise.
+    sweep: LastMade<SweepKey, Sweep>,
 }
 
 impl<W: Workspace> Session<W> {
     pub fn new(work: W) -> Self {
-        Session { work, kept: HashMap::new(), plan: LastMade::default() }
+        Session { work, kept: HashMap::new(), plan: LastMade::default(), sweep: LastMade::default() }
     }
 
     pub fn work(&self) -> &W {
@@ -80,6 +96,7 @@ impl<W: Workspace> Session<W> {
     pub fn new_subject(&mut self) -> &mut W {
         self.kept.clear();
         self.plan.clear();
+        self.sweep.clear();
         &mut self.work
     }
 
@@ -87,6 +104,7 @@ impl<W: Workspace> Session<W> {
     /// the finished maps stay.
     pub fn new_inputs(&mut self) -> &mut W {
         self.plan.clear();
+        self.sweep.clear();
         &mut self.work
     }
 
@@ -142,6 +160,73 @@ impl<W: Workspace> Session<W> {
         let mut tiles: Vec<(u32, &W::Kept)> = self.kept.iter().map(|(&t, k)| (t, k)).collect();
         tiles.sort_by_key(|(tile, _)| *tile);
         tiles
+    }
+
+    /// Tile `tile`'s map as the metrics rank it: one value per feature. The page's worker that
+    /// keeps the tile sends these to the others, which lay out the same sweep.
+    pub fn values(&self, tile: u32) -> Result<Vec<f32>> {
+        let kept = self.kept(tile).ok_or_else(|| Error::Explain(format!("Tile {tile} has no map yet.")))?;
+        self.work.values(kept)
+    }
+
+    /// Lays out a metric on the subject and a map's `values` (or finds it laid out) and says how
+    /// many passes it makes. Like a forward-only method, its passes are scored in slices
+    /// ([`Session::measure_scores`]) and finished by one worker ([`Session::measure_finish`]).
+    pub fn measure_passes(&mut self, metric: &str, target: usize, values: &[f32]) -> Result<usize> {
+        self.sweep_for(metric, target, values, |sweep, _| Ok(sweep.len()))
+    }
+
+    /// The scores of passes `range` of the metric's sweep.
+    pub fn measure_scores(
+        &mut self,
+        metric: &str,
+        target: usize,
+        values: &[f32],
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Vec<f32>> {
+        self.sweep_for(metric, target, values, |sweep, work| work.probabilities(sweep, range, progress))
+    }
+
+    /// The curve every pass's score makes.
+    pub fn measure_finish(
+        &mut self,
+        metric: &str,
+        target: usize,
+        values: &[f32],
+        scores: &[f32],
+    ) -> Result<Curve> {
+        self.sweep_for(metric, target, values, |sweep, _| sweep.finish(scores))
+    }
+
+    /// A metric on tile `tile`'s map, every pass here.
+    pub fn measure(
+        &mut self,
+        tile: u32,
+        metric: &str,
+        target: usize,
+        progress: Progress<'_>,
+    ) -> Result<Curve> {
+        let values = self.values(tile)?;
+        self.sweep_for(metric, target, &values, |sweep, work| {
+            let scores = work.probabilities(sweep, 0..sweep.len(), progress)?;
+            sweep.finish(&scores)
+        })
+    }
+
+    fn sweep_for<T>(
+        &mut self,
+        metric: &str,
+        target: usize,
+        values: &[f32],
+        with: impl FnOnce(&Sweep, &W) -> Result<T>,
+    ) -> Result<T> {
+        let work = &self.work;
+        let key = (metric.to_owned(), target, values.iter().map(|v| v.to_bits()).collect());
+        let sweep = self
+            .sweep
+            .get_or_make(key, || Measure::parse(metric)?.sweep(&work.features()?, values, target))?;
+        with(&sweep, work)
     }
 
     /// Runs `with` on the plan for these settings and target: the last one laid out, or a new one.

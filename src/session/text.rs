@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Session, Workspace};
 use crate::error::{Error, Result};
+use crate::evaluate::{Features, Sweep};
 use crate::explain::{CompletenessReport, Progress};
 use crate::render::{self, Colormap};
 use crate::text::explain::{agreements, Agreement, TokenMethod};
@@ -138,6 +139,24 @@ impl Workspace for TextWorkspace {
             matrix: attribution.matrix.is_some(),
         };
         Ok((attribution, summary))
+    }
+
+    fn features(&self) -> Result<Features> {
+        let sentence = self.sentence()?;
+        Ok(Features::Tokens {
+            input: TextModel::ids_tensor(&sentence.reading.encoding.ids),
+            players: self.model.players(sentence),
+            pad: self.model.config.special_tokens.pad as f32,
+        })
+    }
+
+    fn values(&self, kept: &TokenAttribution) -> Result<Vec<f32>> {
+        let players = self.model.players(self.sentence()?);
+        Ok(players.iter().map(|&p| kept.scores.get(p).copied().flatten().unwrap_or(f32::NAN)).collect())
+    }
+
+    fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
+        self.model.sweep_scores(sweep, range, progress)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Arg, ArgMatches};
-use glimpse::explain::schema::Descriptor;
+use glimpse::explain::schema::Entry;
 use glimpse::explain::Method;
 use glimpse::text::TextMethod;
 
@@ -62,16 +62,16 @@ impl SettingFlags {
     /// The flags as the method's settings (JSON), each parsed by its schema; a flag the
     /// method does not have is an error. `--baseline FILE.npy` is the custom baseline, and
     /// its path is returned beside.
-    pub fn settings(&self, descriptor: &Descriptor) -> Result<(serde_json::Value, Option<PathBuf>), String> {
+    pub fn settings(&self, descriptor: &impl Entry) -> Result<(serde_json::Value, Option<PathBuf>), String> {
         let mut settings = serde_json::Map::new();
         let mut baseline_file = None;
         for (key, text) in &self.0 {
             let flag = format!("--{}", key.replace('_', "-"));
             let setting = descriptor
-                .settings
+                .settings()
                 .iter()
                 .find(|s| s.key == *key)
-                .ok_or_else(|| format!("{flag} does not apply to {}", descriptor.id))?;
+                .ok_or_else(|| format!("{flag} does not apply to {}", descriptor.id()))?;
             let value = if *key == "baseline" && text.ends_with(".npy") {
                 baseline_file = Some(PathBuf::from(text));
                 "custom".into()

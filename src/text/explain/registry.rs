@@ -53,6 +53,7 @@ pub trait TokenMethod: Sync {
 
 impl Registry for dyn TokenMethod {
     const NOUN: &'static str = "text method";
+    type About = Descriptor;
 
     fn list() -> &'static [&'static dyn TokenMethod] {
         TEXT_METHODS

@@ -1,0 +1,99 @@
+//! The metrics, one line each. A metric is a type in its own file implementing [`Metric`]; the
+//! page's faithfulness panel, the CLI's `evaluate` and the tests read this list.
+
+use serde::Serialize;
+
+use super::sweep::{Features, Sweep};
+use crate::error::Result;
+use crate::explain::schema::{Entry, Setting};
+use crate::explain::{Registered, Registry, Settings};
+use ndarray::ArrayD;
+
+/// Every metric, in the order the page lists them.
+static METRICS: &[&dyn Metric] = &[&super::deletion::Deletion, &super::insertion::Insertion];
+
+/// A metric with its settings. In JSON: `{"metric": "deletion", "steps": 50, "order": "morf"}`.
+pub type Measure = Registered<dyn Metric>;
+
+/// What a metric says of itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricDescriptor {
+    /// The name on the command line and in JSON.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// One line on what the number means.
+    pub caption: &'static str,
+    /// Whether a higher area is better (insertion) or worse (deletion).
+    pub higher_is_better: bool,
+    pub settings: Vec<Setting>,
+}
+
+impl Entry for MetricDescriptor {
+    fn id(&self) -> &'static str {
+        self.id
+    }
+
+    fn title(&self) -> &'static str {
+        self.title
+    }
+
+    fn settings(&self) -> &[Setting] {
+        &self.settings
+    }
+}
+
+/// A metric that sweeps the input's features from one end to the other in the map's order.
+pub trait Metric: Sync {
+    fn descriptor(&self) -> MetricDescriptor;
+
+    /// The sweep's two ends: the input the first pass sees, and what every feature becomes by
+    /// the last.
+    fn ends(&self, features: &Features) -> Result<(ArrayD<f32>, ArrayD<f32>)>;
+}
+
+impl Registry for dyn Metric {
+    const NOUN: &'static str = "metric";
+    const KEY: &'static str = "metric";
+    type About = MetricDescriptor;
+
+    fn list() -> &'static [&'static dyn Metric] {
+        METRICS
+    }
+
+    fn describe(&self) -> MetricDescriptor {
+        self.descriptor()
+    }
+}
+
+impl Measure {
+    /// Lays the metric out on the subject, ranking its features by `values` (one per feature,
+    /// the map as displayed), for class `target`.
+    pub fn sweep(&self, features: &Features, values: &[f32], target: usize) -> Result<Sweep> {
+        let (start, end) = self.spec().ends(features)?;
+        Sweep::new(features, start, end, values, target, &self.settings().config()?)
+    }
+
+    /// The settings, as their struct.
+    pub fn config(&self) -> Result<super::SweepConfig> {
+        Settings::config(self.settings())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_has_a_unique_name_and_its_defaults_fit_its_schema() {
+        let metrics = Measure::all();
+        assert_eq!(metrics.len(), METRICS.len());
+        for (i, metric) in metrics.iter().enumerate() {
+            assert!(metrics[..i].iter().all(|m| m.name() != metric.name()), "{} twice", metric.name());
+            let round_trip: Measure = serde_json::from_str(&serde_json::to_string(metric).unwrap()).unwrap();
+            assert_eq!(&round_trip, metric);
+            assert!(metric.config().is_ok());
+        }
+        assert!(Measure::parse(r#"{"metric": "deletion", "steps": 0}"#).is_err());
+        assert!(Measure::parse(r#"{"metric": "deletion", "window": 3}"#).is_err());
+    }
+}
