@@ -321,3 +321,98 @@ fn explain_a_sentence_writes_tokens_with_scores() {
         String::from_utf8_lossy(&empty.stderr)
     );
 }
+
+fn report(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// A map made by Captum (Saliency), given with `--map`, scores what RISE's evaluation.py
+/// re-implemented with onnxruntime gives (`data/evaluate/make_references.py`).
+#[test]
+fn evaluate_scores_a_captum_map_as_rises_evaluation_does() {
+    let out = temp("captum-map.json");
+    let args = [
+        "evaluate",
+        "--model",
+        MODEL,
+        "--input",
+        "tests/data/chelsea_input.npy",
+        "--map",
+        "tests/data/explain/efficientnet_saliency.npy",
+        "--methods",
+        "gradient",
+        "--target",
+        "282",
+        "--steps",
+        "10",
+        "--metrics",
+        "deletion,insertion",
+        "--out",
+    ];
+    let run = glimpse(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let got = report(&out);
+    let want: serde_json::Value =
+        serde_json::from_str(include_str!("data/evaluate/references.json")).unwrap();
+    let mut compared = 0;
+    for reference in want["runs"].as_array().unwrap() {
+        if reference["method"] != "gradient" || reference.get("steps").is_none() {
+            continue;
+        }
+        let row = got["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == reference["metric"] && r["order"] == reference["order"])
+            .unwrap();
+        let (auc, want_auc) = (row["auc"].as_f64().unwrap(), reference["auc"].as_f64().unwrap());
+        assert!((auc - want_auc).abs() < 1e-4, "{}: {auc} against {want_auc}", reference["metric"]);
+        compared += 1;
+    }
+    assert_eq!(compared, 4, "deletion and insertion, most and least relevant first");
+    let random = got["results"].as_array().unwrap().iter().filter(|r| r["method"] == "random").count();
+    assert_eq!(random, 2, "the random order's yardstick, once per metric");
+    assert!(got["conventions"]["ranking"].as_str().unwrap().contains("index order"));
+}
+
+/// A folder in two shards, merged, is the whole folder's report; a bad shard is refused.
+#[test]
+fn evaluate_runs_a_folder_in_shards_that_merge_into_the_whole() {
+    let folder = temp("evaluate-folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    for name in ["chelsea.png", "coffee.png"] {
+        std::fs::copy(format!("www/examples/{name}"), folder.join(name)).unwrap();
+    }
+    let folder = folder.to_str().unwrap();
+    let common = ["evaluate", "--model", MODEL, "--input", folder, "--methods", "gradient", "--steps", "4"];
+    let run = |extra: &[&str], out: &std::path::Path| {
+        let run = glimpse(&[&common[..], extra, &["--out", out.to_str().unwrap()]].concat());
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        report(out)
+    };
+    let whole = run(&[], &temp("whole.json"));
+    let (one, two) = (temp("shard1.json"), temp("shard2.json"));
+    let first = run(&["--shard", "1/2"], &one);
+    run(&["--shard", "2/2"], &two);
+    assert_eq!(first["results"].as_array().unwrap().len(), 6, "one image: 2 metrics × (morf, lerf, random)");
+    let merged = temp("merged.json");
+    let out = glimpse(&[
+        "evaluate",
+        "--merge",
+        one.to_str().unwrap(),
+        two.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report(&merged), whole);
+    let bad = glimpse(&[&common[..], &["--shard", "3/2", "--out", "/dev/null"]].concat());
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("the i-th of n parts"));
+    let csv = temp("whole.csv");
+    let out = glimpse(&[&common[..], &["--out", csv.to_str().unwrap()]].concat());
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("input,method,metric,order,target,auc,curve\n"));
+    assert_eq!(text.lines().count(), 13, "a header and 12 curves");
+}

@@ -125,7 +125,10 @@ fn explain_text(args: &ExplainArgs, text: &str) -> Result<String, String> {
 
 /// The model input, and the image as the model sees it (for drawing). An image file is
 /// preprocessed; a `.npy` is used as it is, and drawn by undoing the normalisation.
-fn load_input(path: &Path, config: Option<&ModelConfig>) -> Result<(ArrayD<f32>, Option<RgbImage>), String> {
+pub fn load_input(
+    path: &Path,
+    config: Option<&ModelConfig>,
+) -> Result<(ArrayD<f32>, Option<RgbImage>), String> {
     let bytes = read(path)?;
     if path.extension().is_some_and(|e| e == "npy") {
         let input = glimpse::tensor::from_npy(&bytes).map_err(|e| e.to_string())?;
@@ -147,7 +150,7 @@ fn pixel_baseline(path: &Path, spec: Option<&Preprocess>) -> Result<ArrayD<f32>,
     Ok(preprocess::normalise_pixels(pixels, spec))
 }
 
-fn top_class(explainer: &Explainer, input: &ArrayD<f32>) -> Result<usize, String> {
+pub fn top_class(explainer: &Explainer, input: &ArrayD<f32>) -> Result<usize, String> {
     let output = explainer.forward().run(input.clone()).map_err(|e| e.to_string())?;
     Ok(argmax(output.iter().copied().collect::<ndarray::Array1<f32>>().view()))
 }

@@ -23,7 +23,20 @@
 //! ```
 //! explains a sentence to a text classifier and writes its tokens with their scores (and, for
 //! the attention methods, the token × token matrix).
+//!
+//! ```text
+//! glimpse evaluate --model M.onnx [--config M.json] --input FILE_OR_DIR [--methods a,b,...]
+//!   [--metrics deletion,insertion] [--map FILE.npy] [--target T] [--seed S]
+//!   [--steps N | --step-pixels K] [--order morf|lerf] [--shard i/n] --out report.json|report.csv
+//! glimpse evaluate --merge A.json B.json ... --out report.json
+//! ```
+//! scores every method's map (at its defaults) on every image of a folder with the faithfulness
+//! metrics, in both orders and against a random order, on every core, and writes
+//! `{"conventions": {...}, "results": [{"input", "method", "metric", "order", "target", "auc",
+//! "curve"}, ...]}`. `--map` scores a map made elsewhere (ranked as `--methods`' tiles display
+//! theirs); `--shard i/n` runs the i-th of n parts, which `--merge` joins.
 
+mod evaluate;
 mod explain;
 mod flags;
 
@@ -60,6 +73,54 @@ enum Command {
     },
     /// Explain one input with one method; write the map as .npy or .png.
     Explain(Box<ExplainArgs>),
+    /// Score every method's map on every image of a folder by deletion and insertion.
+    Evaluate(Box<EvaluateArgs>),
+}
+
+#[derive(clap::Args)]
+struct EvaluateArgs {
+    /// The ONNX model.
+    #[arg(long, required_unless_present = "merge")]
+    model: Option<PathBuf>,
+    /// The model's description; defaults to the model's path with `.json`.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// An image or `.npy` tensor, or a folder of them.
+    #[arg(long, required_unless_present = "merge")]
+    input: Option<PathBuf>,
+    /// The methods, comma-separated; default: every method the model allows.
+    #[arg(long)]
+    methods: Option<String>,
+    /// The metrics, comma-separated; default: all.
+    #[arg(long)]
+    metrics: Option<String>,
+    /// A map made elsewhere (`.npy`, 1×C×H×W or H×W), scored instead of the methods'.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// The class; default: each input's top class.
+    #[arg(long)]
+    target: Option<usize>,
+    /// The random order's seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Steps from the whole input to none of it.
+    #[arg(long, default_value_t = 50, conflicts_with = "step_pixels")]
+    steps: usize,
+    /// Pixels a step instead (RISE's setting: 224).
+    #[arg(long)]
+    step_pixels: Option<usize>,
+    /// morf (most relevant first) or lerf; default: both.
+    #[arg(long)]
+    order: Option<String>,
+    /// Run the i-th of n parts of the folder (i from 1).
+    #[arg(long)]
+    shard: Option<String>,
+    /// Join the reports of a sharded run instead.
+    #[arg(long, num_args = 1.., conflicts_with_all = ["model", "input"])]
+    merge: Vec<PathBuf>,
+    /// Where to write the report: `.json` or `.csv`.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 /// The model and its description.
@@ -128,6 +189,7 @@ fn run(cli: Cli) -> Result<String, String> {
             serde_json::to_string_pretty(&predictions).map_err(|e| e.to_string())
         }
         Command::Explain(args) => explain::explain(*args),
+        Command::Evaluate(args) => evaluate::evaluate(*args),
     }
 }
 

@@ -1,0 +1,386 @@
+//! `glimpse evaluate`: every method's map on every image of a folder, held to the faithfulness
+//! metrics, on every core; the same numbers as the page for the same image, settings and seed.
+//! `--merge` joins the reports of a sharded run.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use glimpse::evaluate::{Curve, Features, Measure, Order};
+use glimpse::explain::{Explainer, Method, Subject};
+use glimpse::render::displayed;
+use glimpse::ModelConfig;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::explain::{load_input, top_class};
+use super::{read, EvaluateArgs};
+
+/// One curve of the report.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Row {
+    pub input: String,
+    /// The method whose map is ranked; "random" for the random order's yardstick.
+    pub method: String,
+    pub metric: String,
+    pub order: String,
+    pub target: usize,
+    pub auc: f32,
+    pub curve: Vec<f32>,
+}
+
+/// A report: the conventions it used and every curve.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub conventions: Value,
+    pub results: Vec<Row>,
+}
+
+/// The images (and `.npy` tensors) a path names: the file, or a folder's, sorted by name.
+fn inputs(path: &Path) -> Result<Vec<PathBuf>, String> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let known = ["png", "jpg", "jpeg", "webp", "gif", "bmp", "npy"];
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().and_then(|e| e.to_str()).is_some_and(|e| known.contains(&e.to_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "{}: no image (PNG, JPEG, WebP, GIF, BMP) or .npy file in this folder",
+            path.display()
+        ));
+    }
+    Ok(files)
+}
+
+/// `i/n`: the i-th of n parts, counted from 1.
+fn shard(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("--shard takes i/n with 1 ≤ i ≤ n (the i-th of n parts), not {text}");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// The metrics named, each in the orders asked, at the steps asked.
+fn measures(args: &EvaluateArgs) -> Result<Vec<(String, Order)>, String> {
+    let orders = match args.order.as_deref() {
+        None => vec![Order::Morf, Order::Lerf],
+        Some("morf") => vec![Order::Morf],
+        Some("lerf") => vec![Order::Lerf],
+        Some(other) => return Err(format!("--order is morf or lerf (both when left out), not {other}")),
+    };
+    let names: Vec<String> = match &args.metrics {
+        Some(list) => list.split(',').map(|s| s.trim().to_owned()).collect(),
+        None => Measure::descriptors().iter().map(|d| d.id.to_owned()).collect(),
+    };
+    let mut out = vec![];
+    for name in names {
+        for &order in &orders {
+            out.push((name.clone(), order));
+        }
+        out.push((name, Order::Random));
+    }
+    Ok(out)
+}
+
+fn measure_json(args: &EvaluateArgs, metric: &str, order: Order) -> Result<Measure, String> {
+    let mut settings = json!({"metric": metric, "order": order, "seed": args.seed, "steps": args.steps});
+    if let Some(k) = args.step_pixels {
+        settings["step_pixels"] = k.into();
+    }
+    Measure::parse(&settings.to_string()).map_err(|e| e.to_string())
+}
+
+fn order_name(order: Order) -> String {
+    serde_json::to_value(order).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
+    if !args.merge.is_empty() {
+        return merge(&args);
+    }
+    let model_path = args.model.as_ref().ok_or("give --model (or --merge REPORTS...)")?;
+    let input_path = args.input.as_ref().ok_or("give --input FILE_OR_DIR (or --merge REPORTS...)")?;
+    let onnx = read(model_path)?;
+    let config_path = args.config.clone().unwrap_or_else(|| model_path.with_extension("json"));
+    let config = match (args.config.is_some(), config_path.exists()) {
+        (false, false) => None,
+        _ => Some(ModelConfig::from_json(&read(&config_path)?).map_err(|e| e.to_string())?),
+    };
+    let explainer = Explainer::from_bytes(&onnx).map_err(|e| e.to_string())?;
+    let methods: Vec<Method> = match &args.methods {
+        Some(list) => list
+            .split(',')
+            .map(|m| Method::from_name(m.trim()).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?,
+        None => Method::all()
+            .into_iter()
+            .filter(|m| m.forward_only() || explainer.gradient_model().is_ok())
+            .collect(),
+    };
+    let measures = measures(&args)?;
+    // Every metric's settings are checked before any work starts.
+    for (metric, order) in &measures {
+        measure_json(&args, metric, *order)?;
+    }
+    let map = match &args.map {
+        Some(path) => {
+            if methods.len() != 1 && args.methods.is_some() {
+                return Err(
+                    "--map scores one map: name at most the one method that made it with --methods".into()
+                );
+            }
+            Some(glimpse::tensor::from_npy(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let mut files = inputs(input_path)?;
+    if map.is_some() && files.len() != 1 {
+        return Err("--map scores a map of one input: give --input one file".into());
+    }
+    if let Some(text) = &args.shard {
+        let (i, n) = shard(text)?;
+        files = files.into_iter().enumerate().filter(|(k, _)| k % n == i - 1).map(|(_, f)| f).collect();
+    }
+
+    // One task per input and method (and one for the random order), on every core.
+    let mut tasks: Vec<(usize, Option<usize>)> = vec![];
+    for f in 0..files.len() {
+        tasks.push((f, None));
+        let count = if map.is_some() { 1 } else { methods.len() };
+        tasks.extend((0..count).map(|m| (f, Some(m))));
+    }
+    let bar = ProgressBar::new(tasks.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} maps scored, {elapsed} ({eta} left) {msg}")
+            .map_err(|e| e.to_string())?,
+    );
+    let failed = AtomicBool::new(false);
+    let rows: Vec<Vec<Row>> = tasks
+        .par_iter()
+        .map(|&(f, method)| {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(vec![]);
+            }
+            let result = score_one(
+                &args,
+                &explainer,
+                config.as_ref(),
+                &files[f],
+                method.map(|m| &methods[m]),
+                map.as_ref(),
+                &measures,
+                method.is_none(),
+            );
+            bar.inc(1);
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            result
+        })
+        .collect::<Result<_, String>>()?;
+    bar.finish_and_clear();
+    let mut results: Vec<Row> = rows.into_iter().flatten().collect();
+    sort(&mut results);
+    let report = Report { conventions: conventions(&args, model_path, &methods, map.is_some()), results };
+    write_report(&args.out, &report)?;
+    let summary = json!({
+        "out": args.out.display().to_string(),
+        "inputs": files.len(),
+        "curves": report.results.len(),
+        "mean_auc": mean_aucs(&report.results),
+    });
+    serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+}
+
+/// One input: one method's map (or the given map, or none for the random order) under every
+/// metric and order.
+#[allow(clippy::too_many_arguments)]
+fn score_one(
+    args: &EvaluateArgs,
+    explainer: &Explainer,
+    config: Option<&ModelConfig>,
+    file: &Path,
+    method: Option<&Method>,
+    map: Option<&ndarray::ArrayD<f32>>,
+    measures: &[(String, Order)],
+    random: bool,
+) -> Result<Vec<Row>, String> {
+    let context = |e: String| format!("{}: {e}", file.display());
+    let (input, _) = load_input(file, config).map_err(context)?;
+    let target = match args.target {
+        Some(t) => t,
+        None => top_class(explainer, &input).map_err(context)?,
+    };
+    let &[_, _, height, width] = input.shape() else {
+        return Err(context(format!(
+            "evaluate needs an image input (1×C×H×W); this one has shape {:?}",
+            input.shape()
+        )));
+    };
+    let values: Vec<f32> = if random {
+        vec![0.0; height * width]
+    } else {
+        let method = method.ok_or_else(|| context("no method".into()))?;
+        let raw = match map {
+            Some(map) => map.clone(),
+            None => {
+                let subject = Subject {
+                    input: input.clone(),
+                    target,
+                    pixels: config.map(|c| c.preprocess.clone()),
+                    custom_baseline: None,
+                };
+                explainer.explain(&subject, method, &mut |_, _| {}).map_err(|e| context(e.to_string()))?.map
+            }
+        };
+        let raw = if raw.ndim() == 2 {
+            raw.insert_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(0))
+        } else {
+            raw
+        };
+        displayed(&raw, method.display(), height, width)
+            .map_err(|e| context(e.to_string()))?
+            .iter()
+            .copied()
+            .collect()
+    };
+    let features = Features::Pixels { input };
+    let method_name = match (random, method, map) {
+        (true, ..) => "random".to_owned(),
+        (false, Some(m), _) => m.name().to_owned(),
+        (false, None, _) => "map".to_owned(),
+    };
+    measures
+        .iter()
+        .filter(|(_, order)| (*order == Order::Random) == random)
+        .map(|(metric, order)| {
+            let measure = measure_json(args, metric, *order)?;
+            let sweep = measure.sweep(&features, &values, target).map_err(|e| context(e.to_string()))?;
+            let scores = explainer
+                .sweep_scores(&sweep, 0..sweep.len(), &mut |_, _| {})
+                .map_err(|e| context(e.to_string()))?;
+            let Curve { scores, auc, .. } = sweep.finish(&scores).map_err(|e| context(e.to_string()))?;
+            Ok(Row {
+                input: file.display().to_string(),
+                method: method_name.clone(),
+                metric: metric.clone(),
+                order: order_name(*order),
+                target,
+                auc,
+                curve: scores,
+            })
+        })
+        .collect()
+}
+
+fn sort(rows: &mut [Row]) {
+    rows.sort_by(|a, b| {
+        (&a.input, &a.method, &a.metric, &a.order).cmp(&(&b.input, &b.method, &b.metric, &b.order))
+    });
+}
+
+/// Everything a reader needs to interpret the numbers.
+fn conventions(args: &EvaluateArgs, model: &Path, methods: &[Method], given_map: bool) -> Value {
+    let steps = match args.step_pixels {
+        Some(k) => json!({"step_pixels": k}),
+        None => json!({"steps": args.steps}),
+    };
+    json!({
+        "glimpse": env!("CARGO_PKG_VERSION"),
+        "model": model.display().to_string(),
+        "definition": "Petsiuk et al. 2018, as the RISE repository's evaluation.py",
+        "score": "the target's softmax probability",
+        "target": match args.target { Some(t) => json!(t), None => json!("the top class of each input") },
+        "ranking": "the map as its tile displays it (channels reduced as the method's display says, at the model's input size); morf: decreasing, lerf: increasing; equal values in row-major index order; NaN least relevant",
+        "deletion": "pixels (every channel) set to 0 in the model's input space",
+        "insertion": "from the input convolved channel by channel with RISE's gkern(11, 5), zero-padded; pixels put back",
+        "step": steps,
+        "x": "the share of pixels moved",
+        "auc": "the trapezoid rule over [0, 1]",
+        "random": "a seeded random order (ChaCha8), the yardstick",
+        "seed": args.seed,
+        "methods": if given_map { json!(["a map given with --map"]) } else { serde_json::to_value(methods).unwrap_or_default() },
+        "method_settings": "each method at its defaults",
+    })
+}
+
+fn write_report(out: &Path, report: &Report) -> Result<(), String> {
+    let text = if out.extension().is_some_and(|e| e == "csv") {
+        let mut csv = String::from("input,method,metric,order,target,auc,curve\n");
+        for r in &report.results {
+            let curve: Vec<String> = r.curve.iter().map(f32::to_string).collect();
+            let input = r.input.replace('"', "\"\"");
+            csv.push_str(&format!(
+                "\"{input}\",{},{},{},{},{},{}\n",
+                r.method,
+                r.metric,
+                r.order,
+                r.target,
+                r.auc,
+                curve.join(" ")
+            ));
+        }
+        csv
+    } else {
+        serde_json::to_string_pretty(report).map_err(|e| e.to_string())?
+    };
+    std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))
+}
+
+/// The mean area by method, metric and order.
+fn mean_aucs(rows: &[Row]) -> Value {
+    let mut means = serde_json::Map::new();
+    for r in rows {
+        let key = format!("{} {} {}", r.method, r.metric, r.order);
+        let entry = means.entry(key).or_insert_with(|| json!([0.0, 0]));
+        let (sum, n) = (entry[0].as_f64().unwrap_or(0.0), entry[1].as_u64().unwrap_or(0));
+        *entry = json!([sum + f64::from(r.auc), n + 1]);
+    }
+    for value in means.values_mut() {
+        let (sum, n) = (value[0].as_f64().unwrap_or(0.0), value[1].as_u64().unwrap_or(1));
+        *value = json!(sum / n as f64);
+    }
+    Value::Object(means)
+}
+
+/// Joins the reports of a sharded run: the same conventions, every curve once.
+fn merge(args: &EvaluateArgs) -> Result<String, String> {
+    let mut conventions: Option<Value> = None;
+    let mut results = vec![];
+    for path in &args.merge {
+        let report: Report = serde_json::from_slice(&read(path)?)
+            .map_err(|e| format!("{}: not a glimpse evaluate JSON report ({e})", path.display()))?;
+        match &conventions {
+            Some(c) if *c != report.conventions => {
+                return Err(format!(
+                    "{}: its conventions differ from the first report's; a merge joins the shards of one run",
+                    path.display()
+                ))
+            }
+            _ => conventions = Some(report.conventions),
+        }
+        results.extend(report.results);
+    }
+    sort(&mut results);
+    let before = results.len();
+    results.dedup_by(|a, b| {
+        (&a.input, &a.method, &a.metric, &a.order) == (&b.input, &b.method, &b.metric, &b.order)
+    });
+    if results.len() != before {
+        return Err("the reports score the same input twice: they are not shards of one run".into());
+    }
+    let report = Report { conventions: conventions.unwrap_or(Value::Null), results };
+    write_report(&args.out, &report)?;
+    let summary = json!({"out": args.out.display().to_string(), "curves": report.results.len(), "mean_auc": mean_aucs(&report.results)});
+    serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+}
