@@ -19,6 +19,10 @@ export class Cancelled extends Error {
 /** Requests every worker must see: the models, and the image or sentence their passes perturb. */
 const BROADCAST = new Set(['load-model', 'classify', 'load-text-model', 'set-text']);
 
+/** The verbs that lay out, score and finish a forward-only method's plan, and a metric's. */
+const PLAN_VERBS = { plan: 'plan', scores: 'scores', finish: 'finish' };
+const MEASURE_VERBS = { plan: 'measure-plan', scores: 'measure-scores', finish: 'measure-finish' };
+
 /** Passes per slice handed to a worker: small enough to balance the load and report progress. */
 const SLICES_PER_WORKER = 6;
 const MIN_SLICE = 4;
@@ -68,7 +72,8 @@ export class Engine {
       return result;
     }
     if (type === 'explain' && this.#forwardOnly.has(`${payload.mode ?? 'image'}:${payload.method.method}`)) {
-      return this.#explainInSlices(payload);
+      const { method, ...rest } = payload;
+      return this.#explainInSlices({ ...rest, stage: payload.stage ?? method.method, request: { method }, verbs: PLAN_VERBS });
     }
     return this.#send(0, type, payload, transfer, true);
   }
@@ -88,7 +93,17 @@ export class Engine {
     for (const run of this.#runs) run.stop();
   }
 
-  /** A forward-only method, its passes spread over every worker in slices. */
+  /**
+   * A metric on tile `tile`'s map (`metric`: `{metric, ...settings}`), its passes spread over
+   * every worker in slices like a forward-only method's; resolves with `{fractions, scores, auc}`.
+   * A random order needs no map.
+   */
+  async measure({ tile, metric, target, mode, stage = metric.metric }) {
+    const values = metric.order === 'random' ? new Float32Array(0) : await this.#send(0, 'values', { tile, mode }, [], false);
+    return this.#explainInSlices({ tile, target, mode, stage, request: { metric, values }, verbs: MEASURE_VERBS });
+  }
+
+  /** A forward-only method or a metric, its passes spread over every worker in slices. */
   async #explainInSlices(payload) {
     const run = { stopped: false };
     const stopped = new Promise((_, reject) => {
@@ -105,8 +120,8 @@ export class Engine {
     }
   }
 
-  async #slices({ tile, method, target, mode, stage = method.method }, run) {
-    const total = await this.#send(0, 'plan', { method, target, mode }, [], false, run);
+  async #slices({ tile, target, mode, stage, request, verbs }, run) {
+    const total = await this.#send(0, verbs.plan, { ...request, target, mode }, [], false, run);
     const slice = Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.ceil(total / (this.#workers.length * SLICES_PER_WORKER))));
     const scores = new Float32Array(total);
     let next = 0;
@@ -120,7 +135,7 @@ export class Engine {
         const end = Math.min(total, start + slice);
         next = end;
         try {
-          scores.set(await this.#send(index, 'scores', { method, target, mode, start, end }, [], false, run), start);
+          scores.set(await this.#send(index, verbs.scores, { ...request, target, mode, start, end }, [], false, run), start);
         } catch (error) {
           failed = true;
           throw error;
@@ -131,7 +146,7 @@ export class Engine {
     };
     await Promise.all(this.#workers.map((_, i) => work(i)));
     if (run.stopped) throw new Cancelled();
-    return this.#send(0, 'finish', { tile, method, target, mode, scores }, [scores.buffer], false, run);
+    return this.#send(0, verbs.finish, { ...request, tile, target, mode, scores }, [scores.buffer], false, run);
   }
 
   #send(index, type, payload, transfer, reportProgress, run = null) {

@@ -13,6 +13,7 @@ import {
 import { TileQueue, newTile, showState, tileParts } from './queue.js';
 import { describeCheck, drawLegend, paintTile } from './tile.js';
 import { caption, listField, settingsFields } from './settings.js';
+import { FaithfulnessControls, FaithfulnessPanel, showScores, showYardstick } from './faithfulness.js';
 
 
 
@@ -36,6 +37,9 @@ export class Grid {
   #percentile = null;
 
   #queue;
+  /** Which metrics score every finished map, and the panel that compares them. */
+  #faithfulness = null;
+  #panel = null;
 
   /** Tiles waiting for a render, and the promise of the render loop while it runs. */
   #dirty = new Set();
@@ -70,6 +74,16 @@ export class Grid {
         return this.#render([tile]);
       },
       onIdle,
+      measures: () => this.#faithfulness?.measures() ?? null,
+      scored: (tile) => {
+        showScores(tile, this.#faithfulness);
+        this.#panel?.update(this.#tiles);
+      },
+      yardstick: (curves) => {
+        showYardstick(this.#ui.yardstick, curves, this.#faithfulness);
+        this.#panel?.setYardstick(curves);
+        this.#panel?.update(this.#tiles);
+      },
     });
   }
 
@@ -95,7 +109,9 @@ export class Grid {
       return;
     }
     this.#tiles = model.methods.map((entry, id) => this.#makeTile(id, entry));
-    root.replaceChildren(heading, this.#makeControls(), this.#makeGrid());
+    const controls = this.#makeControls();
+    this.#panel = new FaithfulnessPanel(this.#faithfulness, 'image', 'pixels');
+    root.replaceChildren(heading, controls, this.#makeGrid(), this.#panel.root);
     for (const colormap of [...model.colormaps.diverging, ...model.colormaps.sequential]) this.#colorbars.get(colormap);
   }
 
@@ -113,6 +129,7 @@ export class Grid {
     this.#onTarget(this.#target);
     // The worker forgot every map when it took the new image.
     for (const tile of this.#tiles) this.#reset(tile);
+    this.#queue.forgetYardstick();
     this.#queueSelected();
   }
 
@@ -372,12 +389,14 @@ export class Grid {
 
     const explain = el('button', { type: 'button', id: 'explain', className: 'primary' }, 'Explain');
     explain.addEventListener('click', () => this.#explainMissing());
+    this.#faithfulness = new FaithfulnessControls(this.#model.metrics, 'image', () => this.#queue.rescore());
 
     return el('div', { className: 'explain-controls' },
       methodSet,
       el('div', { className: 'explain-options' },
         field('Explain the class', target, 'The top prediction, unless you pick another: here or in the list above.'),
         scale,
+        this.#faithfulness.root,
         explain));
   }
 
@@ -385,9 +404,10 @@ export class Grid {
     this.#ui.input = el('canvas', { width: 224, height: 224 });
     this.#ui.inputCaption = el('p', { className: 'caption' }, 'As the model sees it');
     this.#ui.targetLine = el('p', { className: 'target-line' });
+    this.#ui.yardstick = el('p', { className: 'faith yardstick', id: 'image-yardstick', hidden: true });
     const input = el('article', { className: 'tile input-tile', dataset: { method: 'input' } },
       el('h3', {}, 'Input'), this.#ui.inputCaption, el('div', { className: 'canvas-box' }, this.#ui.input),
-      el('div', { className: 'below' }, this.#ui.targetLine));
+      el('div', { className: 'below' }, this.#ui.targetLine, this.#ui.yardstick));
     return el('div', { className: 'grid', id: 'grid' }, input, ...this.#tiles.map((t) => t.root));
   }
 
@@ -408,7 +428,7 @@ export class Grid {
     tile.root = el('article', { className: 'tile', hidden: !tile.selected, dataset: { method: info.id, state: 'idle' } },
       el('h3', {}, info.title), ui.caption,
       el('div', { className: 'canvas-box' }, ui.canvas, ui.progress),
-      el('div', { className: 'below' }, ui.state, ui.legend.root, ui.completeness, ui.settings));
+      el('div', { className: 'below' }, ui.state, ui.legend.root, ui.completeness, ui.faith, ui.settings));
     showState(tile, 'idle');
     this.#caption(tile);
     return tile;
@@ -537,6 +557,7 @@ export class Grid {
         queued += 1;
       }
     }
+    this.#queue.rescore();
     if (!queued && !this.#queue.busy) this.#onIdle();
   }
 

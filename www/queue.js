@@ -20,7 +20,8 @@ const STATE_TEXT = {
 
 /**
  * Shows a tile's state on the parts every view's tile has: `ui.state` (the state line),
- * `ui.progress` and `ui.completeness` (shown only when done).
+ * `ui.progress` and `ui.completeness` (shown only when done); a map that is not done has no
+ * faithfulness scores.
  */
 export function showState(tile, state) {
   tile.state = state;
@@ -32,7 +33,11 @@ export function showState(tile, state) {
   if (state === 'done') ui.state.textContent = `Done in ${formatSeconds(tile.seconds)}`;
   else if (state === 'error') ui.state.textContent = tile.error;
   else ui.state.textContent = STATE_TEXT[state];
-  if (state !== 'done') ui.completeness.hidden = true;
+  if (state !== 'done') {
+    ui.completeness.hidden = true;
+    ui.faith.hidden = true;
+    tile.scores = null;
+  }
 }
 
 /** A tile of either view for one method of the registry (`info`), at its default settings. */
@@ -59,6 +64,7 @@ export function tileParts() {
     // Not a live region: the status bar above already announces progress.
     state: el('p', { className: 'state' }),
     completeness: el('p', { className: 'completeness', hidden: true }),
+    faith: el('p', { className: 'faith', hidden: true }),
     legend: { ...legend, root: el('div', { className: 'legend', hidden: true }, legend.bar, legend.ticks, legend.note) },
   };
 }
@@ -69,8 +75,10 @@ export class TileQueue {
   #hooks;
   #tickets = 0;
   #pumping = false;
-  /** The explain request in flight: {tile, ticket}. */
+  /** The explain request in flight: {tile, ticket, scoring}. */
   #inFlight = null;
+  /** The random order's curves for the subject and target: {key, curves}. */
+  #yardstick = null;
 
   /**
    * @param {object} options
@@ -82,11 +90,28 @@ export class TileQueue {
    * @param {(tile: any, state: string) => void} options.setState shows a tile's state
    * @param {(tile: any) => Promise<void>} options.finished shows a tile's result
    * @param {() => void} options.onIdle called when the last queued tile has run
+   * @param {() => any[] | null} options.measures the metric runs every finished map is scored
+   *   by, after every queued map is drawn (null: none)
+   * @param {(tile: any) => void} options.scored shows a tile's scores (`tile.scores`)
+   * @param {(curves: any[] | null) => void} options.yardstick shows the random order's curves
    */
-  constructor({ engine, mode, tiles, target, prepare, setState, finished, onIdle }) {
+  constructor({ engine, mode, tiles, target, prepare, setState, finished, onIdle, measures, scored, yardstick }) {
     this.#engine = engine;
     this.#mode = mode;
-    this.#hooks = { tiles, target, prepare, setState, finished, onIdle };
+    this.#hooks = { tiles, target, prepare, setState, finished, onIdle, measures, scored, yardstick };
+  }
+
+  /** The subject or target changed: the random order's curves are stale. */
+  forgetYardstick() {
+    this.#yardstick = null;
+    this.#hooks.yardstick(null);
+  }
+
+  /** Scores the maps that are not scored yet (or were cancelled), after any queued map. */
+  rescore() {
+    for (const tile of this.#hooks.tiles()) if (tile.scores?.state === 'cancelled') tile.scores = null;
+    if (this.#yardstick?.failed) this.#yardstick = null;
+    this.#pump();
   }
 
   /** Whether tiles are being computed (or wait to be). */
@@ -118,7 +143,12 @@ export class TileQueue {
 
   /** Shows the engine's progress on the tile in flight, if it is this view's. */
   progress(progress) {
-    showTileProgress(this.#inFlight, progress, this.#mode);
+    const flight = this.#inFlight;
+    if (!flight?.scoring) return showTileProgress(flight, progress, this.#mode);
+    const { tile, ticket } = flight;
+    if (!tile || tile.ticket !== ticket || progress.tile !== tile.id || !tile.scores || !progress.total) return;
+    tile.scores.progress = `Scoring ${progress.stage}: pass ${progress.done} of ${progress.total}`;
+    this.#hooks.scored(tile);
   }
 
   async #pump() {
@@ -127,13 +157,80 @@ export class TileQueue {
     try {
       for (;;) {
         const tile = cheapest(this.#hooks.tiles().filter((t) => t.selected && t.state === 'queued'));
-        if (!tile) break;
-        await this.#run(tile);
+        if (tile) {
+          await this.#run(tile);
+          continue;
+        }
+        const measures = this.#hooks.measures();
+        if (!measures) break;
+        const key = JSON.stringify([this.#hooks.target(), measures]);
+        const unscored = this.#hooks.tiles().find((t) => t.selected && t.state === 'done' && t.live
+          && (!t.scores || t.scores.key !== key));
+        if (unscored) {
+          await this.#score(unscored, measures, key);
+          continue;
+        }
+        const anyScored = this.#hooks.tiles().some((t) => t.scores?.key === key && t.scores.state === 'done');
+        if (anyScored && this.#yardstick?.key !== key) {
+          await this.#scoreRandom(measures, key);
+          continue;
+        }
+        break;
       }
     } finally {
       this.#pumping = false;
     }
     this.#hooks.onIdle();
+  }
+
+  /** Scores a finished map by every metric run, one after another, each spread over the workers. */
+  async #score(tile, measures, key) {
+    const ticket = tile.ticket;
+    const target = this.#hooks.target();
+    tile.scores = { key, ticket, state: 'running', curves: [], progress: null, error: null };
+    this.#inFlight = { tile, ticket, scoring: true };
+    this.#hooks.scored(tile);
+    try {
+      for (const metric of measures) {
+        // A map asked for meanwhile goes first; this one is scored again after it.
+        if (this.#hooks.tiles().some((t) => t.selected && t.state === 'queued')) {
+          tile.scores = null;
+          return;
+        }
+        const stage = `${metric.metric} (${metric.order})`;
+        const curve = await this.#engine.measure({ tile: tile.id, metric, target, mode: this.#mode, stage });
+        if (tile.ticket !== ticket) return;
+        tile.scores.curves.push({ ...curve, metric });
+        this.#hooks.scored(tile);
+      }
+      tile.scores.state = 'done';
+    } catch (error) {
+      if (tile.ticket !== ticket || !tile.scores) return;
+      tile.scores.state = error instanceof Cancelled ? 'cancelled' : 'error';
+      tile.scores.error = error.message;
+    } finally {
+      if (this.#inFlight?.ticket === ticket) this.#inFlight = null;
+      if (tile.ticket === ticket && tile.scores) this.#hooks.scored(tile);
+    }
+  }
+
+  /** The random order's curves, once per subject, target and settings: the yardstick. */
+  async #scoreRandom(measures, key) {
+    const runs = measures.filter((m, i) => measures.findIndex((n) => n.metric === m.metric) === i)
+      .map((m) => ({ ...m, order: 'random' }));
+    const yardstick = { key, curves: [] };
+    this.#yardstick = yardstick;
+    try {
+      for (const metric of runs) {
+        const curve = await this.#engine.measure({ tile: -1, metric, target: this.#hooks.target(), mode: this.#mode, stage: `${metric.metric} (random order)` });
+        if (this.#yardstick !== yardstick) return;
+        yardstick.curves.push({ ...curve, metric });
+      }
+      this.#hooks.yardstick(yardstick.curves);
+    } catch {
+      // Not tried again in this run of the queue; Explain (rescore) tries again.
+      if (this.#yardstick === yardstick) yardstick.failed = true;
+    }
   }
 
   async #run(tile) {

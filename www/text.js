@@ -9,6 +9,7 @@ import { COLORBAR_WIDTH, Colorbars, el, field, option } from './dom.js';
 import { Cancelled } from './engine.js';
 import { colormapName, formatNumber } from './methods.js';
 import { TileQueue, newTile, showState, tileParts } from './queue.js';
+import { FaithfulnessControls, FaithfulnessPanel, showScores, showYardstick } from './faithfulness.js';
 import { caption, listField, settingsFields } from './settings.js';
 import { showCheck } from './tile.js';
 
@@ -57,6 +58,16 @@ export class TextView {
         await this.#updateAgreement();
       },
       onIdle,
+      measures: () => this.#faithfulness?.measures() ?? null,
+      scored: (tile) => {
+        showScores(tile, this.#faithfulness);
+        this.#panel?.update(this.#tiles);
+      },
+      yardstick: (curves) => {
+        showYardstick(this.#ui.yardstick, curves, this.#faithfulness);
+        this.#panel?.setYardstick(curves);
+        this.#panel?.update(this.#tiles);
+      },
     });
   }
 
@@ -68,6 +79,10 @@ export class TextView {
     return this.#target;
   }
 
+  /** Which metrics score every finished map, and the panel that compares them. */
+  #faithfulness = null;
+  #panel = null;
+
   /** Builds the controls and tiles for the loaded text model (once). */
   setModel(model) {
     if (this.#model) return;
@@ -75,10 +90,15 @@ export class TextView {
     this.#tiles = model.methods.map((entry, id) => this.#makeTile(id, entry));
     // The methods can be chosen before the first sentence; the tiles show up with it.
     this.#ui.tilesBox = el('div', { className: 'text-tiles', id: 'text-tiles', hidden: true }, ...this.#tiles.map((t) => t.root));
+    this.#ui.yardstick = el('p', { className: 'faith yardstick', id: 'text-yardstick', hidden: true });
+    const controls = this.#makeControls();
+    this.#panel = new FaithfulnessPanel(this.#faithfulness, 'text', 'tokens');
     this.#root.replaceChildren(
       el('h2', { id: 'text-explanations-heading' }, 'Explanations'),
-      this.#makeControls(),
+      controls,
+      this.#ui.yardstick,
       this.#ui.tilesBox,
+      this.#panel.root,
       this.#makeAgreement());
     this.#root.hidden = false;
   }
@@ -92,6 +112,7 @@ export class TextView {
     this.#ui.target.value = String(this.#target);
     this.#onTarget(this.#target);
     for (const tile of this.#tiles) this.#reset(tile);
+    this.#queue.forgetYardstick();
     this.#drawAgreement([]);
     this.#queueSelected();
   }
@@ -371,9 +392,11 @@ export class TextView {
     this.#ui.target = target;
     const explain = el('button', { type: 'button', id: 'text-explain', className: 'primary' }, 'Explain');
     explain.addEventListener('click', () => this.#explainMissing());
+    this.#faithfulness = new FaithfulnessControls(this.#model.metrics, 'text', () => this.#queue.rescore());
     return el('div', { className: 'explain-controls' }, methodSet,
       el('div', { className: 'explain-options' },
         field('Explain the class', target, 'The predicted class, unless you pick another: here or in the list above.'),
+        this.#faithfulness.root,
         explain));
   }
 
@@ -416,7 +439,7 @@ export class TextView {
     tile.root = el('article', { className: 'text-tile', hidden: !tile.selected, dataset: { method: info.id, state: 'idle' } },
       el('div', { className: 'text-tile-head' }, el('h3', {}, info.title), ui.caption),
       el('div', { className: 'text-tile-body' },
-        el('div', { className: 'text-tile-main' }, ui.tokens, ui.progress, ui.state, ui.completeness, ui.legend.root, ui.settings),
+        el('div', { className: 'text-tile-main' }, ui.tokens, ui.progress, ui.state, ui.completeness, ui.faith, ui.legend.root, ui.settings),
         ui.matrixBox));
     showState(tile, 'idle');
     return tile;
@@ -482,6 +505,7 @@ export class TextView {
         queued += 1;
       }
     }
+    this.#queue.rescore();
     if (!queued && !this.#queue.busy) this.#onIdle();
   }
 }

@@ -13,11 +13,15 @@
 //   'render' {request}                  → [{tile, rgba, scale, colormap}]
 //   'colorbar' {colormap, width, height} → Uint8Array (RGBA)
 //   'forget' {tile}                     → null
+//   'values' {tile}                     → Float32Array (the tile's map as the metrics rank it)
+//   'measure-plan' {metric, target, values} → passes (a metric, laid out on the subject and map)
+//   'measure-scores' {metric, target, values, start, end} → Float32Array
+//   'measure-finish' {metric, target, values, scores} → {fractions, scores, auc}
 //   'load-text-model' {modelUrl, configUrl, tokenizerUrl} → {name, labels, examples, methods,
 //                                         colormaps, shape: {layers, heads, maxLength}}
 //   'set-text' {text}                   → {tokens: [{token, start, end, word}], truncated, top}
 //   'agreement'                         → [{attention, other, tau}] (Kendall's τ between tiles)
-// With `mode: 'text'`, 'explain', 'plan', 'scores', 'finish', 'render' and 'forget' go to the
+// With `mode: 'text'`, the verbs about maps and metrics go to the
 // text model, on the sentence set last.
 // Messages out: {id, type: 'progress', progress: {stage, done, total, unit}} (done and total in
 // passes or bytes, as unit says, when they are known) then {id, type: 'done', result} or
@@ -25,7 +29,7 @@
 // this worker's instance can no longer be trusted and the engine replaces it.
 
 import init, {
-  Playground, TextPlayground, checkImageFile, colorbar, colormaps, drawingDefaults, methods, textMethods,
+  Playground, TextPlayground, checkImageFile, colorbar, colormaps, drawingDefaults, methods, metrics, textMethods,
   trapForTests,
   // @ts-ignore: wasm-bindgen writes this module when Trunk builds the page.
 } from './glimpse.js';
@@ -113,6 +117,21 @@ const VERBS = {
     // Image tiles carry a colour layer; text tiles, perhaps a matrix.
     return [tiles, tiles.flatMap((t) => [t.rgba, t.matrix?.rgba].filter(Boolean).map((b) => b.buffer))];
   },
+  values: async (data) => {
+    const values = (await session(data.mode)).values(data.tile);
+    return [values, [values.buffer]];
+  },
+  'measure-plan': async (data) => [
+    (await session(data.mode)).measurePlan(JSON.stringify(data.metric), data.target, data.values),
+  ],
+  'measure-scores': async (data) => {
+    const model = await session(data.mode);
+    const scores = model.measureScores(JSON.stringify(data.metric), data.target, data.values, data.start, data.end);
+    return [scores, [scores.buffer]];
+  },
+  'measure-finish': async (data) => [
+    (await session(data.mode)).measureFinish(JSON.stringify(data.metric), data.target, data.values, data.scores),
+  ],
   forget: async (data) => {
     (await session(data.mode)).forget(data.tile);
     return [null];
@@ -153,6 +172,7 @@ async function loadTextModel({ modelUrl, configUrl, tokenizerUrl }, progress) {
     labels: textPlayground.labels(),
     examples: textPlayground.examples(),
     methods: textMethods(),
+    metrics: metrics(),
     colormaps: colormaps(),
     shape: textPlayground.shape(),
   };
@@ -173,6 +193,7 @@ async function loadModel({ modelUrl, configUrl }, progress) {
     name: playground.name,
     labels: playground.labels(),
     methods: methods(),
+    metrics: metrics(),
     colormaps: colormaps(),
     drawing: drawingDefaults(),
     layers: unavailable ? null : playground.layers(),

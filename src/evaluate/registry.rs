@@ -17,6 +17,7 @@ pub type Measure = Registered<dyn Metric>;
 
 /// What a metric says of itself.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MetricDescriptor {
     /// The name on the command line and in JSON.
     pub id: &'static str,

@@ -68,6 +68,49 @@ macro_rules! session_verbs {
                 $crate::web::to_js(&self.session.finish(tile, method, target, scores)?)
             }
 
+            /// Tile `tile`'s map as the metrics rank it, one value per feature (see
+            /// [`Session::values`]); the page sends it to every worker that scores the metric.
+            pub fn values(&self, tile: u32) -> Result<Vec<f32>, JsError> {
+                Ok(self.session.values(tile)?)
+            }
+
+            /// Lays out a metric (`{"metric": NAME, ...}`) on the subject and a map's values,
+            /// and returns how many forward passes it makes.
+            #[wasm_bindgen(js_name = measurePlan)]
+            pub fn measure_plan(
+                &mut self,
+                metric: &str,
+                target: usize,
+                values: &[f32],
+            ) -> Result<usize, JsError> {
+                Ok(self.session.measure_passes(metric, target, values)?)
+            }
+
+            /// The scores of passes `start..end` of the metric's sweep.
+            #[wasm_bindgen(js_name = measureScores)]
+            pub fn measure_scores(
+                &mut self,
+                metric: &str,
+                target: usize,
+                values: &[f32],
+                start: usize,
+                end: usize,
+            ) -> Result<Vec<f32>, JsError> {
+                Ok(self.session.measure_scores(metric, target, values, start..end, &mut |_, _| {})?)
+            }
+
+            /// The curve every pass's score makes: `{fractions, scores, auc}`.
+            #[wasm_bindgen(js_name = measureFinish)]
+            pub fn measure_finish(
+                &mut self,
+                metric: &str,
+                target: usize,
+                values: &[f32],
+                scores: &[f32],
+            ) -> Result<JsValue, JsError> {
+                $crate::web::to_js(&self.session.measure_finish(metric, target, values, scores)?)
+            }
+
             /// Forgets a tile's map.
             pub fn forget(&mut self, tile: u32) {
                 self.session.forget(tile);
@@ -81,6 +124,7 @@ macro_rules! session_verbs {
     };
 }
 
+mod chart;
 mod text;
 
 #[wasm_bindgen(start)]
@@ -125,6 +169,21 @@ fn registry_entry(
     };
     entry["defaults"] = crate::explain::schema::to_json(defaults);
     Ok(entry)
+}
+
+/// The metrics' registry, in the order the page lists them: each one's descriptor (id, title,
+/// caption, whether a higher area is better, settings with their schema) and `defaults`.
+#[wasm_bindgen]
+pub fn metrics() -> Result<JsValue, JsError> {
+    let list: Vec<serde_json::Value> = crate::evaluate::Measure::all()
+        .iter()
+        .map(|m| {
+            let mut entry = serde_json::to_value(m.descriptor())?;
+            entry["defaults"] = crate::explain::schema::to_json(m);
+            Ok(entry)
+        })
+        .collect::<Result<_, serde_json::Error>>()?;
+    to_js(&list)
 }
 
 /// The colour maps: `{diverging: [...], sequential: [...]}`.

@@ -2,7 +2,9 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import { deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,12 +31,27 @@ after(async () => {
   await server?.close();
 });
 
-async function openPage(query = '') {
+/**
+ * Opens the page and waits for the model. Scoring every map's faithfulness is off unless
+ * `faithfulness` is set: it adds hundreds of passes after the maps, which only its test needs.
+ */
+async function openPage(query = '', { faithfulness = false } = {}) {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const problems = watchProblems(page);
   await page.goto(`${server.url}${query}`);
   await waitForReady(page);
+  if (!faithfulness) await setControl(page, '#image-faithfulness', false);
   return { page, problems };
+}
+
+/** Sets a control that may be hidden (the Explanations section before an image), as a person would. */
+async function setControl(page, selector, value) {
+  await page.evaluate(({ selector, value }) => {
+    const input = /** @type {HTMLInputElement} */ (document.querySelector(selector));
+    if (typeof value === 'boolean') input.checked = value;
+    else input.value = String(value);
+    input.dispatchEvent(new Event('change'));
+  }, { selector, value });
 }
 
 async function waitForReady(page) {
@@ -549,6 +566,100 @@ test('cancelling an explanation keeps finished maps, and Explain finishes the re
   }
   assert.match((await tileStats(page, 'integrated-gradients')).completeness, /^Σφ − \(f\(x\) − f\(x′\)\) = /);
   assert.match(await page.textContent('#status-text'), /^Done: Chelsea the cat\. 3 of 3 maps drawn\.$/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+/** The areas a tile's faithfulness line shows: {deletion: {morf, lerf}, insertion: {morf, lerf}}. */
+async function tileAreas(page, method) {
+  return page.$$eval(`.tile[data-method="${method}"] .faith .metric`, (spans) => Object.fromEntries(spans.map((span) => {
+    const [morf, lerf] = span.textContent.match(/−?\d\.\d{3}/g).map((t) => Number(t.replace('−', '-')));
+    return [span.dataset.metric, { morf, lerf }];
+  })));
+}
+
+/** How many pixels of a canvas are within 40 of a colour (#rrggbb), in each colour asked. */
+async function colourCounts(page, selector, colours) {
+  return page.$eval(selector, (canvas, colours) => {
+    const data = /** @type {HTMLCanvasElement} */ (canvas).getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    return colours.map((hex) => {
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 40) n += 1;
+      }
+      return n;
+    });
+  }, colours);
+}
+
+test('deletion and insertion under three maps match the CLI, and the panel charts and ranks them', { timeout: 900_000 }, async () => {
+  const METHODS = ['gradient', 'grad-x-input', 'grad-cam'];
+  const STEPS = 10;
+  const { page, problems } = await openPage('', { faithfulness: true });
+  await setControl(page, '#image-faithfulness-steps', STEPS);
+  await page.click('[data-example="chelsea.png"]');
+  await waitForResult(page, 'Chelsea the cat');
+  await page.waitForSelector('#explanations:not([hidden])');
+  await selectMethods(page, METHODS);
+  await waitForTiles(page, METHODS);
+  await page.waitForFunction((names) => names.every((name) => {
+    const line = document.querySelector(`.tile[data-method="${name}"] .faith`);
+    return line && !line.hidden && line.querySelectorAll('.metric').length === 2 && !line.querySelector('.status');
+  }) && !document.getElementById('image-yardstick').hidden, METHODS, { timeout: 600_000, polling: 500 });
+  const target = Number(await page.$eval('#target', (s) => s.value));
+
+  // The CLI on the same image, class, steps and seed.
+  const cli = path.join(process.env.CARGO_TARGET_DIR ?? path.join(ROOT, 'target'), 'debug', 'glimpse');
+  const out = path.join(os.tmpdir(), `glimpse-e2e-${process.pid}-faithfulness.json`);
+  const run = spawnSync(cli, ['evaluate', '--model', 'models/efficientnet-lite0.onnx', '--input', 'www/examples/chelsea.png',
+    '--methods', METHODS.join(','), '--steps', String(STEPS), '--target', String(target), '--out', out], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(run.status, 0, `${cli} (built by cargo test): ${run.error?.message ?? run.stderr}`);
+  const rows = JSON.parse(await readFile(out, 'utf8')).results;
+  const cliArea = (method, metric, order) => rows.find((r) => r.method === method && r.metric === metric && r.order === order).auc;
+  for (const method of METHODS) {
+    const areas = await tileAreas(page, method);
+    console.log(`  ${method}: ${JSON.stringify(areas)}`);
+    for (const metric of ['deletion', 'insertion']) {
+      for (const order of ['morf', 'lerf']) {
+        const want = cliArea(method, metric, order);
+        assert.ok(Math.abs(areas[metric][order] - want) <= 0.0015, `${method} ${metric} ${order}: page ${areas[metric][order]}, CLI ${want}`);
+      }
+    }
+  }
+  const yardstick = await page.textContent('#image-yardstick');
+  for (const metric of ['deletion', 'insertion']) {
+    const shown = Number(yardstick.match(new RegExp(`${metric} (\\d\\.\\d{3})`, 'i'))[1]);
+    assert.ok(Math.abs(shown - cliArea('random', metric, 'random')) <= 0.0015, `random ${metric}: ${yardstick}`);
+  }
+
+  // One chart per metric, a curve in each tile's colour and the random order dashed in dark grey.
+  await page.waitForSelector('#image-faith-panel:not([hidden])');
+  await page.waitForFunction(() => document.querySelector('#image-deletion-chart').dataset.series === '4');
+  await page.waitForTimeout(500);
+  const colours = await page.$$eval(METHODS.map((m) => `.tile[data-method="${m}"] .faith .swatch`).join(','),
+    (swatches) => swatches.map((s) => {
+      const [r, g, b] = getComputedStyle(s).backgroundColor.match(/\d+/g).map(Number);
+      return `#${[r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+    }));
+  assert.equal(new Set(colours).size, 3, `three tiles, three colours: ${colours}`);
+  for (const chart of ['#image-deletion-chart', '#image-insertion-chart']) {
+    const counts = await colourCounts(page, chart, [...colours, '#333333', '#ffffff']);
+    console.log(`  ${chart}: ${counts.join(', ')} pixels in the tiles' colours, dark grey and white`);
+    for (const [i, n] of counts.slice(0, 3).entries()) assert.ok(n > 40, `${chart}: the curve in ${colours[i]} is drawn (${n} pixels)`);
+    assert.ok(counts[3] > 40, `${chart}: the random order and the axes' text are drawn (${counts[3]})`);
+    assert.ok(counts[4] > 80_000, `${chart}: a white background (${counts[4]})`);
+  }
+  // The table ranks the maps by insertion − deletion, the random order last.
+  const table = await page.$$eval('#image-faith-table tbody tr', (trs) => trs.map((tr) => ({
+    map: tr.dataset.map, cells: [...tr.querySelectorAll('td')].map((td) => Number(td.textContent.replace('−', '-'))),
+  })));
+  assert.equal(table.length, 4);
+  assert.equal(table[3].map, 'random order');
+  const gaps = table.slice(0, 3).map((r) => r.cells[2]);
+  assert.deepEqual(gaps, [...gaps].sort((a, b) => b - a), `ranked by insertion − deletion: ${gaps}`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.locator('#image-faith-panel').screenshot({ path: path.join(SCREENSHOTS, 'faithfulness.png') });
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -1,0 +1,116 @@
+//! The faithfulness charts, drawn with plotters on an `HtmlCanvasElement` of the page's main
+//! thread (plotters measures text through the DOM, so not in a worker): each map's curve in its
+//! tile's colour, the random order dashed, with axis labels and a legend. The page sends the
+//! numbers the workers computed.
+
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+/// One chart: `{title, xLabel, yLabel, legend: "upper-right" | "lower-right", series: [...]}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Chart {
+    title: String,
+    x_label: String,
+    y_label: String,
+    legend: Corner,
+    series: Vec<Series>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Corner {
+    UpperRight,
+    LowerRight,
+}
+
+/// One curve: its label, colour (`#rrggbb`), whether dashed, and its points.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Series {
+    label: String,
+    colour: String,
+    dashed: bool,
+    x: Vec<f32>,
+    y: Vec<f32>,
+}
+
+/// The series colours, by tile: Tableau's ten categorical colours, as `#rrggbb`.
+#[wasm_bindgen(js_name = seriesColours)]
+pub fn series_colours() -> Vec<String> {
+    colorous::TABLEAU10.iter().map(|c| format!("#{c:x}")).collect()
+}
+
+fn rgb(hex: &str) -> Result<RGBColor, JsError> {
+    let value = hex
+        .strip_prefix('#')
+        .filter(|h| h.len() == 6)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .ok_or_else(|| JsError::new(&format!("{hex} is not a colour (#rrggbb)")))?;
+    Ok(RGBColor((value >> 16) as u8, (value >> 8) as u8, value as u8))
+}
+
+fn failed(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&format!("The chart could not be drawn: {e}"))
+}
+
+/// Draws a chart of curves on the canvas, at its size.
+#[wasm_bindgen(js_name = drawCurves)]
+pub fn draw_curves(canvas: web_sys::HtmlCanvasElement, chart: JsValue) -> Result<(), JsError> {
+    let chart: Chart = serde_wasm_bindgen::from_value(chart)?;
+    let backend = CanvasBackend::with_canvas_object(canvas).ok_or_else(|| failed("no 2-D context"))?;
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE).map_err(failed)?;
+    let top = chart
+        .series
+        .iter()
+        .flat_map(|s| s.y.iter().copied())
+        .filter(|y| y.is_finite())
+        .fold(0.0f32, f32::max);
+    let y_max = if top > 0.0 { top * 1.08 } else { 1.0 };
+    let mut plot = ChartBuilder::on(&root)
+        .caption(&chart.title, ("sans-serif", 16))
+        .margin(12)
+        .margin_right(28)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f32..1f32, 0f32..y_max)
+        .map_err(failed)?;
+    plot.configure_mesh()
+        .x_desc(chart.x_label.as_str())
+        .y_desc(chart.y_label.as_str())
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
+        .y_label_formatter(&|y| format!("{y:.2}"))
+        .label_style(("sans-serif", 12))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(failed)?;
+    for series in &chart.series {
+        let style = rgb(&series.colour)?.stroke_width(2);
+        let points: Vec<(f32, f32)> = series.x.iter().copied().zip(series.y.iter().copied()).collect();
+        let drawn = if series.dashed {
+            plot.draw_series(DashedLineSeries::new(points, 6, 4, style)).map_err(failed)?
+        } else {
+            plot.draw_series(LineSeries::new(points, style)).map_err(failed)?
+        };
+        drawn
+            .label(series.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+    }
+    let corner = match chart.legend {
+        Corner::UpperRight => SeriesLabelPosition::UpperRight,
+        Corner::LowerRight => SeriesLabelPosition::LowerRight,
+    };
+    plot.configure_series_labels()
+        .position(corner)
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font(("sans-serif", 12))
+        .draw()
+        .map_err(failed)?;
+    root.present().map_err(failed)
+}
