@@ -15,8 +15,8 @@ async function wasm() {
 }
 
 /**
- * Draws curves on a canvas: `{title, xLabel, yLabel, legend: 'upper-right' | 'lower-right',
- * series: [{label, colour: '#rrggbb', dashed, x, y}]}`.
+ * Draws curves on a canvas, the legend to the right: `{title, xLabel, yLabel, series: [{label,
+ * colour: '#rrggbb', dashed, x, y}]}`.
  */
 export async function drawCurves(canvas, chart) {
   (await wasm()).drawCurves(canvas, chart);

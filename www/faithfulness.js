@@ -105,14 +105,15 @@ export class FaithfulnessPanel {
     this.#controls = controls;
     this.#unit = unit;
     this.#charts = controls.ids.map((id) => ({
-      id, canvas: el('canvas', { id: `${idPrefix}-${id}-chart`, className: 'chart', width: 440, height: 300 }),
+      id, canvas: el('canvas', { id: `${idPrefix}-${id}-chart`, className: 'chart', width: 540, height: 300 }),
     }));
     this.#table = el('table', { className: 'faith-table', id: `${idPrefix}-faith-table` });
     this.root = el('section', { className: 'faith-panel', id: `${idPrefix}-faith-panel`, hidden: true },
       el('h3', {}, 'Which map can you trust?'),
       el('p', { className: 'caption' }, `Each map ranks the ${unit}; deletion removes them most relevant first and `
         + 'watches the probability fall (a faithful map makes it fall fast: a low area), insertion puts them back into '
-        + `a blurred input and watches it rise (a high area). A random order is the yardstick; least relevant first (LeRF) `
+        + `${unit === 'pixels' ? 'a blurred image' : 'a sentence of [PAD]s (so it retraces deletion least relevant first)'} `
+        + 'and watches it rise (a high area). A random order is the yardstick; least relevant first (LeRF) '
         + 'should do the opposite, since either order alone can mislead (Blücher et al. 2024).'),
       el('div', { className: 'charts' }, ...this.#charts.map((c) => c.canvas)),
       this.#table);
@@ -143,7 +144,6 @@ export class FaithfulnessPanel {
         title: `${this.#controls.title(id)}: ${higher ? 'higher' : 'lower'} is more faithful`,
         xLabel: `share of ${this.#unit} ${higher ? 'put back' : 'removed'}`,
         yLabel: 'probability of the class',
-        legend: higher ? 'lower-right' : 'upper-right',
         series,
       };
       canvas.dataset.series = String(series.length);

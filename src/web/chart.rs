@@ -1,6 +1,6 @@
 //! The faithfulness charts, drawn with plotters on an `HtmlCanvasElement` of the page's main
 //! thread (plotters measures text through the DOM, so not in a worker): each map's curve in its
-//! tile's colour, the random order dashed, with axis labels and a legend. The page sends the
+//! tile's colour, the random order dashed, with axis labels and a legend beside. The page sends the
 //! numbers the workers computed.
 
 use plotters::prelude::*;
@@ -8,22 +8,14 @@ use plotters_canvas::CanvasBackend;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-/// One chart: `{title, xLabel, yLabel, legend: "upper-right" | "lower-right", series: [...]}`.
+/// One chart: `{title, xLabel, yLabel, series: [...]}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Chart {
     title: String,
     x_label: String,
     y_label: String,
-    legend: Corner,
     series: Vec<Series>,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum Corner {
-    UpperRight,
-    LowerRight,
 }
 
 /// One curve: its label, colour (`#rrggbb`), whether dashed, and its points.
@@ -56,13 +48,19 @@ fn failed(e: impl std::fmt::Display) -> JsError {
     JsError::new(&format!("The chart could not be drawn: {e}"))
 }
 
-/// Draws a chart of curves on the canvas, at its size.
+/// The legend's width beside the plot, in pixels.
+const LEGEND_WIDTH: u32 = 150;
+
+/// Draws a chart of curves on the canvas, at its size: the plot, and the legend to its right
+/// (outside the plot, so it hides no curve).
 #[wasm_bindgen(js_name = drawCurves)]
 pub fn draw_curves(canvas: web_sys::HtmlCanvasElement, chart: JsValue) -> Result<(), JsError> {
     let chart: Chart = serde_wasm_bindgen::from_value(chart)?;
     let backend = CanvasBackend::with_canvas_object(canvas).ok_or_else(|| failed("no 2-D context"))?;
     let root = backend.into_drawing_area();
     root.fill(&WHITE).map_err(failed)?;
+    let (width, _) = root.dim_in_pixel();
+    let (plot_area, legend_area) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
     let top = chart
         .series
         .iter()
@@ -70,10 +68,10 @@ pub fn draw_curves(canvas: web_sys::HtmlCanvasElement, chart: JsValue) -> Result
         .filter(|y| y.is_finite())
         .fold(0.0f32, f32::max);
     let y_max = if top > 0.0 { top * 1.08 } else { 1.0 };
-    let mut plot = ChartBuilder::on(&root)
+    let mut plot = ChartBuilder::on(&plot_area)
         .caption(&chart.title, ("sans-serif", 16))
         .margin(12)
-        .margin_right(28)
+        .margin_right(20)
         .x_label_area_size(40)
         .y_label_area_size(56)
         .build_cartesian_2d(0f32..1f32, 0f32..y_max)
@@ -89,28 +87,25 @@ pub fn draw_curves(canvas: web_sys::HtmlCanvasElement, chart: JsValue) -> Result
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(failed)?;
-    for series in &chart.series {
+    let font = ("sans-serif", 12).into_font().color(&BLACK);
+    for (i, series) in chart.series.iter().enumerate() {
         let style = rgb(&series.colour)?.stroke_width(2);
         let points: Vec<(f32, f32)> = series.x.iter().copied().zip(series.y.iter().copied()).collect();
-        let drawn = if series.dashed {
-            plot.draw_series(DashedLineSeries::new(points, 6, 4, style)).map_err(failed)?
+        if series.dashed {
+            plot.draw_series(DashedLineSeries::new(points, 6, 4, style)).map_err(failed)?;
         } else {
-            plot.draw_series(LineSeries::new(points, style)).map_err(failed)?
-        };
-        drawn
-            .label(series.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            plot.draw_series(LineSeries::new(points, style)).map_err(failed)?;
+        }
+        // The legend: a stroke of the series' line and its label, one row each.
+        let y = 44 + 18 * i as i32;
+        let stroke: Vec<(i32, i32)> = vec![(4, y), (26, y)];
+        if series.dashed {
+            legend_area.draw(&PathElement::new(vec![(4, y), (11, y)], style)).map_err(failed)?;
+            legend_area.draw(&PathElement::new(vec![(17, y), (24, y)], style)).map_err(failed)?;
+        } else {
+            legend_area.draw(&PathElement::new(stroke, style)).map_err(failed)?;
+        }
+        legend_area.draw(&Text::new(series.label.clone(), (32, y - 7), font.clone())).map_err(failed)?;
     }
-    let corner = match chart.legend {
-        Corner::UpperRight => SeriesLabelPosition::UpperRight,
-        Corner::LowerRight => SeriesLabelPosition::LowerRight,
-    };
-    plot.configure_series_labels()
-        .position(corner)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(180, 180, 180))
-        .label_font(("sans-serif", 12))
-        .draw()
-        .map_err(failed)?;
     root.present().map_err(failed)
 }

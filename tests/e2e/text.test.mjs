@@ -38,7 +38,8 @@ async function reference(file) {
   return JSON.parse(await readFile(path.join(DATA, file), 'utf8'));
 }
 
-async function openSentences() {
+/** Opens the Sentences tab; scoring every map's faithfulness is off unless `faithfulness`. */
+async function openSentences({ faithfulness = false } = {}) {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   const problems = watchProblems(page);
   await page.goto(`${server.url}#sentences`);
@@ -46,6 +47,13 @@ async function openSentences() {
     () => document.getElementById('status-text').textContent.startsWith('Ready')
       && !document.querySelector('#text-form button').disabled,
     null, { timeout: READY_TIMEOUT });
+  if (!faithfulness) {
+    await page.evaluate(() => {
+      const box = /** @type {HTMLInputElement} */ (document.getElementById('text-faithfulness'));
+      box.checked = false;
+      box.dispatchEvent(new Event('change'));
+    });
+  }
   return { page, problems };
 }
 
@@ -99,8 +107,8 @@ function kendall(x, y) {
   return (concordant - discordant) / Math.sqrt((concordant + discordant + tiedX) * (concordant + discordant + tiedY));
 }
 
-test('a typed sentence is read, and every text method highlights its tokens', { timeout: 1_200_000 }, async () => {
-  const { page, problems } = await openSentences();
+test('a typed sentence is read, every text method highlights its tokens, and each is scored for faithfulness', { timeout: 1_200_000 }, async () => {
+  const { page, problems } = await openSentences({ faithfulness: true });
   const examples = await page.$$eval('#text-examples button', (buttons) => buttons.map((b) => b.title));
   assert.ok(examples.includes('not bad at all'), 'a negation example');
   assert.ok(examples.some((e) => e.length > 250), 'a long review');
@@ -151,6 +159,23 @@ test('a typed sentence is read, and every text method highlights its tokens', { 
     assert.ok(stats.visible && stats.width > 100, `${method} matrix shown`);
     assert.ok(stats.colours > 10, `${method} matrix has ${stats.colours} colours`);
   }
+
+  // Every map is scored by deletion and insertion. A sentence's insertion starts where its
+  // deletion ends (every word [PAD]), so inserting most relevant first passes through the same
+  // inputs as deleting least relevant first, backwards: the two areas are equal.
+  await page.waitForFunction((names) => names.every((name) => {
+    const line = document.querySelector(`.text-tile[data-method="${name}"] .faith`);
+    return line && !line.hidden && line.querySelectorAll('.metric').length === 2 && !line.querySelector('.status');
+  }) && !document.getElementById('text-yardstick').hidden, METHODS, { timeout: 600_000, polling: 500 });
+  for (const method of METHODS) {
+    const areas = await page.$$eval(`.text-tile[data-method="${method}"] .faith .metric`, (spans) => Object.fromEntries(
+      spans.map((span) => [span.dataset.metric, span.textContent.match(/−?\d\.\d{3}/g).map((t) => Number(t.replace('−', '-')))])));
+    assert.equal(areas.insertion[0], areas.deletion[1], `${method}: insertion (MoRF) retraces deletion (LeRF): ${JSON.stringify(areas)}`);
+    assert.equal(areas.insertion[1], areas.deletion[0], `${method}: and the other way round`);
+    assert.ok(areas.deletion[0] < areas.deletion[1], `${method}: its most relevant words matter more than its least`);
+  }
+  await page.waitForSelector('#text-faith-panel:not([hidden])');
+  assert.equal(await page.$$eval('#text-faith-table tbody tr', (rows) => rows.length), METHODS.length + 1, 'every map and the random order');
   await page.screenshot({ path: path.join(SCREENSHOTS, 'text.png'), fullPage: true });
 
   // Another head gives another heatmap.
