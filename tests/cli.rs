@@ -416,3 +416,57 @@ fn evaluate_runs_a_folder_in_shards_that_merge_into_the_whole() {
     assert!(text.starts_with("input,method,metric,order,target,auc,curve\n"));
     assert_eq!(text.lines().count(), 13, "a header and 12 curves");
 }
+
+/// Sentences: the first pass of deletion is the sentence itself (P(positive) = 0.911 from
+/// onnxruntime's logits ±1.1634), and inserting most relevant first retraces deleting least
+/// relevant first, since a sentence's insertion starts where its deletion ends.
+#[test]
+fn evaluate_scores_a_sentences_maps_over_its_tokens() {
+    let out = temp("text-report.json");
+    let run = glimpse(&[
+        "evaluate",
+        "--model",
+        "models/minilm-sentiment.onnx",
+        "--text",
+        "not bad at all",
+        "--methods",
+        "occlusion,gradient",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report = report(&out);
+    let rows = report["results"].as_array().unwrap();
+    let row = |method: &str, metric: &str, order: &str| {
+        rows.iter().find(|r| r["method"] == method && r["metric"] == metric && r["order"] == order).unwrap()
+    };
+    for method in ["occlusion", "gradient"] {
+        let deletion = row(method, "deletion", "morf");
+        let first = deletion["curve"][0].as_f64().unwrap();
+        assert!((first - 0.9111).abs() < 1e-3, "{method}: {first}");
+        assert_eq!(deletion["curve"].as_array().unwrap().len(), 5, "four words, one a step");
+        let (ins, del) = (
+            row(method, "insertion", "morf")["auc"].as_f64().unwrap(),
+            row(method, "deletion", "lerf")["auc"].as_f64().unwrap(),
+        );
+        assert!((ins - del).abs() < 1e-6, "{method}: insertion {ins}, deletion LeRF {del}");
+    }
+    assert!(report["conventions"]["deletion"].as_str().unwrap().contains("[PAD]"));
+    let empty = glimpse(&[
+        "evaluate",
+        "--model",
+        "models/minilm-sentiment.onnx",
+        "--text",
+        "",
+        "--methods",
+        "occlusion",
+        "--out",
+        "/dev/null",
+    ]);
+    assert!(!empty.status.success());
+    assert!(
+        String::from_utf8_lossy(&empty.stderr).contains("empty"),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+}

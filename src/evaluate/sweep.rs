@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::explain::baseline::rand_chacha;
 use crate::explain::schema::Setting;
 use crate::explain::{Explainer, Progress};
-use crate::text::TextModel;
+use crate::text::{Sentence, TextModel};
 
 /// What a metric moves: the pixels of an image input (1×C×H×W, every channel of a pixel
 /// together) or the tokens of a sentence (ids as f32, 1×T) other than [CLS] and [SEP].
@@ -294,6 +294,22 @@ impl Explainer {
 }
 
 impl TextModel {
+    /// A sentence's tokens as the metrics move them: its ids, the players, and [PAD].
+    pub fn features(&self, sentence: &Sentence) -> Features {
+        Features::Tokens {
+            input: TextModel::ids_tensor(&sentence.reading.encoding.ids),
+            players: self.players(sentence),
+            pad: self.config.special_tokens.pad as f32,
+        }
+    }
+
+    /// A map of the sentence (one score per token) as the metrics rank it: one value per
+    /// player; a token the method does not score ranks last.
+    pub fn ranked(&self, sentence: &Sentence, scores: &[Option<f32>]) -> Vec<f32> {
+        let players = self.players(sentence);
+        players.iter().map(|&p| scores.get(p).copied().flatten().unwrap_or(f32::NAN)).collect()
+    }
+
     /// The scores of a sweep's passes in `range`, on the reading model.
     pub fn sweep_scores(
         &self,

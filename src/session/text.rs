@@ -142,17 +142,11 @@ impl Workspace for TextWorkspace {
     }
 
     fn features(&self) -> Result<Features> {
-        let sentence = self.sentence()?;
-        Ok(Features::Tokens {
-            input: TextModel::ids_tensor(&sentence.reading.encoding.ids),
-            players: self.model.players(sentence),
-            pad: self.model.config.special_tokens.pad as f32,
-        })
+        Ok(self.model.features(self.sentence()?))
     }
 
     fn values(&self, kept: &TokenAttribution) -> Result<Vec<f32>> {
-        let players = self.model.players(self.sentence()?);
-        Ok(players.iter().map(|&p| kept.scores.get(p).copied().flatten().unwrap_or(f32::NAN)).collect())
+        Ok(self.model.ranked(self.sentence()?, &kept.scores))
     }
 
     fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {

@@ -1,9 +1,12 @@
 // Shared by the browser tests and the browser benchmark: a static server for the built page
 // and a headless Debian Chromium that never touches the network.
 
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const TYPES = {
@@ -71,4 +74,23 @@ export function watchProblems(page) {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
   });
   return problems;
+}
+
+/**
+ * Runs `glimpse evaluate` (the debug build `cargo test` made) from the repository root with
+ * `args`, and returns its report's results; `area(method, metric, order)` reads one.
+ */
+export async function evaluateWithCli(args) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const cli = path.join(process.env.CARGO_TARGET_DIR ?? path.join(root, 'target'), 'debug', 'glimpse');
+  const out = path.join(os.tmpdir(), `glimpse-e2e-${process.pid}-${Date.now()}.json`);
+  const run = spawnSync(cli, ['evaluate', ...args, '--out', out], { cwd: root, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`${cli} (built by cargo test) failed: ${run.error?.message ?? run.stderr}`);
+  const rows = JSON.parse(await readFile(out, 'utf8')).results;
+  const area = (method, metric, order) => {
+    const row = rows.find((r) => r.method === method && r.metric === metric && r.order === order);
+    if (!row) throw new Error(`the CLI's report has no ${method} ${metric} ${order}`);
+    return row.auc;
+  };
+  return { rows, area };
 }

@@ -2,13 +2,11 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, serve, watchProblems } from './harness.mjs';
+import { evaluateWithCli, launchChromium, serve, watchProblems } from './harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = process.env.GLIMPSE_DIST ?? path.join(ROOT, 'dist');
@@ -610,13 +608,8 @@ test('deletion and insertion under three maps match the CLI, and the panel chart
   const target = Number(await page.$eval('#target', (s) => s.value));
 
   // The CLI on the same image, class, steps and seed.
-  const cli = path.join(process.env.CARGO_TARGET_DIR ?? path.join(ROOT, 'target'), 'debug', 'glimpse');
-  const out = path.join(os.tmpdir(), `glimpse-e2e-${process.pid}-faithfulness.json`);
-  const run = spawnSync(cli, ['evaluate', '--model', 'models/efficientnet-lite0.onnx', '--input', 'www/examples/chelsea.png',
-    '--methods', METHODS.join(','), '--steps', String(STEPS), '--target', String(target), '--out', out], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(run.status, 0, `${cli} (built by cargo test): ${run.error?.message ?? run.stderr}`);
-  const rows = JSON.parse(await readFile(out, 'utf8')).results;
-  const cliArea = (method, metric, order) => rows.find((r) => r.method === method && r.metric === metric && r.order === order).auc;
+  const { area: cliArea } = await evaluateWithCli(['--model', 'models/efficientnet-lite0.onnx', '--input', 'www/examples/chelsea.png',
+    '--methods', METHODS.join(','), '--steps', String(STEPS), '--target', String(target)]);
   for (const method of METHODS) {
     const areas = await tileAreas(page, method);
     console.log(`  ${method}: ${JSON.stringify(areas)}`);

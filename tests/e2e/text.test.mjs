@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, serve, watchProblems } from './harness.mjs';
+import { evaluateWithCli, launchChromium, serve, watchProblems } from './harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = process.env.GLIMPSE_DIST ?? path.join(ROOT, 'dist');
@@ -167,11 +167,19 @@ test('a typed sentence is read, every text method highlights its tokens, and eac
     const line = document.querySelector(`.text-tile[data-method="${name}"] .faith`);
     return line && !line.hidden && line.querySelectorAll('.metric').length === 2 && !line.querySelector('.status');
   }) && !document.getElementById('text-yardstick').hidden, METHODS, { timeout: 600_000, polling: 500 });
+  // The CLI gives the same numbers for the same sentence, class, steps and seed.
+  const { area: cliArea } = await evaluateWithCli(['--model', 'models/minilm-sentiment.onnx', '--text', 'not bad at all']);
   for (const method of METHODS) {
     const areas = await page.$$eval(`.text-tile[data-method="${method}"] .faith .metric`, (spans) => Object.fromEntries(
       spans.map((span) => [span.dataset.metric, span.textContent.match(/−?\d\.\d{3}/g).map((t) => Number(t.replace('−', '-')))])));
-    assert.equal(areas.insertion[0], areas.deletion[1], `${method}: insertion (MoRF) retraces deletion (LeRF): ${JSON.stringify(areas)}`);
-    assert.equal(areas.insertion[1], areas.deletion[0], `${method}: and the other way round`);
+    for (const [metric, [morf, lerf]] of Object.entries(areas)) {
+      for (const [order, shown] of [['morf', morf], ['lerf', lerf]]) {
+        const want = cliArea(method, metric, order);
+        assert.ok(Math.abs(shown - want) <= 0.0015, `${method} ${metric} ${order}: page ${shown}, CLI ${want}`);
+      }
+    }
+    assert.ok(Math.abs(areas.insertion[0] - areas.deletion[1]) <= 0.001, `${method}: insertion (MoRF) retraces deletion (LeRF): ${JSON.stringify(areas)}`);
+    assert.ok(Math.abs(areas.insertion[1] - areas.deletion[0]) <= 0.001, `${method}: and the other way round`);
     assert.ok(areas.deletion[0] < areas.deletion[1], `${method}: its most relevant words matter more than its least`);
   }
   await page.waitForSelector('#text-faith-panel:not([hidden])');

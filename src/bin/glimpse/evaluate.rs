@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use glimpse::evaluate::{Curve, Features, Measure, Order};
 use glimpse::explain::{Explainer, Method, Subject};
 use glimpse::render::displayed;
+use glimpse::text::{TextMethod, TextModel};
 use glimpse::ModelConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::explain::{load_input, top_class};
+use super::explain::{load_input, load_text_model, top_class};
 use super::{read, EvaluateArgs};
 
 /// One curve of the report.
@@ -88,7 +89,9 @@ fn measures(args: &EvaluateArgs) -> Result<Vec<(String, Order)>, String> {
         for &order in &orders {
             out.push((name.clone(), order));
         }
-        out.push((name, Order::Random));
+        if !args.no_random {
+            out.push((name, Order::Random));
+        }
     }
     Ok(out)
 }
@@ -110,6 +113,9 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
         return merge(&args);
     }
     let model_path = args.model.as_ref().ok_or("give --model (or --merge REPORTS...)")?;
+    if !args.text.is_empty() {
+        return evaluate_text(&args, model_path);
+    }
     let input_path = args.input.as_ref().ok_or("give --input FILE_OR_DIR (or --merge REPORTS...)")?;
     let onnx = read(model_path)?;
     let config_path = args.config.clone().unwrap_or_else(|| model_path.with_extension("json"));
@@ -156,7 +162,9 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
     // One task per input and method (and one for the random order), on every core.
     let mut tasks: Vec<(usize, Option<usize>)> = vec![];
     for f in 0..files.len() {
-        tasks.push((f, None));
+        if !args.no_random {
+            tasks.push((f, None));
+        }
         let count = if map.is_some() { 1 } else { methods.len() };
         tasks.extend((0..count).map(|m| (f, Some(m))));
     }
@@ -191,7 +199,12 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
     bar.finish_and_clear();
     let mut results: Vec<Row> = rows.into_iter().flatten().collect();
     sort(&mut results);
-    let report = Report { conventions: conventions(&args, model_path, &methods, map.is_some()), results };
+    let names = if map.is_some() {
+        json!(["a map given with --map"])
+    } else {
+        serde_json::to_value(&methods).unwrap_or_default()
+    };
+    let report = Report { conventions: conventions(&args, model_path, names, Unit::Pixels), results };
     write_report(&args.out, &report)?;
     let summary = json!({
         "out": args.out.display().to_string(),
@@ -289,8 +302,15 @@ fn sort(rows: &mut [Row]) {
     });
 }
 
+/// What a metric moves.
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    Pixels,
+    Tokens,
+}
+
 /// Everything a reader needs to interpret the numbers.
-fn conventions(args: &EvaluateArgs, model: &Path, methods: &[Method], given_map: bool) -> Value {
+fn conventions(args: &EvaluateArgs, model: &Path, methods: Value, unit: Unit) -> Value {
     let steps = match args.step_pixels {
         Some(k) => json!({"step_pixels": k}),
         None => json!({"steps": args.steps}),
@@ -301,15 +321,24 @@ fn conventions(args: &EvaluateArgs, model: &Path, methods: &[Method], given_map:
         "definition": "Petsiuk et al. 2018, as the RISE repository's evaluation.py",
         "score": "the target's softmax probability",
         "target": match args.target { Some(t) => json!(t), None => json!("the top class of each input") },
-        "ranking": "the map as its tile displays it (channels reduced as the method's display says, at the model's input size); morf: decreasing, lerf: increasing; equal values in row-major index order; NaN least relevant",
-        "deletion": "pixels (every channel) set to 0 in the model's input space",
-        "insertion": "from the input convolved channel by channel with RISE's gkern(11, 5), zero-padded; pixels put back",
+        "ranking": match unit {
+            Unit::Pixels => "the map as its tile displays it (channels reduced as the method's display says, at the model's input size); morf: decreasing, lerf: increasing; equal values in row-major index order; NaN least relevant",
+            Unit::Tokens => "the tokens other than [CLS] and [SEP] by their scores; morf: decreasing, lerf: increasing; equal values in position order; a token without a score least relevant",
+        },
+        "deletion": match unit {
+            Unit::Pixels => "pixels (every channel) set to 0 in the model's input space",
+            Unit::Tokens => "tokens set to [PAD], so the mask derived from the ids drops them",
+        },
+        "insertion": match unit {
+            Unit::Pixels => "from the input convolved channel by channel with RISE's gkern(11, 5), zero-padded; pixels put back",
+            Unit::Tokens => "from every token [PAD] but [CLS] and [SEP]; tokens put back",
+        },
         "step": steps,
-        "x": "the share of pixels moved",
+        "x": if unit == Unit::Pixels { "the share of pixels moved" } else { "the share of tokens moved" },
         "auc": "the trapezoid rule over [0, 1]",
-        "random": "a seeded random order (ChaCha8), the yardstick",
+        "random": if args.no_random { json!(null) } else { json!("a seeded random order (ChaCha8), the yardstick") },
         "seed": args.seed,
-        "methods": if given_map { json!(["a map given with --map"]) } else { serde_json::to_value(methods).unwrap_or_default() },
+        "methods": methods,
         "method_settings": "each method at its defaults",
     })
 }
@@ -351,6 +380,97 @@ fn mean_aucs(rows: &[Row]) -> Value {
         *value = json!(sum / n as f64);
     }
     Value::Object(means)
+}
+
+/// Sentences: every text method's map of each, scored over its tokens.
+fn evaluate_text(args: &EvaluateArgs, model_path: &Path) -> Result<String, String> {
+    if args.map.is_some() || args.shard.is_some() || args.step_pixels.is_some() {
+        return Err("--map, --shard and --step-pixels apply to images; with --text, give --steps".into());
+    }
+    let config_path = args.config.clone().unwrap_or_else(|| model_path.with_extension("json"));
+    let model = load_text_model(model_path, &config_path, args.tokenizer.as_deref())?;
+    let methods: Vec<TextMethod> = match &args.methods {
+        Some(list) => list
+            .split(',')
+            .map(|m| TextMethod::from_name(m.trim()).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?,
+        None => TextMethod::all(),
+    };
+    let measures = measures(args)?;
+    for (metric, order) in &measures {
+        measure_json(args, metric, *order)?;
+    }
+    let mut tasks: Vec<(usize, Option<usize>)> = vec![];
+    for s in 0..args.text.len() {
+        if !args.no_random {
+            tasks.push((s, None));
+        }
+        tasks.extend((0..methods.len()).map(|m| (s, Some(m))));
+    }
+    let rows: Vec<Vec<Row>> = tasks
+        .par_iter()
+        .map(|&(s, m)| sentence_rows(args, &model, &args.text[s], m.map(|m| &methods[m]), &measures))
+        .collect::<Result<_, String>>()?;
+    let mut results: Vec<Row> = rows.into_iter().flatten().collect();
+    sort(&mut results);
+    let names = serde_json::to_value(&methods).unwrap_or_default();
+    let report = Report { conventions: conventions(args, model_path, names, Unit::Tokens), results };
+    write_report(&args.out, &report)?;
+    let summary = json!({
+        "out": args.out.display().to_string(),
+        "sentences": args.text.len(),
+        "curves": report.results.len(),
+        "mean_auc": mean_aucs(&report.results),
+    });
+    serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+}
+
+/// One sentence: one text method's map (none: the random order) under every metric and order.
+fn sentence_rows(
+    args: &EvaluateArgs,
+    model: &TextModel,
+    text: &str,
+    method: Option<&TextMethod>,
+    measures: &[(String, Order)],
+) -> Result<Vec<Row>, String> {
+    let context = |e: String| format!("{text:?}: {e}");
+    let mut sentence = model.sentence(text).map_err(|e| context(e.to_string()))?;
+    let target = match args.target {
+        Some(t) => t,
+        None => glimpse::classify::argmax(ndarray::ArrayView1::from(&sentence.reading.logits)),
+    };
+    let values = match method {
+        Some(method) => {
+            let attribution = model
+                .explain(&mut sentence, method, target, &mut |_, _| {})
+                .map_err(|e| context(e.to_string()))?;
+            model.ranked(&sentence, &attribution.scores)
+        }
+        None => vec![],
+    };
+    let features = model.features(&sentence);
+    let name = method.map_or("random", |m| m.name());
+    measures
+        .iter()
+        .filter(|(_, order)| (*order == Order::Random) == method.is_none())
+        .map(|(metric, order)| {
+            let measure = measure_json(args, metric, *order)?;
+            let sweep = measure.sweep(&features, &values, target).map_err(|e| context(e.to_string()))?;
+            let scores = model
+                .sweep_scores(&sweep, 0..sweep.len(), &mut |_, _| {})
+                .map_err(|e| context(e.to_string()))?;
+            let Curve { scores, auc, .. } = sweep.finish(&scores).map_err(|e| context(e.to_string()))?;
+            Ok(Row {
+                input: text.to_owned(),
+                method: name.to_owned(),
+                metric: metric.clone(),
+                order: order_name(*order),
+                target,
+                auc,
+                curve: scores,
+            })
+        })
+        .collect()
 }
 
 /// Joins the reports of a sharded run: the same conventions, every curve once.

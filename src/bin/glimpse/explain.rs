@@ -67,13 +67,7 @@ fn method<S: ?Sized + Registry>(args: &ExplainArgs) -> Result<(Registered<S>, Op
 
 /// A sentence: its tokens with their scores, as JSON in `--out`; a summary on stdout.
 fn explain_text(args: &ExplainArgs, text: &str) -> Result<String, String> {
-    let config_path = args.model.config_path();
-    let config_json = read(&config_path)?;
-    let config = glimpse::text::TextModelConfig::from_json(&config_json).map_err(|e| e.to_string())?;
-    let tokenizer_path =
-        args.tokenizer.clone().unwrap_or_else(|| config_path.with_file_name(&config.tokenizer));
-    let model = TextModel::from_bytes(&read(&args.model.model)?, &config_json, &read(&tokenizer_path)?)
-        .map_err(|e| e.to_string())?;
+    let model = load_text_model(&args.model.model, &args.model.config_path(), args.tokenizer.as_deref())?;
     let (method, baseline_file) = method::<dyn TokenMethod>(args)?;
     if baseline_file.is_some() {
         return Err("a text method's baseline is the [PAD] sentence; --baseline does not apply".into());
@@ -121,6 +115,20 @@ fn explain_text(args: &ExplainArgs, text: &str) -> Result<String, String> {
         "completeness": completeness,
     });
     serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+}
+
+/// A text model, its description and its tokenizer (default: the one the description names,
+/// beside it).
+pub fn load_text_model(
+    model: &Path,
+    config_path: &Path,
+    tokenizer: Option<&Path>,
+) -> Result<TextModel, String> {
+    let config_json = read(config_path)?;
+    let config = glimpse::text::TextModelConfig::from_json(&config_json).map_err(|e| e.to_string())?;
+    let tokenizer_path =
+        tokenizer.map_or_else(|| config_path.with_file_name(&config.tokenizer), Path::to_owned);
+    TextModel::from_bytes(&read(model)?, &config_json, &read(&tokenizer_path)?).map_err(|e| e.to_string())
 }
 
 /// The model input, and the image as the model sees it (for drawing). An image file is

@@ -28,13 +28,15 @@
 //! glimpse evaluate --model M.onnx [--config M.json] --input FILE_OR_DIR [--methods a,b,...]
 //!   [--metrics deletion,insertion] [--map FILE.npy] [--target T] [--seed S]
 //!   [--steps N | --step-pixels K] [--order morf|lerf] [--shard i/n] --out report.json|report.csv
+//! glimpse evaluate --model M.onnx [--tokenizer T.json] --text "..." [--text "..."] [...]
 //! glimpse evaluate --merge A.json B.json ... --out report.json
 //! ```
 //! scores every method's map (at its defaults) on every image of a folder with the faithfulness
 //! metrics, in both orders and against a random order, on every core, and writes
 //! `{"conventions": {...}, "results": [{"input", "method", "metric", "order", "target", "auc",
 //! "curve"}, ...]}`. `--map` scores a map made elsewhere (ranked as `--methods`' tiles display
-//! theirs); `--shard i/n` runs the i-th of n parts, which `--merge` joins.
+//! theirs); `--shard i/n` runs the i-th of n parts, which `--merge` joins. With `--text`, the
+//! text methods' maps of each sentence are scored over its tokens.
 
 mod evaluate;
 mod explain;
@@ -86,8 +88,14 @@ struct EvaluateArgs {
     #[arg(long)]
     config: Option<PathBuf>,
     /// An image or `.npy` tensor, or a folder of them.
-    #[arg(long, required_unless_present = "merge")]
+    #[arg(long, required_unless_present_any = ["merge", "text"], conflicts_with = "text")]
     input: Option<PathBuf>,
+    /// A sentence, for a text model (repeat for several).
+    #[arg(long)]
+    text: Vec<String>,
+    /// A text model's tokenizer; default: the one its description names, beside it.
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
     /// The methods, comma-separated; default: every method the model allows.
     #[arg(long)]
     methods: Option<String>,
@@ -112,6 +120,9 @@ struct EvaluateArgs {
     /// morf (most relevant first) or lerf; default: both.
     #[arg(long)]
     order: Option<String>,
+    /// Leave out the random order's curves (the yardstick).
+    #[arg(long)]
+    no_random: bool,
     /// Run the i-th of n parts of the folder (i from 1).
     #[arg(long)]
     shard: Option<String>,
