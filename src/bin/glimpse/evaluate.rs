@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 use super::explain::{load_input, load_text_model, top_class};
 use super::{read, EvaluateArgs};
 
+/// The method name of the random order's rows: the yardstick.
+const RANDOM: &str = "random";
+
 /// One curve of the report.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Row {
@@ -267,28 +270,54 @@ fn score_one(
             .copied()
             .collect()
     };
-    let features = Features::Pixels { input };
-    let method_name = match (random, method, map) {
-        (true, ..) => "random".to_owned(),
-        (false, Some(m), _) => m.name().to_owned(),
-        (false, None, _) => "map".to_owned(),
+    let method = match (random, method) {
+        (true, _) => RANDOM,
+        (false, Some(m)) => m.name(),
+        (false, None) => "map",
     };
+    let task = Task {
+        input: file.display().to_string(),
+        method,
+        target,
+        features: Features::Pixels { input },
+        values,
+    };
+    curves(args, measures, &task, |sweep| explainer.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {}))
+}
+
+/// One input's features ranked by one map (the random order: by none), for one class.
+struct Task<'a> {
+    input: String,
+    method: &'a str,
+    target: usize,
+    features: Features,
+    values: Vec<f32>,
+}
+
+/// The task's curve under every metric and order that applies to it (the random order to the
+/// yardstick's task only), each pass scored by `score`.
+fn curves(
+    args: &EvaluateArgs,
+    measures: &[(String, Order)],
+    task: &Task,
+    score: impl Fn(&glimpse::evaluate::Sweep) -> glimpse::Result<Vec<f32>>,
+) -> Result<Vec<Row>, String> {
+    let context = |e: glimpse::Error| format!("{}: {e}", task.input);
+    let random = task.method == RANDOM;
     measures
         .iter()
         .filter(|(_, order)| (*order == Order::Random) == random)
         .map(|(metric, order)| {
             let measure = measure_json(args, metric, *order)?;
-            let sweep = measure.sweep(&features, &values, target).map_err(|e| context(e.to_string()))?;
-            let scores = explainer
-                .sweep_scores(&sweep, 0..sweep.len(), &mut |_, _| {})
-                .map_err(|e| context(e.to_string()))?;
-            let Curve { scores, auc, .. } = sweep.finish(&scores).map_err(|e| context(e.to_string()))?;
+            let sweep = measure.sweep(&task.features, &task.values, task.target).map_err(context)?;
+            let scores = score(&sweep).map_err(context)?;
+            let Curve { scores, auc, .. } = sweep.finish(&scores).map_err(context)?;
             Ok(Row {
-                input: file.display().to_string(),
-                method: method_name.clone(),
+                input: task.input.clone(),
+                method: task.method.to_owned(),
                 metric: metric.clone(),
                 order: order_name(*order),
-                target,
+                target: task.target,
                 auc,
                 curve: scores,
             })
@@ -448,29 +477,14 @@ fn sentence_rows(
         }
         None => vec![],
     };
-    let features = model.features(&sentence);
-    let name = method.map_or("random", |m| m.name());
-    measures
-        .iter()
-        .filter(|(_, order)| (*order == Order::Random) == method.is_none())
-        .map(|(metric, order)| {
-            let measure = measure_json(args, metric, *order)?;
-            let sweep = measure.sweep(&features, &values, target).map_err(|e| context(e.to_string()))?;
-            let scores = model
-                .sweep_scores(&sweep, 0..sweep.len(), &mut |_, _| {})
-                .map_err(|e| context(e.to_string()))?;
-            let Curve { scores, auc, .. } = sweep.finish(&scores).map_err(|e| context(e.to_string()))?;
-            Ok(Row {
-                input: text.to_owned(),
-                method: name.to_owned(),
-                metric: metric.clone(),
-                order: order_name(*order),
-                target,
-                auc,
-                curve: scores,
-            })
-        })
-        .collect()
+    let task = Task {
+        input: text.to_owned(),
+        method: method.map_or(RANDOM, |m| m.name()),
+        target,
+        features: model.features(&sentence),
+        values,
+    };
+    curves(args, measures, &task, |sweep| model.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {}))
 }
 
 /// Joins the reports of a sharded run: the same conventions, every curve once.
