@@ -78,8 +78,20 @@ export class FaithfulnessControls {
   }
 }
 
-/** The area of a tile's curve for a metric in an order, if it is done. */
-function areaOf(scores, metric, order) {
+/**
+ * The queue's hooks for a view's faithfulness (see `TileQueue`), from its panel (`panel()`,
+ * null before the model is loaded) and its tiles.
+ */
+export function queueHooks(panel, tiles) {
+  return {
+    measures: () => panel()?.measures() ?? null,
+    scored: (tile) => panel()?.scored(tile, tiles()),
+    yardstick: (curves) => panel()?.setYardstick(curves, tiles()),
+  };
+}
+
+/** A tile's curve for a metric in an order, if it is done. */
+function curveOf(scores, metric, order) {
   return scores?.curves.find((c) => c.metric.metric === metric && c.metric.order === order);
 }
 
@@ -108,6 +120,8 @@ export class FaithfulnessPanel {
       id, canvas: el('canvas', { id: `${idPrefix}-${id}-chart`, className: 'chart', width: 540, height: 300 }),
     }));
     this.#table = el('table', { className: 'faith-table', id: `${idPrefix}-faith-table` });
+    /** The random order's areas, for the view to place. */
+    this.yardstick = el('p', { className: 'faith yardstick', id: `${idPrefix}-yardstick`, hidden: true });
     this.root = el('section', { className: 'faith-panel', id: `${idPrefix}-faith-panel`, hidden: true },
       el('h3', {}, 'Which map can you trust?'),
       el('p', { className: 'caption' }, `Each map ranks the ${unit}; deletion removes them most relevant first and `
@@ -119,9 +133,22 @@ export class FaithfulnessPanel {
       this.#table);
   }
 
-  /** The random order's curves (null: none yet). */
-  setYardstick(curves) {
+  /** The metric runs every finished map is scored by, or null when scoring is off. */
+  measures() {
+    return this.#controls.measures();
+  }
+
+  /** Shows a tile's scores under it, and in the charts and table among `tiles`. */
+  scored(tile, tiles) {
+    showScores(tile, this.#controls);
+    this.update(tiles);
+  }
+
+  /** Shows the random order's curves (null: none yet). */
+  setYardstick(curves, tiles) {
     this.#yardstick = curves;
+    showYardstick(this.yardstick, curves, this.#controls);
+    this.update(tiles);
   }
 
   /** Draws the charts and the table from the tiles' scores, if they changed. */
@@ -134,7 +161,7 @@ export class FaithfulnessPanel {
     if (!scored.length) return;
     for (const { id, canvas } of this.#charts) {
       const series = scored.flatMap((tile) => {
-        const curve = areaOf(tile.scores, id, 'morf');
+        const curve = curveOf(tile.scores, id, 'morf');
         return curve ? [{ label: tile.info.title, colour: this.#controls.colour(tile), dashed: false, x: [...curve.fractions], y: [...curve.scores] }] : [];
       });
       const random = this.#yardstick?.find((c) => c.metric.metric === id);
@@ -155,7 +182,7 @@ export class FaithfulnessPanel {
   #drawTable(scored) {
     const [deletion, insertion] = ['deletion', 'insertion'];
     const row = (name, colour, scores) => {
-      const area = (metric, order) => areaOf(scores, metric, order)?.auc;
+      const area = (metric, order) => curveOf(scores, metric, order)?.auc;
       return { name, colour, del: area(deletion, 'morf'), ins: area(insertion, 'morf'), lerfDel: area(deletion, 'lerf'), lerfIns: area(insertion, 'lerf') };
     };
     const rows = scored.map((t) => row(t.info.title, this.#controls.colour(t), t.scores))
@@ -177,7 +204,7 @@ export class FaithfulnessPanel {
 }
 
 /** The line under a tile: each metric's area, most relevant first, with least relevant first beside. */
-export function showScores(tile, controls) {
+function showScores(tile, controls) {
   const line = tile.ui.faith;
   const scores = tile.scores;
   line.hidden = !scores;
@@ -189,9 +216,8 @@ export function showScores(tile, controls) {
   }
   const parts = [el('span', { className: 'swatch', style: `background: ${controls.colour(tile)}` })];
   for (const metric of new Set(scores.curves.map((c) => c.metric.metric))) {
-    const auc = (order) => scores.curves.find((c) => c.metric.metric === metric && c.metric.order === order)?.auc;
-    const morf = auc('morf');
-    const lerf = auc('lerf');
+    const morf = curveOf(scores, metric, 'morf')?.auc;
+    const lerf = curveOf(scores, metric, 'lerf')?.auc;
     if (morf === undefined) continue;
     const better = controls.higherIsBetter(metric) ? 'higher' : 'lower';
     parts.push(el('span', { className: 'metric', dataset: { metric }, title: `area under the curve, most relevant first (${better} is more faithful); least relevant first in brackets` },
@@ -206,7 +232,7 @@ export function showScores(tile, controls) {
 }
 
 /** The random order's areas, the yardstick every map should beat. */
-export function showYardstick(line, curves, controls) {
+function showYardstick(line, curves, controls) {
   line.hidden = !curves?.length;
   if (!curves?.length) return;
   line.textContent = `A random order (the yardstick): ${curves.map((c) => `${controls.title(c.metric.metric)} ${aucText(c.auc)}`).join(' · ')}`;

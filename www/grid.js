@@ -13,7 +13,7 @@ import {
 import { TileQueue, newTile, showState, tileParts } from './queue.js';
 import { describeCheck, drawLegend, paintTile } from './tile.js';
 import { caption, listField, settingsFields } from './settings.js';
-import { FaithfulnessControls, FaithfulnessPanel, showScores, showYardstick } from './faithfulness.js';
+import { FaithfulnessControls, FaithfulnessPanel, queueHooks } from './faithfulness.js';
 
 
 
@@ -74,16 +74,7 @@ export class Grid {
         return this.#render([tile]);
       },
       onIdle,
-      measures: () => this.#faithfulness?.measures() ?? null,
-      scored: (tile) => {
-        showScores(tile, this.#faithfulness);
-        this.#panel?.update(this.#tiles);
-      },
-      yardstick: (curves) => {
-        showYardstick(this.#ui.yardstick, curves, this.#faithfulness);
-        this.#panel?.setYardstick(curves);
-        this.#panel?.update(this.#tiles);
-      },
+      ...queueHooks(() => this.#panel, () => this.#tiles),
     });
   }
 
@@ -404,10 +395,9 @@ export class Grid {
     this.#ui.input = el('canvas', { width: 224, height: 224 });
     this.#ui.inputCaption = el('p', { className: 'caption' }, 'As the model sees it');
     this.#ui.targetLine = el('p', { className: 'target-line' });
-    this.#ui.yardstick = el('p', { className: 'faith yardstick', id: 'image-yardstick', hidden: true });
     const input = el('article', { className: 'tile input-tile', dataset: { method: 'input' } },
       el('h3', {}, 'Input'), this.#ui.inputCaption, el('div', { className: 'canvas-box' }, this.#ui.input),
-      el('div', { className: 'below' }, this.#ui.targetLine, this.#ui.yardstick));
+      el('div', { className: 'below' }, this.#ui.targetLine, this.#panel.yardstick));
     return el('div', { className: 'grid', id: 'grid' }, input, ...this.#tiles.map((t) => t.root));
   }
 

@@ -9,7 +9,7 @@ import { COLORBAR_WIDTH, Colorbars, el, field, option } from './dom.js';
 import { Cancelled } from './engine.js';
 import { colormapName, formatNumber } from './methods.js';
 import { TileQueue, newTile, showState, tileParts } from './queue.js';
-import { FaithfulnessControls, FaithfulnessPanel, showScores, showYardstick } from './faithfulness.js';
+import { FaithfulnessControls, FaithfulnessPanel, queueHooks } from './faithfulness.js';
 import { caption, listField, settingsFields } from './settings.js';
 import { showCheck } from './tile.js';
 
@@ -58,16 +58,7 @@ export class TextView {
         await this.#updateAgreement();
       },
       onIdle,
-      measures: () => this.#faithfulness?.measures() ?? null,
-      scored: (tile) => {
-        showScores(tile, this.#faithfulness);
-        this.#panel?.update(this.#tiles);
-      },
-      yardstick: (curves) => {
-        showYardstick(this.#ui.yardstick, curves, this.#faithfulness);
-        this.#panel?.setYardstick(curves);
-        this.#panel?.update(this.#tiles);
-      },
+      ...queueHooks(() => this.#panel, () => this.#tiles),
     });
   }
 
@@ -90,13 +81,12 @@ export class TextView {
     this.#tiles = model.methods.map((entry, id) => this.#makeTile(id, entry));
     // The methods can be chosen before the first sentence; the tiles show up with it.
     this.#ui.tilesBox = el('div', { className: 'text-tiles', id: 'text-tiles', hidden: true }, ...this.#tiles.map((t) => t.root));
-    this.#ui.yardstick = el('p', { className: 'faith yardstick', id: 'text-yardstick', hidden: true });
     const controls = this.#makeControls();
     this.#panel = new FaithfulnessPanel(this.#faithfulness, 'text', 'tokens');
     this.#root.replaceChildren(
       el('h2', { id: 'text-explanations-heading' }, 'Explanations'),
       controls,
-      this.#ui.yardstick,
+      this.#panel.yardstick,
       this.#ui.tilesBox,
       this.#panel.root,
       this.#makeAgreement());

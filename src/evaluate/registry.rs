@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::sweep::{Features, Sweep};
 use crate::error::Result;
 use crate::explain::schema::{Entry, Setting};
-use crate::explain::{Registered, Registry, Settings};
+use crate::explain::{Registered, Registry};
 use ndarray::ArrayD;
 
 /// Every metric, in the order the page lists them.
@@ -73,11 +73,6 @@ impl Measure {
         let (start, end) = self.spec().ends(features)?;
         Sweep::new(features, start, end, values, target, &self.settings().config()?)
     }
-
-    /// The settings, as their struct.
-    pub fn config(&self) -> Result<super::SweepConfig> {
-        Settings::config(self.settings())
-    }
 }
 
 #[cfg(test)]
@@ -92,7 +87,7 @@ mod tests {
             assert!(metrics[..i].iter().all(|m| m.name() != metric.name()), "{} twice", metric.name());
             let round_trip: Measure = serde_json::from_str(&serde_json::to_string(metric).unwrap()).unwrap();
             assert_eq!(&round_trip, metric);
-            assert!(metric.config().is_ok());
+            assert!(metric.settings().config::<crate::evaluate::SweepConfig>().is_ok());
         }
         assert!(Measure::parse(r#"{"metric": "deletion", "steps": 0}"#).is_err());
         assert!(Measure::parse(r#"{"metric": "deletion", "window": 3}"#).is_err());

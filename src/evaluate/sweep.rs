@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::classify::softmax;
 use crate::error::{Error, Result};
 use crate::explain::baseline::rand_chacha;
+use crate::explain::perturbation::check_slice;
 use crate::explain::schema::Setting;
 use crate::explain::{Explainer, Progress};
 use crate::text::{Sentence, TextModel};
@@ -181,7 +182,7 @@ pub struct Sweep {
     end: ArrayD<f32>,
     order: Vec<usize>,
     counts: Vec<usize>,
-    pub target: usize,
+    target: usize,
 }
 
 impl Sweep {
@@ -208,6 +209,7 @@ impl Sweep {
         if start.shape() != features.input().shape() || end.shape() != start.shape() {
             return Err(Error::Bug("a sweep's ends differ in shape from its input".into()));
         }
+        // A random order ranks no map: only the number of features counts.
         let order = match config.order {
             Order::Random => ranking(&vec![0.0; n], Order::Random, config.seed),
             order => ranking(values, order, config.seed),
@@ -266,14 +268,6 @@ impl Sweep {
     }
 }
 
-fn check_range(sweep: &Sweep, range: &Range<usize>) -> Result<()> {
-    if range.end > sweep.len() || range.start > range.end {
-        let (start, end, len) = (range.start, range.end, sweep.len());
-        return Err(Error::Bug(format!("passes {start} to {end} are outside the sweep's {len}")));
-    }
-    Ok(())
-}
-
 impl Explainer {
     /// The scores of a sweep's passes in `range`, in batches.
     pub fn sweep_scores(
@@ -282,7 +276,7 @@ impl Explainer {
         range: Range<usize>,
         progress: Progress<'_>,
     ) -> Result<Vec<f32>> {
-        check_range(sweep, &range)?;
+        check_slice(&range, sweep.len(), "sweep")?;
         let total = range.len();
         let mut scores = Vec::with_capacity(total);
         self.for_each_output_row(range.map(|i| sweep.input(i)), progress, total, |_, row| {
@@ -317,17 +311,8 @@ impl TextModel {
         range: Range<usize>,
         progress: Progress<'_>,
     ) -> Result<Vec<f32>> {
-        check_range(sweep, &range)?;
-        let total = range.len();
-        range
-            .enumerate()
-            .map(|(done, i)| {
-                let logits = self.reading_model().run(sweep.input(i))?;
-                let row = logits.iter().copied().collect::<ndarray::Array1<f32>>();
-                progress(done + 1, total);
-                sweep.score(row.view())
-            })
-            .collect()
+        check_slice(&range, sweep.len(), "sweep")?;
+        self.score_passes(range.map(|i| sweep.input(i)), progress, |row| sweep.score(row))
     }
 }
 

@@ -183,10 +183,7 @@ impl Explainer {
     /// The scores of the plan's inputs in `range`, in batches; progress counts passes within
     /// the range.
     pub fn scores(&self, plan: &Plan, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
-        if range.end > plan.len() || range.start > range.end {
-            let (start, end, len) = (range.start, range.end, plan.len());
-            return Err(Error::Bug(format!("passes {start} to {end} are outside the plan's {len}")));
-        }
+        check_slice(&range, plan.len(), "plan")?;
         let total = range.len();
         let mut scores = Vec::with_capacity(total);
         let inputs = range.map(|i| plan.inputs.input(i));
@@ -196,4 +193,14 @@ impl Explainer {
         })?;
         Ok(scores)
     }
+}
+
+/// An error unless passes `range` lie within the `len` passes of a plan (`what`: "plan",
+/// "sweep"): the page asks for slices of what it laid out, so this is Glimpse's bug.
+pub(crate) fn check_slice(range: &Range<usize>, len: usize, what: &str) -> Result<()> {
+    if range.end > len || range.start > range.end {
+        let (start, end) = (range.start, range.end);
+        return Err(Error::Bug(format!("passes {start} to {end} are outside the {what}'s {len}")));
+    }
+    Ok(())
 }

@@ -199,21 +199,6 @@ impl<W: Workspace> Session<W> {
         self.sweep_for(metric, target, values, |sweep, _| sweep.finish(scores))
     }
 
-    /// A metric on tile `tile`'s map, every pass here.
-    pub fn measure(
-        &mut self,
-        tile: u32,
-        metric: &str,
-        target: usize,
-        progress: Progress<'_>,
-    ) -> Result<Curve> {
-        let values = self.values(tile)?;
-        self.sweep_for(metric, target, &values, |sweep, work| {
-            let scores = work.probabilities(sweep, 0..sweep.len(), progress)?;
-            sweep.finish(&scores)
-        })
-    }
-
     fn sweep_for<T>(
         &mut self,
         metric: &str,

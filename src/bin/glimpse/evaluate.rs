@@ -75,14 +75,18 @@ fn shard(text: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// The metrics named, each in the orders asked, at the steps asked.
-fn measures(args: &EvaluateArgs) -> Result<Vec<(String, Order)>, String> {
-    let orders = match args.order.as_deref() {
+/// The metrics named, each in the orders asked (and the random order, unless left out), at
+/// the steps asked: parsed and checked once, before any work starts.
+fn measures(args: &EvaluateArgs) -> Result<Vec<(Measure, Order)>, String> {
+    let mut orders = match args.order.as_deref() {
         None => vec![Order::Morf, Order::Lerf],
         Some("morf") => vec![Order::Morf],
         Some("lerf") => vec![Order::Lerf],
         Some(other) => return Err(format!("--order is morf or lerf (both when left out), not {other}")),
     };
+    if !args.no_random {
+        orders.push(Order::Random);
+    }
     let names: Vec<String> = match &args.metrics {
         Some(list) => list.split(',').map(|s| s.trim().to_owned()).collect(),
         None => Measure::descriptors().iter().map(|d| d.id.to_owned()).collect(),
@@ -90,21 +94,15 @@ fn measures(args: &EvaluateArgs) -> Result<Vec<(String, Order)>, String> {
     let mut out = vec![];
     for name in names {
         for &order in &orders {
-            out.push((name.clone(), order));
-        }
-        if !args.no_random {
-            out.push((name, Order::Random));
+            let mut settings =
+                json!({"metric": name, "order": order, "seed": args.seed, "steps": args.steps});
+            if let Some(k) = args.step_pixels {
+                settings["step_pixels"] = k.into();
+            }
+            out.push((Measure::parse(&settings.to_string()).map_err(|e| e.to_string())?, order));
         }
     }
     Ok(out)
-}
-
-fn measure_json(args: &EvaluateArgs, metric: &str, order: Order) -> Result<Measure, String> {
-    let mut settings = json!({"metric": metric, "order": order, "seed": args.seed, "steps": args.steps});
-    if let Some(k) = args.step_pixels {
-        settings["step_pixels"] = k.into();
-    }
-    Measure::parse(&settings.to_string()).map_err(|e| e.to_string())
 }
 
 fn order_name(order: Order) -> String {
@@ -138,15 +136,13 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
             .collect(),
     };
     let measures = measures(&args)?;
-    // Every metric's settings are checked before any work starts.
-    for (metric, order) in &measures {
-        measure_json(&args, metric, *order)?;
-    }
     let map = match &args.map {
         Some(path) => {
-            if methods.len() != 1 && args.methods.is_some() {
+            if methods.len() != 1 || args.methods.is_none() {
                 return Err(
-                    "--map scores one map: name at most the one method that made it with --methods".into()
+                    "--map scores one map: name the one method that made it with --methods, so that \
+                            its channels are reduced as that method's tile shows them"
+                        .into(),
                 );
             }
             Some(glimpse::tensor::from_npy(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?)
@@ -162,41 +158,52 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
         files = files.into_iter().enumerate().filter(|(k, _)| k % n == i - 1).map(|(_, f)| f).collect();
     }
 
-    // One task per input and method (and one for the random order), on every core.
-    let mut tasks: Vec<(usize, Option<usize>)> = vec![];
-    for f in 0..files.len() {
-        if !args.no_random {
-            tasks.push((f, None));
-        }
-        let count = if map.is_some() { 1 } else { methods.len() };
-        tasks.extend((0..count).map(|m| (f, Some(m))));
-    }
-    let bar = ProgressBar::new(tasks.len() as u64).with_style(
+    // Every input, and within each its maps (and the random order), on every core.
+    let maps: Vec<Option<&Method>> = match map {
+        Some(_) => methods.first().map(Some).into_iter().collect(),
+        None => methods.iter().map(Some).collect(),
+    };
+    let maps: Vec<Option<&Method>> =
+        if args.no_random { maps } else { std::iter::once(None).chain(maps).collect() };
+    let bar = ProgressBar::new((files.len() * maps.len()) as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} maps scored, {elapsed} ({eta} left) {msg}")
             .map_err(|e| e.to_string())?,
     );
     let failed = AtomicBool::new(false);
-    let rows: Vec<Vec<Row>> = tasks
+    let rows: Vec<Vec<Row>> = files
         .par_iter()
-        .map(|&(f, method)| {
-            if failed.load(Ordering::Relaxed) {
-                return Ok(vec![]);
-            }
-            let result = score_one(
-                &args,
-                &explainer,
-                config.as_ref(),
-                &files[f],
-                method.map(|m| &methods[m]),
-                map.as_ref(),
-                &measures,
-                method.is_none(),
-            );
-            bar.inc(1);
-            if result.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-            result
+        .map(|file| {
+            let context = |e: String| format!("{}: {e}", file.display());
+            // The input and its class once, for all its maps.
+            let (input, _) = load_input(file, config.as_ref()).map_err(context)?;
+            let target = match args.target {
+                Some(t) => t,
+                None => top_class(&explainer, &input).map_err(context)?,
+            };
+            let rows: Vec<Vec<Row>> = maps
+                .par_iter()
+                .map(|&method| {
+                    if failed.load(Ordering::Relaxed) {
+                        return Ok(vec![]);
+                    }
+                    let result = score_one(
+                        &explainer,
+                        config.as_ref(),
+                        file,
+                        &input,
+                        target,
+                        method,
+                        map.as_ref(),
+                        &measures,
+                    );
+                    bar.inc(1);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    result
+                })
+                .collect::<Result<_, String>>()?;
+            Ok(rows.into_iter().flatten().collect())
         })
         .collect::<Result<_, String>>()?;
     bar.finish_and_clear();
@@ -218,71 +225,64 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
     serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
 }
 
-/// One input: one method's map (or the given map, or none for the random order) under every
-/// metric and order.
+/// One input: one method's map (or the given map; `None`: the random order's yardstick) under
+/// every metric and order.
 #[allow(clippy::too_many_arguments)]
 fn score_one(
-    args: &EvaluateArgs,
     explainer: &Explainer,
     config: Option<&ModelConfig>,
     file: &Path,
+    input: &ndarray::ArrayD<f32>,
+    target: usize,
     method: Option<&Method>,
     map: Option<&ndarray::ArrayD<f32>>,
-    measures: &[(String, Order)],
-    random: bool,
+    measures: &[(Measure, Order)],
 ) -> Result<Vec<Row>, String> {
     let context = |e: String| format!("{}: {e}", file.display());
-    let (input, _) = load_input(file, config).map_err(context)?;
-    let target = match args.target {
-        Some(t) => t,
-        None => top_class(explainer, &input).map_err(context)?,
-    };
     let &[_, _, height, width] = input.shape() else {
         return Err(context(format!(
             "evaluate needs an image input (1×C×H×W); this one has shape {:?}",
             input.shape()
         )));
     };
-    let values: Vec<f32> = if random {
-        vec![0.0; height * width]
-    } else {
-        let method = method.ok_or_else(|| context("no method".into()))?;
-        let raw = match map {
-            Some(map) => map.clone(),
-            None => {
-                let subject = Subject {
-                    input: input.clone(),
-                    target,
-                    pixels: config.map(|c| c.preprocess.clone()),
-                    custom_baseline: None,
-                };
-                explainer.explain(&subject, method, &mut |_, _| {}).map_err(|e| context(e.to_string()))?.map
-            }
-        };
-        let raw = if raw.ndim() == 2 {
-            raw.insert_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(0))
-        } else {
-            raw
-        };
-        displayed(&raw, method.display(), height, width)
-            .map_err(|e| context(e.to_string()))?
-            .iter()
-            .copied()
-            .collect()
-    };
-    let method = match (random, method) {
-        (true, _) => RANDOM,
-        (false, Some(m)) => m.name(),
-        (false, None) => "map",
+    let values: Vec<f32> = match method {
+        None => vec![],
+        Some(method) => {
+            let raw = match map {
+                Some(map) => map.clone(),
+                None => {
+                    let subject = Subject {
+                        input: input.clone(),
+                        target,
+                        pixels: config.map(|c| c.preprocess.clone()),
+                        custom_baseline: None,
+                    };
+                    explainer
+                        .explain(&subject, method, &mut |_, _| {})
+                        .map_err(|e| context(e.to_string()))?
+                        .map
+                }
+            };
+            let raw = if raw.ndim() == 2 {
+                raw.insert_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(0))
+            } else {
+                raw
+            };
+            displayed(&raw, method.display(), height, width)
+                .map_err(|e| context(e.to_string()))?
+                .iter()
+                .copied()
+                .collect()
+        }
     };
     let task = Task {
         input: file.display().to_string(),
-        method,
+        method: method.map_or(RANDOM, |m| m.name()),
         target,
-        features: Features::Pixels { input },
+        features: Features::Pixels { input: input.clone() },
         values,
     };
-    curves(args, measures, &task, |sweep| explainer.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {}))
+    curves(measures, &task, |sweep| explainer.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {}))
 }
 
 /// One input's features ranked by one map (the random order: by none), for one class.
@@ -297,8 +297,7 @@ struct Task<'a> {
 /// The task's curve under every metric and order that applies to it (the random order to the
 /// yardstick's task only), each pass scored by `score`.
 fn curves(
-    args: &EvaluateArgs,
-    measures: &[(String, Order)],
+    measures: &[(Measure, Order)],
     task: &Task,
     score: impl Fn(&glimpse::evaluate::Sweep) -> glimpse::Result<Vec<f32>>,
 ) -> Result<Vec<Row>, String> {
@@ -307,15 +306,14 @@ fn curves(
     measures
         .iter()
         .filter(|(_, order)| (*order == Order::Random) == random)
-        .map(|(metric, order)| {
-            let measure = measure_json(args, metric, *order)?;
+        .map(|(measure, order)| {
             let sweep = measure.sweep(&task.features, &task.values, task.target).map_err(context)?;
             let scores = score(&sweep).map_err(context)?;
             let Curve { scores, auc, .. } = sweep.finish(&scores).map_err(context)?;
             Ok(Row {
                 input: task.input.clone(),
                 method: task.method.to_owned(),
-                metric: metric.clone(),
+                metric: measure.name().to_owned(),
                 order: order_name(*order),
                 target: task.target,
                 auc,
@@ -397,18 +395,13 @@ fn write_report(out: &Path, report: &Report) -> Result<(), String> {
 
 /// The mean area by method, metric and order.
 fn mean_aucs(rows: &[Row]) -> Value {
-    let mut means = serde_json::Map::new();
+    let mut sums: std::collections::BTreeMap<String, (f64, u32)> = Default::default();
     for r in rows {
-        let key = format!("{} {} {}", r.method, r.metric, r.order);
-        let entry = means.entry(key).or_insert_with(|| json!([0.0, 0]));
-        let (sum, n) = (entry[0].as_f64().unwrap_or(0.0), entry[1].as_u64().unwrap_or(0));
-        *entry = json!([sum + f64::from(r.auc), n + 1]);
+        let (sum, n) = sums.entry(format!("{} {} {}", r.method, r.metric, r.order)).or_default();
+        *sum += f64::from(r.auc);
+        *n += 1;
     }
-    for value in means.values_mut() {
-        let (sum, n) = (value[0].as_f64().unwrap_or(0.0), value[1].as_u64().unwrap_or(1));
-        *value = json!(sum / n as f64);
-    }
-    Value::Object(means)
+    sums.into_iter().map(|(key, (sum, n))| (key, json!(sum / f64::from(n)))).collect()
 }
 
 /// Sentences: every text method's map of each, scored over its tokens.
@@ -426,19 +419,11 @@ fn evaluate_text(args: &EvaluateArgs, model_path: &Path) -> Result<String, Strin
         None => TextMethod::all(),
     };
     let measures = measures(args)?;
-    for (metric, order) in &measures {
-        measure_json(args, metric, *order)?;
-    }
-    let mut tasks: Vec<(usize, Option<usize>)> = vec![];
-    for s in 0..args.text.len() {
-        if !args.no_random {
-            tasks.push((s, None));
-        }
-        tasks.extend((0..methods.len()).map(|m| (s, Some(m))));
-    }
-    let rows: Vec<Vec<Row>> = tasks
+    // Sentences on every core; each is read once, and its maps share its models.
+    let rows: Vec<Vec<Row>> = args
+        .text
         .par_iter()
-        .map(|&(s, m)| sentence_rows(args, &model, &args.text[s], m.map(|m| &methods[m]), &measures))
+        .map(|text| sentence_rows(args, &model, text, &methods, &measures))
         .collect::<Result<_, String>>()?;
     let mut results: Vec<Row> = rows.into_iter().flatten().collect();
     sort(&mut results);
@@ -454,13 +439,14 @@ fn evaluate_text(args: &EvaluateArgs, model_path: &Path) -> Result<String, Strin
     serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
 }
 
-/// One sentence: one text method's map (none: the random order) under every metric and order.
+/// One sentence: every text method's map (and the random order, unless left out) under every
+/// metric and order.
 fn sentence_rows(
     args: &EvaluateArgs,
     model: &TextModel,
     text: &str,
-    method: Option<&TextMethod>,
-    measures: &[(String, Order)],
+    methods: &[TextMethod],
+    measures: &[(Measure, Order)],
 ) -> Result<Vec<Row>, String> {
     let context = |e: String| format!("{text:?}: {e}");
     let mut sentence = model.sentence(text).map_err(|e| context(e.to_string()))?;
@@ -468,23 +454,30 @@ fn sentence_rows(
         Some(t) => t,
         None => glimpse::classify::argmax(ndarray::ArrayView1::from(&sentence.reading.logits)),
     };
-    let values = match method {
-        Some(method) => {
-            let attribution = model
-                .explain(&mut sentence, method, target, &mut |_, _| {})
-                .map_err(|e| context(e.to_string()))?;
-            model.ranked(&sentence, &attribution.scores)
-        }
-        None => vec![],
-    };
-    let task = Task {
-        input: text.to_owned(),
-        method: method.map_or(RANDOM, |m| m.name()),
-        target,
-        features: model.features(&sentence),
-        values,
-    };
-    curves(args, measures, &task, |sweep| model.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {}))
+    let random = (!args.no_random).then_some(None);
+    let mut rows = vec![];
+    for method in random.into_iter().chain(methods.iter().map(Some)) {
+        let values = match method {
+            Some(method) => {
+                let attribution = model
+                    .explain(&mut sentence, method, target, &mut |_, _| {})
+                    .map_err(|e| context(e.to_string()))?;
+                model.ranked(&sentence, &attribution.scores)
+            }
+            None => vec![],
+        };
+        let task = Task {
+            input: text.to_owned(),
+            method: method.map_or(RANDOM, |m| m.name()),
+            target,
+            features: model.features(&sentence),
+            values,
+        };
+        rows.extend(curves(measures, &task, |sweep| {
+            model.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {})
+        })?);
+    }
+    Ok(rows)
 }
 
 /// Joins the reports of a sharded run: the same conventions, every curve once.

@@ -44,7 +44,7 @@ pub use registry::{TextMethod, TokenMethod};
 
 use super::model::{Pooling, Reading, TextModel};
 use crate::error::{Error, Result};
-use crate::explain::perturbation::{PlayerValues, Players};
+use crate::explain::perturbation::{check_slice, PlayerValues, Players};
 use crate::explain::{Completeness, Explainer, Method, Progress, Subject};
 use crate::grad::{GradModel, Mode, Target};
 
@@ -234,26 +234,37 @@ impl TextModel {
 
     /// The target's logit for passes `range` of the plan.
     pub fn scores(&self, plan: &TokenPlan, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
-        if range.end > plan.len() || range.start > range.end {
-            let (start, end, len) = (range.start, range.end, plan.len());
-            return Err(Error::Bug(format!("passes {start} to {end} are outside the plan's {len}")));
-        }
-        let total = range.len();
-        let model = self.reading_model();
-        let mut scores = Vec::with_capacity(total);
-        for (done, i) in range.enumerate() {
-            let logits = model.run(TextModel::ids_tensor(&plan.ids(i)))?;
-            let score = logits.iter().nth(plan.target).copied().ok_or_else(|| {
+        check_slice(&range, plan.len(), "plan")?;
+        let inputs = range.map(|i| TextModel::ids_tensor(&plan.ids(i)));
+        self.score_passes(inputs, progress, |logits| {
+            logits.get(plan.target).copied().ok_or_else(|| {
                 Error::Explain(format!(
                     "class {} is outside the model's {} outputs",
                     plan.target,
                     logits.len()
                 ))
-            })?;
-            scores.push(score);
-            progress(done + 1, total);
-        }
-        Ok(scores)
+            })
+        })
+    }
+
+    /// Runs the reading model on each input (ids as f32, 1 × T), one at a time, and scores its
+    /// output row with `score`; progress counts the inputs.
+    pub(crate) fn score_passes(
+        &self,
+        inputs: impl ExactSizeIterator<Item = ndarray::ArrayD<f32>>,
+        progress: Progress<'_>,
+        score: impl Fn(ndarray::ArrayView1<'_, f32>) -> Result<f32>,
+    ) -> Result<Vec<f32>> {
+        let total = inputs.len();
+        inputs
+            .enumerate()
+            .map(|(done, input)| {
+                let logits = self.reading_model().run(input)?;
+                let row = logits.iter().copied().collect::<ndarray::Array1<f32>>();
+                progress(done + 1, total);
+                score(row.view())
+            })
+            .collect()
     }
 }
 
