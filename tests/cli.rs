@@ -413,7 +413,7 @@ fn evaluate_runs_a_folder_in_shards_that_merge_into_the_whole() {
     let out = glimpse(&[&common[..], &["--out", csv.to_str().unwrap()]].concat());
     assert!(out.status.success());
     let text = std::fs::read_to_string(&csv).unwrap();
-    assert!(text.starts_with("input,method,metric,order,target,auc,curve\n"));
+    assert!(text.starts_with("input,method,metric,order,target,auc,curve,layers,spearman_signed,ssim\n"));
     assert_eq!(text.lines().count(), 13, "a header and 12 curves");
 }
 
@@ -469,4 +469,90 @@ fn evaluate_scores_a_sentences_maps_over_its_tokens() {
         "{}",
         String::from_utf8_lossy(&empty.stderr)
     );
+}
+
+/// Adebayo et al.'s finding on the bundled model: re-initialising the logits layer alone
+/// changes the gradient's map (ρ well below 1) while Guided Backprop's barely moves. The
+/// CLI's numbers are the library's, recomputed here; `randomise` lists the layers and writes
+/// the randomised model.
+#[test]
+fn evaluate_randomisation_shows_guided_backprop_surviving_the_logits_randomised() {
+    use glimpse::evaluate::compare;
+    use glimpse::explain::{Explainer, Method, Subject};
+
+    let out = temp("randomisation.json");
+    let run = glimpse(&[
+        "evaluate",
+        "--model",
+        MODEL,
+        "--input",
+        "tests/data/chelsea_input.npy",
+        "--methods",
+        "gradient,guided-backprop",
+        "--metrics",
+        "randomisation",
+        "--randomisation-mode",
+        "cascading",
+        "--randomisation-steps",
+        "2",
+        "--seed",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let rows = report(&out)["results"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 2);
+    let row = |method: &str| rows.iter().find(|r| r["method"] == method).unwrap().clone();
+    let (gradient, guided) = (row("gradient"), row("guided-backprop"));
+    assert_eq!(gradient["layers"], serde_json::json!(["/_fc/Gemm", "/_conv_stem/Conv"]));
+    let rho = |r: &serde_json::Value| r["curve"][0].as_f64().unwrap() as f32;
+    assert!(
+        rho(&guided) > 0.95 && rho(&gradient) < 0.6,
+        "guided {} gradient {}",
+        rho(&guided),
+        rho(&gradient)
+    );
+
+    let onnx = std::fs::read(MODEL).unwrap();
+    let subject = Subject {
+        input: common::npy(&std::fs::read("tests/data/chelsea_input.npy").unwrap()),
+        target: gradient["target"].as_u64().unwrap() as usize,
+        pixels: None,
+        custom_baseline: None,
+    };
+    let randomised = glimpse::model::randomise::randomise(&onnx, &[0], 4).unwrap();
+    let method = Method::from_name("gradient").unwrap();
+    let map = |bytes: &[u8]| {
+        let raw =
+            Explainer::from_bytes(bytes).unwrap().explain(&subject, &method, &mut |_, _| {}).unwrap().map;
+        glimpse::render::displayed(&raw, method.display(), 224, 224)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<f32>>()
+    };
+    let similarity = compare(&map(&onnx), &map(&randomised), Some((224, 224)));
+    assert_eq!(rho(&gradient), similarity.spearman_abs);
+    assert_eq!(gradient["ssim"][0].as_f64().unwrap() as f32, similarity.ssim.unwrap());
+
+    let written = temp("randomised.onnx");
+    let listed = glimpse(&[
+        "randomise",
+        "--model",
+        MODEL,
+        "--layers",
+        "0",
+        "--seed",
+        "4",
+        "--out",
+        written.to_str().unwrap(),
+    ]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert_eq!(std::fs::read(&written).unwrap(), randomised);
+    let layers: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(layers["layers"].as_array().unwrap().len(), 50);
+    assert_eq!(layers["layers"][0]["randomised"], true);
+    let bad = glimpse(&["randomise", "--model", MODEL, "--layers", "50", "--out", "/dev/null"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("50 parameterised layers"));
 }

@@ -1,12 +1,14 @@
 //! The faithfulness metrics against their definitions: deletion and insertion against the RISE
 //! repository's `evaluation.py`, re-implemented in NumPy with onnxruntime
 //! (`data/evaluate/make_references.py`), on EfficientNet-Lite0 with maps made by Captum and
-//! pytorch-grad-cam, ranked as Glimpse displays them; and the sessions' metric verbs.
+//! pytorch-grad-cam, ranked as Glimpse displays them; model randomisation against onnxruntime
+//! on the same re-initialised weights, SciPy and scikit-image (`make_randomisation_references.py`);
+//! and the sessions' metric verbs.
 
 mod common;
 use common::npy;
 
-use glimpse::evaluate::{gkern, Features, Measure};
+use glimpse::evaluate::{compare, gkern, Features, Measure};
 use glimpse::explain::{Display, Explainer};
 use glimpse::render::displayed;
 use ndarray::ArrayD;
@@ -91,4 +93,74 @@ fn a_random_order_is_the_same_for_the_same_seed_and_differs_for_another() {
     assert_ne!(sweep(3).input(2), sweep(4).input(2));
     let removed = sweep(3).input(2).iter().filter(|&&v| v == 0.0).count();
     assert!(removed >= 3 * 224 * 224 / 2, "half the pixels, every channel, are 0: {removed}");
+}
+
+fn randomisation_references() -> Json {
+    serde_json::from_str(include_str!("data/evaluate/randomisation.json")).unwrap()
+}
+
+fn indices(value: &Json) -> Vec<usize> {
+    value.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect()
+}
+
+/// The largest difference from onnxruntime's logits, relative to their largest magnitude.
+fn off(got: &[f32], want: &[f32]) -> f32 {
+    assert_eq!(got.len(), want.len());
+    let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f32::max) / scale
+}
+
+#[test]
+fn randomised_efficientnet_lite0_gives_onnxruntimes_logits_on_the_same_weights() {
+    let refs = randomisation_references();
+    let seed = refs["seed"].as_u64().unwrap();
+    let input = npy(include_bytes!("data/chelsea_input.npy"));
+    let original = glimpse::Model::from_bytes(MODEL).unwrap().run(input.clone()).unwrap();
+    for case in refs["image"].as_array().unwrap() {
+        let layers = indices(&case["layers"]);
+        let bytes = glimpse::model::randomise::randomise(MODEL, &layers, seed).unwrap();
+        let logits = glimpse::Model::from_bytes(&bytes).unwrap().run(input.clone()).unwrap();
+        let got: Vec<f32> = logits.iter().copied().collect();
+        let worst = off(&got, &floats(&case["logits"]));
+        assert!(worst < 1e-4, "{} layers {}: {worst}", case["mode"], layers.len());
+        assert!(logits != original, "the randomised model is another model");
+    }
+}
+
+#[test]
+fn randomised_minilm_gives_onnxruntimes_logits_on_the_same_weights() {
+    let refs = randomisation_references();
+    let seed = refs["seed"].as_u64().unwrap();
+    let onnx = include_bytes!("../models/minilm-sentiment.onnx");
+    for case in refs["text"].as_array().unwrap() {
+        let layers = indices(&case["layers"]);
+        let bytes = glimpse::model::randomise::randomise(onnx, &layers, seed).unwrap();
+        let model = glimpse::text::TextModel::from_bytes(
+            &bytes,
+            include_bytes!("../models/minilm-sentiment.json"),
+            include_bytes!("../models/minilm-tokenizer.json"),
+        )
+        .unwrap();
+        let reading = model.read(case["text"].as_str().unwrap()).unwrap();
+        let worst = off(&reading.logits, &floats(&case["logits"]));
+        assert!(worst < 1e-4, "{} layers {}: {worst}", case["mode"], layers.len());
+    }
+}
+
+#[test]
+fn map_similarity_is_scipys_spearman_and_scikit_images_ssim() {
+    let refs = &randomisation_references()["similarity"];
+    let flat = |v: &Json| v.as_array().unwrap().iter().flat_map(floats).collect::<Vec<f32>>();
+    let (a, b) = (flat(&refs["a"]), flat(&refs["b"]));
+    let similarity = compare(&a, &b, Some((24, 30)));
+    for (got, key) in [
+        (similarity.spearman_abs, "spearman_abs"),
+        (similarity.spearman_signed, "spearman_signed"),
+        (similarity.ssim.unwrap(), "ssim"),
+    ] {
+        let want = refs[key].as_f64().unwrap() as f32;
+        assert!((got - want).abs() < 1e-6, "{key}: {got} against {want}");
+    }
+    let same = compare(&a, &a, None);
+    assert_eq!((same.spearman_abs, same.spearman_signed, same.ssim), (1.0, 1.0, None));
 }

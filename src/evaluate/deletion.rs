@@ -5,7 +5,7 @@
 
 use ndarray::ArrayD;
 
-use super::registry::{Metric, MetricDescriptor};
+use super::registry::{Kind, Metric, MetricDescriptor};
 use super::sweep::{Features, SweepConfig};
 use crate::error::Result;
 
@@ -18,6 +18,7 @@ impl Metric for Deletion {
             title: "Deletion",
             caption: "probability as the map's features are removed; a lower area is more faithful",
             higher_is_better: false,
+            kind: Kind::Sweep,
             settings: SweepConfig::settings(),
         }
     }

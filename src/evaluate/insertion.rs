@@ -9,7 +9,7 @@
 
 use ndarray::{Array2, ArrayD, Axis};
 
-use super::registry::{Metric, MetricDescriptor};
+use super::registry::{Kind, Metric, MetricDescriptor};
 use super::sweep::{Features, SweepConfig};
 use crate::error::{Error, Result};
 
@@ -26,6 +26,7 @@ impl Metric for Insertion {
             title: "Insertion",
             caption: "probability as the map's features are put back into a blurred input; a higher area is more faithful",
             higher_is_better: true,
+            kind: Kind::Sweep,
             settings: SweepConfig::settings(),
         }
     }

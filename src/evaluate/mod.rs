@@ -9,12 +9,21 @@
 //! image (every channel of a pixel moves together) or the tokens of a sentence other than
 //! [CLS] and [SEP] (a removed token is [PAD], so the derived mask drops it). The sweep is a
 //! plan of forward passes like a forward-only method's, so the page's workers share it.
+//!
+//! Model randomisation (Adebayo et al. 2018) re-initialises the model's parameterised layers
+//! (`model::randomise`), from the logits down, and compares each map recomputed on the
+//! randomised model with the original one (`similarity.rs`): a map that survives the
+//! randomisation of the weights it claims to explain does not explain them.
 
 mod deletion;
 mod insertion;
+mod randomisation;
 mod registry;
+mod similarity;
 mod sweep;
 
 pub use insertion::{gkern, rise_blur, RISE_KERNEL, RISE_SIGMA};
-pub use registry::{Measure, Metric, MetricDescriptor};
+pub use randomisation::{compare, Mode, RandomisationConfig, Similarity, Step};
+pub use registry::{Kind, Measure, Metric, MetricDescriptor};
+pub use similarity::{spearman, ssim};
 pub use sweep::{ranking, step_counts, trapezoid, Curve, Features, Order, Sweep, SweepConfig};

@@ -4,13 +4,14 @@
 use serde::Serialize;
 
 use super::sweep::{Features, Sweep};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::explain::schema::{Entry, Setting};
 use crate::explain::{Registered, Registry};
 use ndarray::ArrayD;
 
 /// Every metric, in the order the page lists them.
-static METRICS: &[&dyn Metric] = &[&super::deletion::Deletion, &super::insertion::Insertion];
+static METRICS: &[&dyn Metric] =
+    &[&super::deletion::Deletion, &super::insertion::Insertion, &super::randomisation::Randomisation];
 
 /// A metric with its settings. In JSON: `{"metric": "deletion", "steps": 50, "order": "morf"}`.
 pub type Measure = Registered<dyn Metric>;
@@ -24,9 +25,21 @@ pub struct MetricDescriptor {
     pub title: &'static str,
     /// One line on what the number means.
     pub caption: &'static str,
-    /// Whether a higher area is better (insertion) or worse (deletion).
+    /// Whether a higher number is better (insertion) or worse (deletion, randomisation).
     pub higher_is_better: bool,
+    pub kind: Kind,
     pub settings: Vec<Setting>,
+}
+
+/// How a metric holds a map to the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Moves the input's features in the map's order and scores each step: a plan of forward
+    /// passes ([`Metric::ends`]).
+    Sweep,
+    /// Recomputes the map on re-initialised models and compares it with the original.
+    Randomisation,
 }
 
 impl Entry for MetricDescriptor {
@@ -43,13 +56,15 @@ impl Entry for MetricDescriptor {
     }
 }
 
-/// A metric that sweeps the input's features from one end to the other in the map's order.
+/// A metric: what it says of itself and, when it sweeps, the sweep's ends.
 pub trait Metric: Sync {
     fn descriptor(&self) -> MetricDescriptor;
 
-    /// The sweep's two ends: the input the first pass sees, and what every feature becomes by
+    /// A sweep's two ends: the input the first pass sees, and what every feature becomes by
     /// the last.
-    fn ends(&self, features: &Features) -> Result<(ArrayD<f32>, ArrayD<f32>)>;
+    fn ends(&self, _features: &Features) -> Result<(ArrayD<f32>, ArrayD<f32>)> {
+        Err(Error::Setting(format!("{} does not sweep the input's features", self.descriptor().title)))
+    }
 }
 
 impl Registry for dyn Metric {
@@ -70,6 +85,9 @@ impl Measure {
     /// Lays the metric out on the subject, ranking its features by `values` (one per feature,
     /// the map as displayed), for class `target`.
     pub fn sweep(&self, features: &Features, values: &[f32], target: usize) -> Result<Sweep> {
+        if self.spec().descriptor().kind != Kind::Sweep {
+            return Err(Error::Setting(format!("{} does not sweep the input's features", self.name())));
+        }
         let (start, end) = self.spec().ends(features)?;
         Sweep::new(features, start, end, values, target, &self.settings().config()?)
     }
@@ -87,7 +105,12 @@ mod tests {
             assert!(metrics[..i].iter().all(|m| m.name() != metric.name()), "{} twice", metric.name());
             let round_trip: Measure = serde_json::from_str(&serde_json::to_string(metric).unwrap()).unwrap();
             assert_eq!(&round_trip, metric);
-            assert!(metric.settings().config::<crate::evaluate::SweepConfig>().is_ok());
+            match metric.spec().descriptor().kind {
+                Kind::Sweep => assert!(metric.settings().config::<crate::evaluate::SweepConfig>().is_ok()),
+                Kind::Randomisation => {
+                    assert!(metric.settings().config::<crate::evaluate::RandomisationConfig>().is_ok())
+                }
+            }
         }
         assert!(Measure::parse(r#"{"metric": "deletion", "steps": 0}"#).is_err());
         assert!(Measure::parse(r#"{"metric": "deletion", "window": 3}"#).is_err());

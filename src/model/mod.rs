@@ -18,6 +18,7 @@ use crate::tensor::Value;
 
 mod check;
 pub mod graph;
+pub mod randomise;
 pub mod surgery;
 
 /// One dimension of a model input: a fixed size, or a symbol such as the batch size.

@@ -88,7 +88,8 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
         }
         graph.output.retain(|o| &o.name != name);
         graph.input.insert(0, value_info(name, DataType::Float, shape));
-        prune(graph);
+        let needed = prune_dead(graph);
+        graph.input.retain(|i| needed.contains(&i.name));
     }
 
     let mut out = Vec::with_capacity(model.encoded_len());
@@ -173,9 +174,9 @@ fn value_info(name: &str, elem: DataType, shape: &[Option<usize>]) -> pb::ValueI
     }
 }
 
-/// Keeps only the nodes the outputs need, given the graph's inputs, and the inputs and
-/// initializers those nodes read.
-fn prune(graph: &mut pb::GraphProto) {
+/// Keeps only the nodes the outputs need, given the graph's inputs, and the initializers those
+/// nodes read; returns the names they read.
+pub(crate) fn prune_dead(graph: &mut pb::GraphProto) -> HashSet<String> {
     let inputs: HashSet<String> = graph.input.iter().map(|i| i.name.clone()).collect();
     let mut needed: HashSet<String> = graph.output.iter().map(|o| o.name.clone()).collect();
     let mut keep = vec![false; graph.node.len()];
@@ -190,7 +191,7 @@ fn prune(graph: &mut pb::GraphProto) {
         index += 1;
         keep[index - 1]
     });
-    graph.input.retain(|i| needed.contains(&i.name));
     graph.initializer.retain(|t| needed.contains(&t.name));
     graph.value_info.retain(|v| needed.contains(&v.name));
+    needed
 }

@@ -5,8 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use glimpse::evaluate::{Curve, Features, Measure, Order};
+use glimpse::evaluate::{
+    compare, Curve, Features, Kind, Measure, Order, RandomisationConfig, Similarity, Step,
+};
 use glimpse::explain::{Explainer, Method, Subject};
+use glimpse::model::randomise;
 use glimpse::render::displayed;
 use glimpse::text::{TextMethod, TextModel};
 use glimpse::ModelConfig;
@@ -15,7 +18,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::explain::{load_input, load_text_model, top_class};
+use super::explain::{load_input, top_class, TextFiles};
 use super::{read, EvaluateArgs};
 
 /// The method name of the random order's rows: the yardstick.
@@ -30,8 +33,20 @@ pub struct Row {
     pub metric: String,
     pub order: String,
     pub target: usize,
-    pub auc: f32,
+    /// A sweep's area; randomisation has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auc: Option<f32>,
+    /// A sweep's scores; randomisation's Spearman ρ of the absolute maps, step by step.
     pub curve: Vec<f32>,
+    /// Randomisation: each step's deepest re-initialised layer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<String>,
+    /// Randomisation: Spearman's ρ of the signed maps, step by step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spearman_signed: Vec<f32>,
+    /// Randomisation: SSIM of the absolute maps, step by step (none for a sentence).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssim: Vec<Option<f32>>,
 }
 
 /// A report: the conventions it used and every curve.
@@ -75,9 +90,15 @@ fn shard(text: &str) -> Result<(usize, usize), String> {
     Ok((i, n))
 }
 
-/// The metrics named, each in the orders asked (and the random order, unless left out), at
-/// the steps asked: parsed and checked once, before any work starts.
-fn measures(args: &EvaluateArgs) -> Result<Vec<(Measure, Order)>, String> {
+/// The metrics asked for: each sweep in the orders asked (and the random order, unless left
+/// out) at the steps asked, and randomisation in the modes asked.
+struct Measures {
+    sweeps: Vec<(Measure, Order)>,
+    randomisations: Vec<Measure>,
+}
+
+/// The metrics named (the sweeps when none are), parsed and checked once, before any work.
+fn measures(args: &EvaluateArgs) -> Result<Measures, String> {
     let mut orders = match args.order.as_deref() {
         None => vec![Order::Morf, Order::Lerf],
         Some("morf") => vec![Order::Morf],
@@ -87,19 +108,33 @@ fn measures(args: &EvaluateArgs) -> Result<Vec<(Measure, Order)>, String> {
     if !args.no_random {
         orders.push(Order::Random);
     }
+    let modes: Vec<&str> = match args.randomisation_mode.as_deref() {
+        None => vec!["cascading", "independent"],
+        Some(mode) => vec![mode],
+    };
     let names: Vec<String> = match &args.metrics {
         Some(list) => list.split(',').map(|s| s.trim().to_owned()).collect(),
-        None => Measure::descriptors().iter().map(|d| d.id.to_owned()).collect(),
+        None => {
+            Measure::descriptors().iter().filter(|d| d.kind == Kind::Sweep).map(|d| d.id.to_owned()).collect()
+        }
     };
-    let mut out = vec![];
+    let mut out = Measures { sweeps: vec![], randomisations: vec![] };
     for name in names {
+        let kind = Measure::descriptors().iter().find(|d| d.id == name).map(|d| d.kind);
+        if kind == Some(Kind::Randomisation) {
+            for mode in &modes {
+                let settings = json!({"metric": name, "mode": mode, "steps": args.randomisation_steps, "seed": args.seed});
+                out.randomisations.push(Measure::parse(&settings.to_string()).map_err(|e| e.to_string())?);
+            }
+            continue;
+        }
         for &order in &orders {
             let mut settings =
                 json!({"metric": name, "order": order, "seed": args.seed, "steps": args.steps});
             if let Some(k) = args.step_pixels {
                 settings["step_pixels"] = k.into();
             }
-            out.push((Measure::parse(&settings.to_string()).map_err(|e| e.to_string())?, order));
+            out.sweeps.push((Measure::parse(&settings.to_string()).map_err(|e| e.to_string())?, order));
         }
     }
     Ok(out)
@@ -153,61 +188,125 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
     if map.is_some() && files.len() != 1 {
         return Err("--map scores a map of one input: give --input one file".into());
     }
+    if map.is_some() && !measures.randomisations.is_empty() {
+        return Err(
+            "randomisation recomputes the map on randomised models: it cannot score a map given with --map"
+                .into(),
+        );
+    }
     if let Some(text) = &args.shard {
         let (i, n) = shard(text)?;
         files = files.into_iter().enumerate().filter(|(k, _)| k % n == i - 1).map(|(_, f)| f).collect();
     }
 
-    // Every input, and within each its maps (and the random order), on every core.
+    // Every input and its class, once, on every core.
+    let loaded: Vec<(ndarray::ArrayD<f32>, usize)> = files
+        .par_iter()
+        .map(|file| {
+            let context = |e: String| format!("{}: {e}", file.display());
+            let (input, _) = load_input(file, config.as_ref()).map_err(context)?;
+            if input.ndim() != 4 {
+                return Err(context(format!(
+                    "evaluate needs an image input (1×C×H×W); this one has shape {:?}",
+                    input.shape()
+                )));
+            }
+            let target = match args.target {
+                Some(t) => t,
+                None => top_class(&explainer, &input).map_err(context)?,
+            };
+            Ok((input, target))
+        })
+        .collect::<Result<_, String>>()?;
+
+    // Every input's maps (and the random order), each scored by the sweeps, on every core.
     let maps: Vec<Option<&Method>> = match map {
         Some(_) => methods.first().map(Some).into_iter().collect(),
         None => methods.iter().map(Some).collect(),
     };
     let maps: Vec<Option<&Method>> =
         if args.no_random { maps } else { std::iter::once(None).chain(maps).collect() };
-    let bar = ProgressBar::new((files.len() * maps.len()) as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} maps scored, {elapsed} ({eta} left) {msg}")
+    let tasks: Vec<(usize, Option<&Method>)> =
+        (0..files.len()).flat_map(|f| maps.iter().map(move |&m| (f, m))).collect();
+    let steps: Vec<(&Measure, Vec<Step>)> = match &measures.randomisations[..] {
+        [] => vec![],
+        some => {
+            let layers = randomise::layers(&onnx).map_err(|e| e.to_string())?;
+            some.iter().map(|m| Ok((m, randomisation_steps(m, &layers)?))).collect::<Result<_, String>>()?
+        }
+    };
+    let recomputed = steps.iter().map(|(_, s)| s.len()).sum::<usize>() * files.len() * methods.len();
+    let bar = ProgressBar::new((tasks.len() + recomputed) as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} maps, {elapsed} ({eta} left) {msg}")
             .map_err(|e| e.to_string())?,
     );
     let failed = AtomicBool::new(false);
-    let rows: Vec<Vec<Row>> = files
+    let scored: Vec<(Vec<f32>, Vec<Row>)> = tasks
         .par_iter()
-        .map(|file| {
-            let context = |e: String| format!("{}: {e}", file.display());
-            // The input and its class once, for all its maps.
-            let (input, _) = load_input(file, config.as_ref()).map_err(context)?;
-            let target = match args.target {
-                Some(t) => t,
-                None => top_class(&explainer, &input).map_err(context)?,
-            };
-            let rows: Vec<Vec<Row>> = maps
-                .par_iter()
-                .map(|&method| {
-                    if failed.load(Ordering::Relaxed) {
-                        return Ok(vec![]);
-                    }
-                    let result = score_one(
-                        &explainer,
-                        config.as_ref(),
-                        file,
-                        &input,
-                        target,
-                        method,
-                        map.as_ref(),
-                        &measures,
-                    );
-                    bar.inc(1);
-                    if result.is_err() {
-                        failed.store(true, Ordering::Relaxed);
-                    }
-                    result
-                })
-                .collect::<Result<_, String>>()?;
-            Ok(rows.into_iter().flatten().collect())
+        .map(|&(f, method)| {
+            if failed.load(Ordering::Relaxed) {
+                return Ok((vec![], vec![]));
+            }
+            let (file, (input, target)) = (&files[f], &loaded[f]);
+            let result = score_one(
+                &explainer,
+                config.as_ref(),
+                file,
+                input,
+                *target,
+                method,
+                map.as_ref(),
+                &measures.sweeps,
+            );
+            bar.inc(1);
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            result
         })
         .collect::<Result<_, String>>()?;
+
+    // Each step's randomised model, once, for every input's maps.
+    let mut results: Vec<Row> = vec![];
+    for (measure, steps) in &steps {
+        let per_step: Vec<Vec<Similarity>> = steps
+            .par_iter()
+            .map(|step| {
+                let randomised = randomise::randomise(&onnx, &step.layers, measure_seed(measure)?)
+                    .and_then(|bytes| Explainer::from_bytes(&bytes))
+                    .map_err(|e| e.to_string())?;
+                tasks
+                    .iter()
+                    .zip(&scored)
+                    .filter_map(|(&(f, method), (values, _))| method.map(|m| (f, m, values)))
+                    .map(|(f, method, values)| {
+                        let (input, target) = &loaded[f];
+                        let again = image_values(&randomised, config.as_ref(), input, *target, method)
+                            .map_err(|e| {
+                                format!("{} (randomised through {}): {e}", files[f].display(), step.label)
+                            })?;
+                        bar.inc(1);
+                        let (h, w) = (input.shape()[2], input.shape()[3]);
+                        Ok(compare(values, &again, Some((h, w))))
+                    })
+                    .collect()
+            })
+            .collect::<Result<_, String>>()?;
+        let mapped = tasks.iter().filter_map(|&(f, method)| method.map(|m| (f, m)));
+        for (k, (f, method)) in mapped.enumerate() {
+            let similarities: Vec<Similarity> = per_step.iter().filter_map(|s| s.get(k).copied()).collect();
+            results.push(randomisation_row(
+                files[f].display().to_string(),
+                method.name(),
+                loaded[f].1,
+                measure,
+                steps,
+                &similarities,
+            )?);
+        }
+    }
     bar.finish_and_clear();
-    let mut results: Vec<Row> = rows.into_iter().flatten().collect();
+    results.extend(scored.into_iter().flat_map(|(_, rows)| rows));
     sort(&mut results);
     let names = if map.is_some() {
         json!(["a map given with --map"])
@@ -225,8 +324,78 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
     serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
 }
 
+/// The seed a randomisation measure keys its weights with.
+fn measure_seed(measure: &Measure) -> Result<u64, String> {
+    Ok(measure.settings().config::<RandomisationConfig>().map_err(|e| e.to_string())?.seed)
+}
+
+/// A randomisation measure's steps on a model with these layers.
+fn randomisation_steps(measure: &Measure, layers: &[randomise::ParamLayer]) -> Result<Vec<Step>, String> {
+    let config: RandomisationConfig = measure.settings().config().map_err(|e| e.to_string())?;
+    if layers.is_empty() {
+        return Err("the model has no layer randomisation can re-initialise (Conv, Gemm, or MatMul with a constant weight)".into());
+    }
+    Ok(config.steps(layers))
+}
+
+/// One map's randomisation row: |Spearman| per step as the curve, the rest beside it.
+fn randomisation_row(
+    input: String,
+    method: &str,
+    target: usize,
+    measure: &Measure,
+    steps: &[Step],
+    similarities: &[Similarity],
+) -> Result<Row, String> {
+    let config: RandomisationConfig = measure.settings().config().map_err(|e| e.to_string())?;
+    Ok(Row {
+        input,
+        method: method.to_owned(),
+        metric: measure.name().to_owned(),
+        order: serde_json::to_value(config.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        target,
+        auc: None,
+        curve: similarities.iter().map(|s| s.spearman_abs).collect(),
+        layers: steps.iter().map(|s| s.label.clone()).collect(),
+        spearman_signed: similarities.iter().map(|s| s.spearman_signed).collect(),
+        ssim: similarities.iter().map(|s| s.ssim).collect(),
+    })
+}
+
+/// A method's map of an image input, as its tile displays it: one value per pixel.
+fn image_values(
+    explainer: &Explainer,
+    config: Option<&ModelConfig>,
+    input: &ndarray::ArrayD<f32>,
+    target: usize,
+    method: &Method,
+) -> glimpse::Result<Vec<f32>> {
+    let subject = Subject {
+        input: input.clone(),
+        target,
+        pixels: config.map(|c| c.preprocess.clone()),
+        custom_baseline: None,
+    };
+    let raw = explainer.explain(&subject, method, &mut |_, _| {})?.map;
+    displayed_values(raw, method, input)
+}
+
+fn displayed_values(
+    raw: ndarray::ArrayD<f32>,
+    method: &Method,
+    input: &ndarray::ArrayD<f32>,
+) -> glimpse::Result<Vec<f32>> {
+    let (height, width) = (input.shape()[2], input.shape()[3]);
+    let raw =
+        if raw.ndim() == 2 { raw.insert_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(0)) } else { raw };
+    Ok(displayed(&raw, method.display(), height, width)?.iter().copied().collect())
+}
+
 /// One input: one method's map (or the given map; `None`: the random order's yardstick) under
-/// every metric and order.
+/// every sweep and order; with the map's values, as displayed.
 #[allow(clippy::too_many_arguments)]
 fn score_one(
     explainer: &Explainer,
@@ -237,43 +406,12 @@ fn score_one(
     method: Option<&Method>,
     map: Option<&ndarray::ArrayD<f32>>,
     measures: &[(Measure, Order)],
-) -> Result<Vec<Row>, String> {
-    let context = |e: String| format!("{}: {e}", file.display());
-    let &[_, _, height, width] = input.shape() else {
-        return Err(context(format!(
-            "evaluate needs an image input (1×C×H×W); this one has shape {:?}",
-            input.shape()
-        )));
-    };
-    let values: Vec<f32> = match method {
-        None => vec![],
-        Some(method) => {
-            let raw = match map {
-                Some(map) => map.clone(),
-                None => {
-                    let subject = Subject {
-                        input: input.clone(),
-                        target,
-                        pixels: config.map(|c| c.preprocess.clone()),
-                        custom_baseline: None,
-                    };
-                    explainer
-                        .explain(&subject, method, &mut |_, _| {})
-                        .map_err(|e| context(e.to_string()))?
-                        .map
-                }
-            };
-            let raw = if raw.ndim() == 2 {
-                raw.insert_axis(ndarray::Axis(0)).insert_axis(ndarray::Axis(0))
-            } else {
-                raw
-            };
-            displayed(&raw, method.display(), height, width)
-                .map_err(|e| context(e.to_string()))?
-                .iter()
-                .copied()
-                .collect()
-        }
+) -> Result<(Vec<f32>, Vec<Row>), String> {
+    let context = |e: glimpse::Error| format!("{}: {e}", file.display());
+    let values: Vec<f32> = match (method, map) {
+        (None, _) => vec![],
+        (Some(method), Some(map)) => displayed_values(map.clone(), method, input).map_err(context)?,
+        (Some(method), None) => image_values(explainer, config, input, target, method).map_err(context)?,
     };
     let task = Task {
         input: file.display().to_string(),
@@ -282,7 +420,9 @@ fn score_one(
         features: Features::Pixels { input: input.clone() },
         values,
     };
-    curves(measures, &task, |sweep| explainer.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {}))
+    let rows =
+        curves(measures, &task, |sweep| explainer.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {}))?;
+    Ok((task.values, rows))
 }
 
 /// One input's features ranked by one map (the random order: by none), for one class.
@@ -316,8 +456,11 @@ fn curves(
                 metric: measure.name().to_owned(),
                 order: order_name(*order),
                 target: task.target,
-                auc,
+                auc: Some(auc),
                 curve: scores,
+                layers: vec![],
+                spearman_signed: vec![],
+                ssim: vec![],
             })
         })
         .collect()
@@ -372,18 +515,23 @@ fn conventions(args: &EvaluateArgs, model: &Path, methods: Value, unit: Unit) ->
 
 fn write_report(out: &Path, report: &Report) -> Result<(), String> {
     let text = if out.extension().is_some_and(|e| e == "csv") {
-        let mut csv = String::from("input,method,metric,order,target,auc,curve\n");
+        let mut csv =
+            String::from("input,method,metric,order,target,auc,curve,layers,spearman_signed,ssim\n");
+        let list = |values: &mut dyn Iterator<Item = String>| values.collect::<Vec<_>>().join(" ");
+        let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
         for r in &report.results {
-            let curve: Vec<String> = r.curve.iter().map(f32::to_string).collect();
-            let input = r.input.replace('"', "\"\"");
             csv.push_str(&format!(
-                "\"{input}\",{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{}\n",
+                quoted(&r.input),
                 r.method,
                 r.metric,
                 r.order,
                 r.target,
-                r.auc,
-                curve.join(" ")
+                r.auc.map(|a| a.to_string()).unwrap_or_default(),
+                list(&mut r.curve.iter().map(f32::to_string)),
+                quoted(&list(&mut r.layers.iter().cloned())),
+                list(&mut r.spearman_signed.iter().map(f32::to_string)),
+                list(&mut r.ssim.iter().map(|v| v.map(|x| x.to_string()).unwrap_or_default())),
             ));
         }
         csv
@@ -397,8 +545,9 @@ fn write_report(out: &Path, report: &Report) -> Result<(), String> {
 fn mean_aucs(rows: &[Row]) -> Value {
     let mut sums: std::collections::BTreeMap<String, (f64, u32)> = Default::default();
     for r in rows {
+        let Some(auc) = r.auc else { continue };
         let (sum, n) = sums.entry(format!("{} {} {}", r.method, r.metric, r.order)).or_default();
-        *sum += f64::from(r.auc);
+        *sum += f64::from(auc);
         *n += 1;
     }
     sums.into_iter().map(|(key, (sum, n))| (key, json!(sum / f64::from(n)))).collect()
@@ -410,7 +559,8 @@ fn evaluate_text(args: &EvaluateArgs, model_path: &Path) -> Result<String, Strin
         return Err("--map, --shard and --step-pixels apply to images; with --text, give --steps".into());
     }
     let config_path = args.config.clone().unwrap_or_else(|| model_path.with_extension("json"));
-    let model = load_text_model(model_path, &config_path, args.tokenizer.as_deref())?;
+    let files = TextFiles::read(model_path, &config_path, args.tokenizer.as_deref())?;
+    let model = files.model(&files.onnx)?;
     let methods: Vec<TextMethod> = match &args.methods {
         Some(list) => list
             .split(',')
@@ -420,12 +570,58 @@ fn evaluate_text(args: &EvaluateArgs, model_path: &Path) -> Result<String, Strin
     };
     let measures = measures(args)?;
     // Sentences on every core; each is read once, and its maps share its models.
-    let rows: Vec<Vec<Row>> = args
+    let scored: Vec<Scored> = args
         .text
         .par_iter()
-        .map(|text| sentence_rows(args, &model, text, &methods, &measures))
+        .map(|text| sentence_rows(args, &model, text, &methods, &measures.sweeps))
         .collect::<Result<_, String>>()?;
-    let mut results: Vec<Row> = rows.into_iter().flatten().collect();
+    let mut results: Vec<Row> = vec![];
+    let layers = match measures.randomisations.is_empty() {
+        true => vec![],
+        false => randomise::layers(&files.onnx).map_err(|e| e.to_string())?,
+    };
+    for measure in &measures.randomisations {
+        let steps = randomisation_steps(measure, &layers)?;
+        // Each step's randomised model once, for every sentence's maps.
+        let per_step: Vec<Vec<Similarity>> = steps
+            .par_iter()
+            .map(|step| {
+                let bytes = randomise::randomise(&files.onnx, &step.layers, measure_seed(measure)?)
+                    .map_err(|e| e.to_string())?;
+                let randomised = files.model(&bytes)?;
+                let mut out = vec![];
+                for (text, scored) in args.text.iter().zip(&scored) {
+                    let context =
+                        |e: glimpse::Error| format!("{text:?} (randomised through {}): {e}", step.label);
+                    let mut sentence = randomised.sentence(text).map_err(context)?;
+                    for (method, values) in methods.iter().zip(&scored.values) {
+                        let again = randomised
+                            .explain(&mut sentence, method, scored.target, &mut |_, _| {})
+                            .map_err(context)?;
+                        out.push(compare(values, &randomised.ranked(&sentence, &again.scores), None));
+                    }
+                }
+                Ok(out)
+            })
+            .collect::<Result<_, String>>()?;
+        let maps = args
+            .text
+            .iter()
+            .zip(&scored)
+            .flat_map(|(text, s)| methods.iter().map(move |m| (text, m, s.target)));
+        for (k, (text, method, target)) in maps.enumerate() {
+            let similarities: Vec<Similarity> = per_step.iter().filter_map(|s| s.get(k).copied()).collect();
+            results.push(randomisation_row(
+                text.clone(),
+                method.name(),
+                target,
+                measure,
+                &steps,
+                &similarities,
+            )?);
+        }
+    }
+    results.extend(scored.into_iter().flat_map(|s| s.rows));
     sort(&mut results);
     let names = serde_json::to_value(&methods).unwrap_or_default();
     let report = Report { conventions: conventions(args, model_path, names, Unit::Tokens), results };
@@ -439,15 +635,22 @@ fn evaluate_text(args: &EvaluateArgs, model_path: &Path) -> Result<String, Strin
     serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
 }
 
+/// A sentence's class, its maps' values (one list per method) and their sweeps' rows.
+struct Scored {
+    target: usize,
+    values: Vec<Vec<f32>>,
+    rows: Vec<Row>,
+}
+
 /// One sentence: every text method's map (and the random order, unless left out) under every
-/// metric and order.
+/// sweep and order.
 fn sentence_rows(
     args: &EvaluateArgs,
     model: &TextModel,
     text: &str,
     methods: &[TextMethod],
     measures: &[(Measure, Order)],
-) -> Result<Vec<Row>, String> {
+) -> Result<Scored, String> {
     let context = |e: String| format!("{text:?}: {e}");
     let mut sentence = model.sentence(text).map_err(|e| context(e.to_string()))?;
     let target = match args.target {
@@ -455,7 +658,7 @@ fn sentence_rows(
         None => glimpse::classify::argmax(ndarray::ArrayView1::from(&sentence.reading.logits)),
     };
     let random = (!args.no_random).then_some(None);
-    let mut rows = vec![];
+    let (mut rows, mut maps) = (vec![], vec![]);
     for method in random.into_iter().chain(methods.iter().map(Some)) {
         let values = match method {
             Some(method) => {
@@ -476,8 +679,11 @@ fn sentence_rows(
         rows.extend(curves(measures, &task, |sweep| {
             model.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {})
         })?);
+        if method.is_some() {
+            maps.push(task.values);
+        }
     }
-    Ok(rows)
+    Ok(Scored { target, values: maps, rows })
 }
 
 /// Joins the reports of a sharded run: the same conventions, every curve once.

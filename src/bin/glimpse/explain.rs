@@ -124,11 +124,30 @@ pub fn load_text_model(
     config_path: &Path,
     tokenizer: Option<&Path>,
 ) -> Result<TextModel, String> {
-    let config_json = read(config_path)?;
-    let config = glimpse::text::TextModelConfig::from_json(&config_json).map_err(|e| e.to_string())?;
-    let tokenizer_path =
-        tokenizer.map_or_else(|| config_path.with_file_name(&config.tokenizer), Path::to_owned);
-    TextModel::from_bytes(&read(model)?, &config_json, &read(&tokenizer_path)?).map_err(|e| e.to_string())
+    let files = TextFiles::read(model, config_path, tokenizer)?;
+    files.model(&files.onnx)
+}
+
+/// A text model's three files, read.
+pub struct TextFiles {
+    pub onnx: Vec<u8>,
+    pub config: Vec<u8>,
+    pub tokenizer: Vec<u8>,
+}
+
+impl TextFiles {
+    pub fn read(model: &Path, config_path: &Path, tokenizer: Option<&Path>) -> Result<TextFiles, String> {
+        let config = read(config_path)?;
+        let description = glimpse::text::TextModelConfig::from_json(&config).map_err(|e| e.to_string())?;
+        let tokenizer_path =
+            tokenizer.map_or_else(|| config_path.with_file_name(&description.tokenizer), Path::to_owned);
+        Ok(TextFiles { onnx: read(model)?, config, tokenizer: read(&tokenizer_path)? })
+    }
+
+    /// The text model with these ONNX bytes (the file's, or a randomised copy).
+    pub fn model(&self, onnx: &[u8]) -> Result<TextModel, String> {
+        TextModel::from_bytes(onnx, &self.config, &self.tokenizer).map_err(|e| e.to_string())
+    }
 }
 
 /// The model input, and the image as the model sees it (for drawing). An image file is

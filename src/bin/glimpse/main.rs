@@ -36,7 +36,14 @@
 //! `{"conventions": {...}, "results": [{"input", "method", "metric", "order", "target", "auc",
 //! "curve"}, ...]}`. `--map` scores a map made elsewhere (ranked as `--methods`' tiles display
 //! theirs); `--shard i/n` runs the i-th of n parts, which `--merge` joins. With `--text`, the
-//! text methods' maps of each sentence are scored over its tokens.
+//! text methods' maps of each sentence are scored over its tokens. `--metrics randomisation`
+//! recomputes every map on the model re-initialised from the logits down
+//! (`--randomisation-mode`, `--randomisation-steps`) and writes its similarity to the original.
+//!
+//! ```text
+//! glimpse randomise --model M.onnx [--layers 0,1,... --seed S --out R.onnx]
+//! ```
+//! lists the model's parameterised layers (logits first) and writes it with those re-initialised.
 
 mod evaluate;
 mod explain;
@@ -75,8 +82,21 @@ enum Command {
     },
     /// Explain one input with one method; write the map as .npy or .png.
     Explain(Box<ExplainArgs>),
-    /// Score every method's map on every image of a folder by deletion and insertion.
+    /// Score every method's map on every image of a folder by the faithfulness metrics.
     Evaluate(Box<EvaluateArgs>),
+    /// List a model's parameterised layers (logits first), or write it with some re-initialised.
+    Randomise {
+        #[arg(long)]
+        model: PathBuf,
+        /// The layers to re-initialise, by their index in the list (0: the logits layer).
+        #[arg(long, value_delimiter = ',')]
+        layers: Vec<usize>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Where to write the randomised model; without it, the layers are listed.
+        #[arg(long, requires = "layers")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -123,6 +143,12 @@ struct EvaluateArgs {
     /// Leave out the random order's curves (the yardstick).
     #[arg(long)]
     no_random: bool,
+    /// Randomisation's mode (both when left out).
+    #[arg(long, value_parser = ["cascading", "independent"])]
+    randomisation_mode: Option<String>,
+    /// Randomisation's depths, from the logits layer to the first.
+    #[arg(long, default_value_t = 5)]
+    randomisation_steps: usize,
     /// Run the i-th of n parts of the folder (i from 1).
     #[arg(long)]
     shard: Option<String>,
@@ -201,6 +227,22 @@ fn run(cli: Cli) -> Result<String, String> {
         }
         Command::Explain(args) => explain::explain(*args),
         Command::Evaluate(args) => evaluate::evaluate(*args),
+        Command::Randomise { model, layers, seed, out } => {
+            let bytes = read(&model)?;
+            let list = glimpse::model::randomise::layers(&bytes).map_err(|e| e.to_string())?;
+            if let Some(out) = &out {
+                let randomised =
+                    glimpse::model::randomise::randomise(&bytes, &layers, seed).map_err(|e| e.to_string())?;
+                std::fs::write(out, randomised).map_err(|e| format!("{}: {e}", out.display()))?;
+            }
+            let listed: Vec<serde_json::Value> = list
+                .iter()
+                .enumerate()
+                .map(|(i, l)| serde_json::json!({"index": i, "layer": l, "randomised": layers.contains(&i)}))
+                .collect();
+            serde_json::to_string_pretty(&serde_json::json!({"layers": listed, "seed": seed, "out": out}))
+                .map_err(|e| e.to_string())
+        }
     }
 }
 
