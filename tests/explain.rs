@@ -912,3 +912,59 @@ fn the_image_session_keeps_maps_by_tile_until_the_image_changes() {
     session.new_subject().set_image(pixels, 1).unwrap();
     assert!(session.tiles().is_empty(), "a new image forgets every map");
 }
+
+/// The page's sanity check on the small CNN: a step remakes every listed map on the model
+/// randomised once and compares it with the kept one exactly as the library does; the steps
+/// run from the logits layer down; a step that is not there, or values that do not split into
+/// the maps, are errors.
+#[test]
+fn the_sessions_sanity_check_remakes_maps_on_the_randomised_model() {
+    use glimpse::evaluate::compare;
+    use glimpse::explain::{Explainer, Method, Subject};
+    use glimpse::session::{ImageWorkspace, Remake, Session, Workspace};
+    use glimpse::RgbaPixels;
+
+    let config = br#"{"name": "small CNN", "labels": [],
+        "preprocess": {"height": 32, "width": 32, "resize_short_side": 32,
+                       "mean": [127, 127, 127], "std": [128, 128, 128]}}"#;
+    let onnx = include_bytes!("data/explain/small_cnn_gap.onnx");
+    let mut session = Session::new(ImageWorkspace::from_bytes(onnx, config).unwrap());
+    let rgba: Vec<u8> = (0..32 * 32 * 4).map(|i| (i * 7 % 251) as u8).collect();
+    session.new_subject().set_image(RgbaPixels { width: 32, height: 32, data: &rgba }, 1).unwrap();
+    let none = &mut |_: usize, _: usize| {};
+    let gradient = r#"{"method": "gradient"}"#;
+    session.explain(4, gradient, 1, none).unwrap();
+
+    let metric = r#"{"metric": "randomisation", "mode": "cascading", "steps": 2, "seed": 5}"#;
+    let steps = session.randomisation_steps(metric).unwrap();
+    let layers = glimpse::model::randomise::layers(onnx).unwrap();
+    assert_eq!(steps.len(), 2.min(layers.len()));
+    assert_eq!(steps[0].layers, vec![0]);
+    let maps = [Remake { tile: 4, method: serde_json::json!({"method": "gradient"}) }];
+    let values = session.values(4).unwrap();
+    let step = session.randomisation_step(metric, 0, 1, &maps, &values, none).unwrap();
+    assert_eq!((step.step, step.layers, step.maps.len()), (0, 1, 1));
+
+    // The library on the same randomised model.
+    let randomised = glimpse::model::randomise::randomise(onnx, &[0], 5).unwrap();
+    let input = session.work().features().unwrap().input().clone();
+    let subject = Subject { input, target: 1, pixels: None, custom_baseline: None };
+    let method = Method::from_name("gradient").unwrap();
+    let map = |bytes: &[u8]| {
+        let raw =
+            Explainer::from_bytes(bytes).unwrap().explain(&subject, &method, &mut |_, _| {}).unwrap().map;
+        glimpse::render::displayed(&raw, method.display(), 32, 32)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect::<Vec<f32>>()
+    };
+    assert_eq!(map(onnx), values);
+    assert_eq!(step.maps[0].similarity, compare(&values, &map(&randomised), Some((32, 32))));
+
+    let beyond = session.randomisation_step(metric, 2, 1, &maps, &values, none).unwrap_err();
+    assert!(beyond.to_string().contains("no step 2"), "{beyond}");
+    assert!(session.randomisation_step(metric, 0, 1, &maps, &values[1..], none).is_err());
+    let sweep = session.randomisation_steps(r#"{"metric": "deletion"}"#).unwrap_err();
+    assert!(sweep.to_string().contains("does not randomise"), "{sweep}");
+}

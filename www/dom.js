@@ -71,5 +71,6 @@ export function showTileProgress(inFlight, progress, mode) {
 export function progressText({ stage, done, total, unit }) {
   if (!total) return stage;
   if (unit === 'bytes') return `${stage}: ${(done / 1e6).toFixed(1)} MB of ${(total / 1e6).toFixed(1)} MB`;
+  if (unit === 'map') return `${stage}: map ${done} of ${total}`;
   return `${stage}: pass ${done} of ${total}`;
 }

@@ -103,6 +103,37 @@ export class Engine {
     return this.#explainInSlices({ tile, target, mode, stage, request: { metric, values }, verbs: MEASURE_VERBS });
   }
 
+  /**
+   * The sanity check: the steps of a randomisation metric (`onSteps([{layers, label}])`), each
+   * one's randomised model built by one worker and every map in `maps` (`[{tile, method}]`)
+   * made again on it (`onStep({step, label, layers, maps: [{tile, similarity, picture}]})`).
+   * Steps go to the workers as they come free. Cancelling restarts the workers.
+   */
+  async sanityCheck({ metric, maps, target, mode, onSteps, onStep }) {
+    const steps = await this.#send(0, 'randomisation-steps', { metric, mode }, [], false);
+    onSteps(steps);
+    const parts = [];
+    for (const { tile } of maps) parts.push(await this.#send(0, 'values', { tile, mode }, [], false));
+    const values = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (values.set(p, at), at + p.length), 0);
+    const stage = 'sanity check';
+    const total = steps.length * maps.length;
+    let next = 0;
+    let done = 0;
+    const report = () => this.#onProgress({ stage, done, total, unit: 'map', mode });
+    report();
+    const work = async (index) => {
+      while (next < steps.length) {
+        const step = next++;
+        onStep(await this.#send(index, 'randomisation-step', { metric, step, target, maps, values, mode }, [], false));
+        done += maps.length;
+        report();
+      }
+    };
+    await Promise.all(this.#workers.map((_, i) => work(i)));
+    return steps;
+  }
+
   /** A forward-only method or a metric, its passes spread over every worker in slices. */
   async #explainInSlices(payload) {
     const run = { stopped: false };

@@ -28,6 +28,8 @@ export class FaithfulnessControls {
    * @param {() => void} onChange called when the person turns scoring on or changes the steps
    */
   constructor(metrics, idPrefix, onChange) {
+    // The sweeps: the sanity check (randomisation) has its own section.
+    metrics = metrics.filter((m) => m.kind === 'sweep');
     this.#metrics = metrics;
     const steps = metrics[0]?.settings.find((s) => s.key === 'steps');
     this.#on = el('input', { type: 'checkbox', id: `${idPrefix}-faithfulness`, checked: true });

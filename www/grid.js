@@ -11,9 +11,10 @@ import {
   DEFAULT_SELECTION, TOP_SEGMENTS, colormapName, layerName, shapeText,
 } from './methods.js';
 import { TileQueue, newTile, showState, tileParts } from './queue.js';
-import { describeCheck, drawLegend, paintTile } from './tile.js';
+import { describeCheck, drawLegend, filmFrame, paintTile } from './tile.js';
 import { caption, listField, settingsFields } from './settings.js';
 import { FaithfulnessControls, FaithfulnessPanel, queueHooks } from './faithfulness.js';
+import { SanityCheck } from './sanity.js';
 
 
 
@@ -40,6 +41,8 @@ export class Grid {
   /** Which metrics score every finished map, and the panel that compares them. */
   #faithfulness = null;
   #panel = null;
+  /** The sanity check's section, once the model is loaded (none if the registry has no randomisation). */
+  #sanity = null;
 
   /** Tiles waiting for a render, and the promise of the render loop while it runs. */
   #dirty = new Set();
@@ -80,7 +83,7 @@ export class Grid {
 
   /** Whether tiles are being computed (or wait to be). */
   get busy() {
-    return this.#queue.busy;
+    return this.#queue.busy || Boolean(this.#sanity?.busy);
   }
 
   get target() {
@@ -102,7 +105,14 @@ export class Grid {
     this.#tiles = model.methods.map((entry, id) => this.#makeTile(id, entry));
     const controls = this.#makeControls();
     this.#panel = new FaithfulnessPanel(this.#faithfulness, 'image', 'pixels');
-    root.replaceChildren(heading, controls, this.#makeGrid(), this.#panel.root);
+    const randomisation = model.metrics.find((m) => m.kind === 'randomisation');
+    this.#sanity = randomisation && new SanityCheck({
+      engine: this.#engine, mode: 'image', metric: randomisation, idPrefix: 'image', onIdle: this.#onIdle,
+      tiles: () => this.#tiles, target: () => this.#target, colour: (tile) => this.#faithfulness.colour(tile),
+      cell: (picture) => filmFrame(this.#view, this.#grey, picture.rgba, model.drawing.opacity),
+      original: (tile) => filmFrame(this.#view, this.#grey, tile.overlay, tile.opacity),
+    });
+    root.replaceChildren(heading, controls, this.#makeGrid(), this.#panel.root, ...(this.#sanity ? [this.#sanity.root] : []));
     for (const colormap of [...model.colormaps.diverging, ...model.colormaps.sequential]) this.#colorbars.get(colormap);
   }
 

@@ -10,6 +10,7 @@ import { Cancelled } from './engine.js';
 import { colormapName, formatNumber } from './methods.js';
 import { TileQueue, newTile, showState, tileParts } from './queue.js';
 import { FaithfulnessControls, FaithfulnessPanel, queueHooks } from './faithfulness.js';
+import { SanityCheck } from './sanity.js';
 import { caption, listField, settingsFields } from './settings.js';
 import { showCheck } from './tile.js';
 
@@ -63,7 +64,7 @@ export class TextView {
   }
 
   get busy() {
-    return this.#queue.busy;
+    return this.#queue.busy || Boolean(this.#sanity?.busy);
   }
 
   get target() {
@@ -73,6 +74,8 @@ export class TextView {
   /** Which metrics score every finished map, and the panel that compares them. */
   #faithfulness = null;
   #panel = null;
+  /** The sanity check's section, once the model is loaded (none if the registry has no randomisation). */
+  #sanity = null;
 
   /** Builds the controls and tiles for the loaded text model (once). */
   setModel(model) {
@@ -83,12 +86,20 @@ export class TextView {
     this.#ui.tilesBox = el('div', { className: 'text-tiles', id: 'text-tiles', hidden: true }, ...this.#tiles.map((t) => t.root));
     const controls = this.#makeControls();
     this.#panel = new FaithfulnessPanel(this.#faithfulness, 'text', 'tokens');
+    const randomisation = model.metrics.find((m) => m.kind === 'randomisation');
+    this.#sanity = randomisation && new SanityCheck({
+      engine: this.#engine, mode: 'text', metric: randomisation, idPrefix: 'text', onIdle: this.#onIdle,
+      tiles: () => this.#tiles, target: () => this.#target, colour: (tile) => this.#faithfulness.colour(tile),
+      cell: (picture) => this.#filmTokens(picture.colours, picture.dark),
+      original: (tile) => this.#filmTokens(tile.drawn?.colours, tile.drawn?.dark),
+    });
     this.#root.replaceChildren(
       el('h2', { id: 'text-explanations-heading' }, 'Explanations'),
       controls,
       this.#panel.yardstick,
       this.#ui.tilesBox,
       this.#panel.root,
+      ...(this.#sanity ? [this.#sanity.root] : []),
       this.#makeAgreement());
     this.#root.hidden = false;
   }
@@ -195,6 +206,20 @@ export class TextView {
     tile.ui.colormap.value = drawn.colormap;
     this.#paint(tile);
     this.#drawLegend(tile);
+  }
+
+  /** The sentence's tokens, small, with these highlights behind them: a filmstrip frame. */
+  #filmTokens(colours, dark) {
+    const spans = this.#sentence.tokens.map((token, i) => {
+      const span = el('span', { className: token.start === token.end ? 'token special' : 'token' }, token.token);
+      if (colours?.[i]) {
+        const [r, g, b] = colours[i];
+        span.style.backgroundColor = `rgb(${r}, ${g}, ${b})`;
+        if (dark?.[i]) span.classList.add('dark');
+      }
+      return span;
+    });
+    return el('p', { className: 'tokens film' }, ...spans.flatMap((s, i) => (i ? [' ', s] : [s])));
   }
 
   /** The sentence with the tile's colours behind its tokens, and its matrix. */

@@ -30,6 +30,19 @@ export function paintTile(tile, view, grey) {
   tile.root.dataset.scale = tile.overlay ? (tile.sharedWith ? 'shared' : 'own') : '';
 }
 
+/**
+ * A small canvas for the sanity check's filmstrip: the grey image with a colour layer (the
+ * core's RGBA, straight alpha; none for the tile's own layer) over it at `opacity`.
+ */
+export function filmFrame(view, grey, rgba, opacity) {
+  const canvas = el('canvas', { className: 'film', width: view.width, height: view.height });
+  const context = canvas.getContext('2d');
+  context.putImageData(grey, 0, 0);
+  context.globalAlpha = opacity;
+  context.drawImage(layerCanvas(rgba, view.width, view.height), 0, 0);
+  return canvas;
+}
+
 /** The tile's colour legend: the bar, its ticks, and which maps share its scale. */
 export async function drawLegend(tile, atPercentile, colorbars) {
   const { legend } = tile.ui;

@@ -17,6 +17,9 @@
 //   'measure-plan' {metric, target, values} → passes (a metric, laid out on the subject and map)
 //   'measure-scores' {metric, target, values, start, end} → Float32Array
 //   'measure-finish' {metric, target, values, scores} → {fractions, scores, auc}
+//   'randomisation-steps' {metric}    → [{layers, label}] (the sanity check's steps on this model)
+//   'randomisation-step' {metric, step, target, maps: [{tile, method}], values} → {step, label,
+//                                       layers, maps: [{tile, similarity, picture}]}
 //   'load-text-model' {modelUrl, configUrl, tokenizerUrl} → {name, labels, examples, methods,
 //                                         colormaps, shape: {layers, heads, maxLength}}
 //   'set-text' {text}                   → {tokens: [{token, start, end, word}], truncated, top}
@@ -129,6 +132,11 @@ const VERBS = {
     const scores = model.measureScores(JSON.stringify(data.metric), data.target, data.values, data.start, data.end);
     return [scores, [scores.buffer]];
   },
+  'randomisation-steps': async (data) => [(await session(data.mode)).randomisationSteps(JSON.stringify(data.metric))],
+  'randomisation-step': async (data) => [
+    (await session(data.mode)).randomisationStep(JSON.stringify(data.metric), data.step, data.target,
+      JSON.stringify(data.maps), data.values, () => {}),
+  ],
   'measure-finish': async (data) => [
     (await session(data.mode)).measureFinish(JSON.stringify(data.metric), data.target, data.values, data.scores),
   ],

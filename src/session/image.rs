@@ -19,6 +19,8 @@ use crate::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
 pub struct ImageWorkspace {
     pub classifier: ImageClassifier,
     pub explainer: crate::explain::Explainer,
+    /// The ONNX file, for the sanity check to randomise.
+    onnx: std::sync::Arc<[u8]>,
     image: Option<(RgbImage, ArrayD<f32>)>,
     custom_baseline: Option<ArrayD<f32>>,
 }
@@ -26,10 +28,14 @@ pub struct ImageWorkspace {
 impl ImageWorkspace {
     pub fn from_bytes(onnx: &[u8], config_json: &[u8]) -> Result<ImageWorkspace> {
         let config = ModelConfig::from_json(config_json)?;
-        let explainer = crate::explain::Explainer::from_bytes(onnx)?;
+        Self::with_config(onnx.into(), config)
+    }
+
+    fn with_config(onnx: std::sync::Arc<[u8]>, config: ModelConfig) -> Result<ImageWorkspace> {
+        let explainer = crate::explain::Explainer::from_bytes(&onnx)?;
         // One forward model, shared: its optimised plans are made once.
         let classifier = ImageClassifier { model: explainer.forward().clone(), config };
-        Ok(ImageWorkspace { classifier, explainer, image: None, custom_baseline: None })
+        Ok(ImageWorkspace { classifier, explainer, onnx, image: None, custom_baseline: None })
     }
 
     /// The image as the model sees it, if one is set.
@@ -149,6 +155,39 @@ impl Workspace for ImageWorkspace {
     fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
         self.explainer.sweep_scores(sweep, range, progress)
     }
+
+    type Picture = Picture;
+
+    fn onnx(&self) -> &[u8] {
+        &self.onnx
+    }
+
+    fn with_onnx(&self, onnx: &[u8]) -> Result<ImageWorkspace> {
+        let mut other = Self::with_config(onnx.into(), self.classifier.config.clone())?;
+        other.image.clone_from(&self.image);
+        other.custom_baseline.clone_from(&self.custom_baseline);
+        Ok(other)
+    }
+
+    fn image_shape(&self) -> Option<(usize, usize)> {
+        self.view().ok().map(|v| (v.height() as usize, v.width() as usize))
+    }
+
+    fn picture(&self, heat: &Heatmap) -> Result<Picture> {
+        let scale = render::scale(&[heat], render::DEFAULT_PERCENTILE);
+        let colormap = Colormap::default_for(heat.signed);
+        let rgba = render::layer(heat, scale, Style::new(colormap, 1.0), self.view()?)?;
+        Ok(Picture { rgba: serde_bytes::ByteBuf::from(rgba), scale, colormap })
+    }
+}
+
+/// A map drawn for the filmstrip: a colour layer with straight alpha, to be drawn over the grey
+/// image, at the map's own scale.
+#[derive(Debug, Serialize)]
+pub struct Picture {
+    pub rgba: serde_bytes::ByteBuf,
+    pub scale: f32,
+    pub colormap: Colormap,
 }
 
 /// How to draw finished tiles: with `shared`, one scale (the `percentile` of |value| over

@@ -11,15 +11,18 @@ mod text;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use self::image::{ImageRender, ImageWorkspace};
 pub use self::text::{TextRender, TextWorkspace};
 pub use last_made::LastMade;
 
 use crate::error::{Error, Result};
-use crate::evaluate::{Curve, Features, Measure, Sweep};
+use crate::evaluate::{
+    compare, Curve, Features, Kind, Measure, RandomisationConfig, Similarity, Step, Sweep,
+};
 use crate::explain::{Progress, Registered, Registry};
+use crate::model::randomise;
 
 /// One view's subject and model: what a [`Session`] needs of it.
 pub trait Workspace {
@@ -65,6 +68,51 @@ pub trait Workspace {
 
     /// The target's softmax probability for passes `range` of a sweep.
     fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>>;
+
+    /// What the sanity check's filmstrip shows of a kept map.
+    type Picture: Serialize;
+
+    /// The model's ONNX file, which randomisation re-initialises.
+    fn onnx(&self) -> &[u8];
+
+    /// The same subject on another ONNX file with the same inputs and outputs (a randomised
+    /// copy of the model).
+    fn with_onnx(&self, onnx: &[u8]) -> Result<Self>
+    where
+        Self: Sized;
+
+    /// The subject's height and width when it is an image (SSIM compares images only).
+    fn image_shape(&self) -> Option<(usize, usize)>;
+
+    /// A kept map drawn for the filmstrip, at its own scale and the default colours.
+    fn picture(&self, kept: &Self::Kept) -> Result<Self::Picture>;
+}
+
+/// A map the sanity check makes again: its tile and its method's JSON settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remake {
+    pub tile: u32,
+    pub method: serde_json::Value,
+}
+
+/// One step of the sanity check: the model re-initialised through `label`, every map made
+/// again on it and compared with the original.
+#[derive(Debug, Serialize)]
+pub struct Randomised<P> {
+    pub step: usize,
+    /// The deepest layer re-initialised.
+    pub label: String,
+    /// How many layers are re-initialised.
+    pub layers: usize,
+    pub maps: Vec<Remade<P>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Remade<P> {
+    pub tile: u32,
+    pub similarity: Similarity,
+    pub picture: P,
 }
 
 /// What a metric's sweep is laid out for: the metric's JSON, the target, and the map's values
@@ -197,6 +245,67 @@ impl<W: Workspace> Session<W> {
         scores: &[f32],
     ) -> Result<Curve> {
         self.sweep_for(metric, target, values, |sweep, _| sweep.finish(scores))
+    }
+
+    /// The sanity check's steps on this model, for a randomisation metric's JSON settings.
+    pub fn randomisation_steps(&self, metric: &str) -> Result<Vec<Step>> {
+        let (_, steps) = self.randomisation(metric)?;
+        Ok(steps)
+    }
+
+    /// Step `step` of the sanity check: the model randomised once, every map in `maps` made
+    /// again on it for class `target` and compared with its original values (`values`: each
+    /// map's, one after the other, as [`Session::values`] gives them). `progress` counts maps.
+    pub fn randomisation_step(
+        &self,
+        metric: &str,
+        step: usize,
+        target: usize,
+        maps: &[Remake],
+        values: &[f32],
+        progress: Progress<'_>,
+    ) -> Result<Randomised<W::Picture>> {
+        let (config, steps) = self.randomisation(metric)?;
+        let chosen = steps.get(step).ok_or_else(|| {
+            Error::Setting(format!("the sanity check has {} steps; there is no step {step}", steps.len()))
+        })?;
+        let each = self.work.features()?.len();
+        if each * maps.len() != values.len() {
+            return Err(Error::Bug(format!(
+                "{} values are not {} maps of {each} features",
+                values.len(),
+                maps.len()
+            )));
+        }
+        let mut other =
+            self.work.with_onnx(&randomise::randomise(self.work.onnx(), &chosen.layers, config.seed)?)?;
+        let mut remade = Vec::with_capacity(maps.len());
+        progress(0, maps.len());
+        for (i, (remake, original)) in maps.iter().zip(values.chunks(each.max(1))).enumerate() {
+            let method = Registered::<W::Spec>::parse(&remake.method.to_string())?;
+            let answer = other.explain(&method, target, &mut |_, _| {})?;
+            let (kept, _) = other.keep(answer)?;
+            let similarity = compare(original, &other.values(&kept)?, self.work.image_shape());
+            remade.push(Remade { tile: remake.tile, similarity, picture: other.picture(&kept)? });
+            progress(i + 1, maps.len());
+        }
+        Ok(Randomised { step, label: chosen.label.clone(), layers: chosen.layers.len(), maps: remade })
+    }
+
+    fn randomisation(&self, metric: &str) -> Result<(RandomisationConfig, Vec<Step>)> {
+        let measure = Measure::parse(metric)?;
+        if measure.spec().descriptor().kind != Kind::Randomisation {
+            return Err(Error::Setting(format!("{} does not randomise the model", measure.name())));
+        }
+        let config: RandomisationConfig = measure.settings().config()?;
+        let layers = randomise::layers(self.work.onnx())?;
+        if layers.is_empty() {
+            return Err(Error::Setting(
+                "This model has no layer the sanity check can re-initialise (a Conv, a Gemm, or a MatMul with a constant weight).".into(),
+            ));
+        }
+        let steps = config.steps(&layers);
+        Ok((config, steps))
     }
 
     fn sweep_for<T>(

@@ -19,6 +19,8 @@ use crate::Prediction;
 pub struct TextWorkspace {
     pub model: TextModel,
     sentence: Option<Sentence>,
+    /// The sentence's text, to read it again on a randomised model.
+    text: String,
 }
 
 /// A sentence as the page shows it.
@@ -42,7 +44,7 @@ pub struct Token {
 
 impl TextWorkspace {
     pub fn new(model: TextModel) -> TextWorkspace {
-        TextWorkspace { model, sentence: None }
+        TextWorkspace { model, sentence: None, text: String::new() }
     }
 
     fn sentence(&self) -> Result<&Sentence> {
@@ -74,6 +76,7 @@ impl TextWorkspace {
             crate::classify::ranked(logits, labels.len(), |i| labels.get(i).cloned().unwrap_or_default());
         let reading = Reading { tokens, truncated: encoding.truncated, top };
         self.sentence = Some(sentence);
+        text.clone_into(&mut self.text);
         Ok(reading)
     }
 }
@@ -152,6 +155,42 @@ impl Workspace for TextWorkspace {
     fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
         self.model.sweep_scores(sweep, range, progress)
     }
+
+    type Picture = TokenPicture;
+
+    fn onnx(&self) -> &[u8] {
+        self.model.onnx()
+    }
+
+    fn with_onnx(&self, onnx: &[u8]) -> Result<TextWorkspace> {
+        let model = self.model.with_onnx(onnx)?;
+        let sentence = match self.sentence {
+            Some(_) => Some(model.sentence(&self.text)?),
+            None => None,
+        };
+        Ok(TextWorkspace { model, sentence, text: self.text.clone() })
+    }
+
+    fn image_shape(&self) -> Option<(usize, usize)> {
+        None
+    }
+
+    fn picture(&self, kept: &TokenAttribution) -> Result<TokenPicture> {
+        let words = self.model.players(self.sentence()?);
+        let scale = render::word_scale(&kept.scores, &words);
+        let colours = render::token_colours(&kept.scores, scale, Colormap::default_for(true).for_tokens());
+        let dark = colours.iter().map(|&c| render::is_dark(c)).collect();
+        Ok(TokenPicture { colours, dark, scale })
+    }
+}
+
+/// A map drawn for the filmstrip: each token's highlight at the map's own scale.
+#[derive(Debug, Serialize)]
+pub struct TokenPicture {
+    pub colours: Vec<[u8; 3]>,
+    /// Per token: whether its highlight needs light text.
+    pub dark: Vec<bool>,
+    pub scale: f32,
 }
 
 /// How to colour finished tiles: each with a diverging colour map (magnitudes use its

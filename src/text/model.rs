@@ -93,6 +93,15 @@ pub struct Reading {
     pub embeddings: ArrayD<f32>,
 }
 
+/// The reading model's surgery: ids fed as f32, the mask derived from them.
+fn reading_surgery(config: &TextModelConfig) -> Surgery {
+    Surgery {
+        float_input: Some(config.inputs.input_ids.clone()),
+        mask_from_ids: Some((config.inputs.attention_mask.clone(), i64::from(config.special_tokens.pad))),
+        ..Surgery::default()
+    }
+}
+
 /// A text classifier, ready to read sentences.
 #[derive(Debug)]
 pub struct TextModel {
@@ -106,13 +115,25 @@ impl TextModel {
     pub fn from_bytes(onnx: &[u8], config_json: &[u8], tokenizer_json: &[u8]) -> Result<TextModel> {
         let config = TextModelConfig::from_json(config_json)?;
         let tokenizer = TextTokenizer::from_json(tokenizer_json, config.max_length)?;
-        let surgery = Surgery {
-            float_input: Some(config.inputs.input_ids.clone()),
-            mask_from_ids: Some((config.inputs.attention_mask.clone(), i64::from(config.special_tokens.pad))),
-            ..Surgery::default()
-        };
-        let reading = Model::from_bytes(&operate(onnx, &surgery)?)?;
+        let reading = Model::from_bytes(&operate(onnx, &reading_surgery(&config))?)?;
         Ok(TextModel { config, tokenizer, onnx: onnx.to_vec(), reading })
+    }
+
+    /// The same description and tokenizer on another ONNX file of the same inputs and outputs
+    /// (a randomised copy of this one).
+    pub fn with_onnx(&self, onnx: &[u8]) -> Result<TextModel> {
+        let reading = Model::from_bytes(&operate(onnx, &reading_surgery(&self.config))?)?;
+        Ok(TextModel {
+            config: self.config.clone(),
+            tokenizer: self.tokenizer.clone(),
+            onnx: onnx.to_vec(),
+            reading,
+        })
+    }
+
+    /// The ONNX file the model was made from.
+    pub fn onnx(&self) -> &[u8] {
+        &self.onnx
     }
 
     /// The reading model: f32 token ids (batch × T) in, every output out.

@@ -8,7 +8,9 @@ use plotters_canvas::CanvasBackend;
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-/// One chart: `{title, xLabel, yLabel, series: [...]}`.
+/// One chart: `{title, xLabel, yLabel, series: [...]}`, and optionally `xTicks` (the x values
+/// are then the ticks' indices, labelled by them) and `yRange: [low, high]` (else 0 to just above
+/// the highest point).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Chart {
@@ -16,6 +18,10 @@ struct Chart {
     x_label: String,
     y_label: String,
     series: Vec<Series>,
+    #[serde(default)]
+    x_ticks: Option<Vec<String>>,
+    #[serde(default)]
+    y_range: Option<[f32; 2]>,
 }
 
 /// One curve: its label, colour (`#rrggbb`), whether dashed, and its points.
@@ -67,21 +73,37 @@ pub fn draw_curves(canvas: web_sys::HtmlCanvasElement, chart: JsValue) -> Result
         .flat_map(|s| s.y.iter().copied())
         .filter(|y| y.is_finite())
         .fold(0.0f32, f32::max);
-    let y_max = if top > 0.0 { top * 1.08 } else { 1.0 };
+    let y = match chart.y_range {
+        Some([low, high]) if low < high => low..high,
+        _ => 0.0..if top > 0.0 { top * 1.08 } else { 1.0 },
+    };
+    let ticks = chart.x_ticks.as_deref().unwrap_or_default();
+    let x = match ticks.len() {
+        0 => 0f32..1f32,
+        n => -0.3f32..(n as f32 - 0.7),
+    };
     let mut plot = ChartBuilder::on(&plot_area)
         .caption(&chart.title, ("sans-serif", 16))
         .margin(12)
         .margin_right(20)
         .x_label_area_size(40)
         .y_label_area_size(56)
-        .build_cartesian_2d(0f32..1f32, 0f32..y_max)
+        .build_cartesian_2d(x, y)
         .map_err(failed)?;
+    let x_label = |x: &f32| match ticks.len() {
+        0 => format!("{:.0}%", x * 100.0),
+        _ => {
+            let index = x.round();
+            let near = (x - index).abs() < 1e-3 && index >= 0.0;
+            near.then(|| ticks.get(index as usize).cloned()).flatten().unwrap_or_default()
+        }
+    };
     plot.configure_mesh()
         .x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
-        .x_labels(6)
+        .x_labels(if ticks.is_empty() { 6 } else { ticks.len() })
         .y_labels(6)
-        .x_label_formatter(&|x| format!("{:.0}%", x * 100.0))
+        .x_label_formatter(&x_label)
         .y_label_formatter(&|y| format!("{y:.2}"))
         .label_style(("sans-serif", 12))
         .light_line_style(RGBColor(235, 235, 235))

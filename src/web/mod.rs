@@ -111,6 +111,38 @@ macro_rules! session_verbs {
                 $crate::web::to_js(&self.session.measure_finish(metric, target, values, scores)?)
             }
 
+            /// The sanity check's steps on this model for a randomisation metric's settings
+            /// (`{"metric": "randomisation", ...}`): `[{layers, label}]`.
+            #[wasm_bindgen(js_name = randomisationSteps)]
+            pub fn randomisation_steps(&self, metric: &str) -> Result<JsValue, JsError> {
+                $crate::web::to_js(&self.session.randomisation_steps(metric)?)
+            }
+
+            /// Step `step` of the sanity check: the model randomised once, and every map of
+            /// `maps` (`[{tile, method}]`, JSON) made again on it and compared with its
+            /// `values` (each map's, one after the other): `{step, label, layers, maps: [{tile,
+            /// similarity: {spearmanAbs, spearmanSigned, ssim}, picture}]}`.
+            #[wasm_bindgen(js_name = randomisationStep)]
+            pub fn randomisation_step(
+                &self,
+                metric: &str,
+                step: usize,
+                target: usize,
+                maps: &str,
+                values: &[f32],
+                progress: &js_sys::Function,
+            ) -> Result<JsValue, JsError> {
+                let maps: Vec<$crate::session::Remake> = serde_json::from_str(maps)?;
+                $crate::web::to_js(&self.session.randomisation_step(
+                    metric,
+                    step,
+                    target,
+                    &maps,
+                    values,
+                    &mut $crate::web::reporter(progress),
+                )?)
+            }
+
             /// Forgets a tile's map.
             pub fn forget(&mut self, tile: u32) {
                 self.session.forget(tile);

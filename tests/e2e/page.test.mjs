@@ -656,3 +656,63 @@ test('deletion and insertion under three maps match the CLI, and the panel chart
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('the sanity check remakes two maps on the randomised model, matches the CLI, and shows the paper\'s finding', { timeout: 900_000 }, async () => {
+  const METHODS = ['gradient', 'guided-backprop'];
+  const { page, problems } = await openPage();
+  await page.click('[data-example="chelsea.png"]');
+  await waitForResult(page, 'Chelsea the cat');
+  await page.waitForSelector('#explanations:not([hidden])');
+  await selectMethods(page, METHODS);
+  await waitForTiles(page, METHODS);
+  await setControl(page, '#image-sanity-mode', 'cascading');
+  await setControl(page, '#image-sanity-steps', 2);
+  await page.click('#image-sanity-run');
+  await page.waitForFunction(() => document.getElementById('image-sanity-status').textContent.startsWith('Done'),
+    null, { timeout: 600_000, polling: 500 });
+  const target = Number(await page.$eval('#target', (s) => s.value));
+
+  // The filmstrip: a row per map, the original and a frame per step, each with its ρ.
+  const rows = await page.$$eval('#image-filmstrip tbody tr', (trs) => trs.map((tr) => ({
+    map: tr.dataset.map, rho: [...tr.querySelectorAll('td[data-rho]')].map((td) => Number(td.dataset.rho)),
+    frames: tr.querySelectorAll('canvas.film').length,
+  })));
+  const heads = await page.$$eval('#image-filmstrip thead th', (ths) => ths.map((th) => th.textContent));
+  assert.deepEqual(heads, ['Map', 'original', '1. _fc', '2. _conv_stem']);
+  assert.deepEqual(rows.map((r) => [r.map, r.rho.length, r.frames]), [['gradient', 2, 3], ['guided-backprop', 2, 3]]);
+
+  // The same numbers as the CLI on the same image, class and seed.
+  const { rows: cli } = await evaluateWithCli(['--model', 'models/efficientnet-lite0.onnx', '--input', 'www/examples/chelsea.png',
+    '--methods', METHODS.join(','), '--metrics', 'randomisation', '--randomisation-mode', 'cascading',
+    '--randomisation-steps', '2', '--target', String(target)]);
+  for (const row of rows) {
+    const want = cli.find((r) => r.method === row.map).curve;
+    console.log(`  ${row.map}: page ρ ${row.rho.map((r) => r.toFixed(4))}, CLI ${want.map((r) => r.toFixed(4))}`);
+    for (const [k, rho] of row.rho.entries()) assert.ok(Math.abs(rho - want[k]) <= 1e-3, `${row.map} step ${k + 1}: page ${rho}, CLI ${want[k]}`);
+  }
+  // Adebayo et al.: the logits layer re-initialised, Guided Backprop's map barely moves; the gradient's does.
+  const [gradient, guided] = rows;
+  assert.ok(guided.rho[0] > 0.95 && gradient.rho[0] < 0.6, `guided ${guided.rho[0]}, gradient ${gradient.rho[0]}`);
+
+  // The frames are maps drawn over the grey image, and the chart draws a curve per map.
+  const coloured = await page.$$eval('#image-filmstrip canvas.film', (canvases) => canvases.map((canvas) => {
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) if (Math.max(Math.abs(data[i] - data[i + 1]), Math.abs(data[i + 1] - data[i + 2])) > 20) n += 1;
+    return n / (data.length / 4);
+  }));
+  for (const share of coloured) assert.ok(share > 0.01, `every frame has colour: ${coloured}`);
+  await page.waitForFunction(() => document.querySelector('#image-sanity-chart').dataset.series === '2');
+  await page.waitForTimeout(500);
+  const colours = await page.$$eval('#image-filmstrip tbody .swatch', (swatches) => swatches.map((s) => {
+    const [r, g, b] = getComputedStyle(s).backgroundColor.match(/\d+/g).map(Number);
+    return `#${[r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+  }));
+  const counts = await colourCounts(page, '#image-sanity-chart', [...colours, '#ffffff']);
+  console.log(`  sanity chart: ${counts.join(', ')} pixels in the maps' colours and white`);
+  for (const [i, n] of counts.slice(0, 2).entries()) assert.ok(n > 40, `the curve in ${colours[i]} is drawn (${n} pixels)`);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.locator('#image-sanity').screenshot({ path: path.join(SCREENSHOTS, 'sanity.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
