@@ -556,3 +556,61 @@ fn evaluate_randomisation_shows_guided_backprop_surviving_the_logits_randomised(
     let bad = glimpse(&["randomise", "--model", MODEL, "--layers", "50", "--out", "/dev/null"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("50 parameterised layers"));
 }
+
+/// Sensitivity from the CLI: each noisy input's relative change and the largest, the same as
+/// the library's with the same seeded noise; a sentence is refused.
+#[test]
+fn evaluate_sensitivity_is_the_librarys_sensitivity_max() {
+    use glimpse::evaluate::noise;
+    use glimpse::explain::{Explainer, Method, Subject};
+
+    let out = temp("sensitivity.json");
+    let run = glimpse(&[
+        "evaluate",
+        "--model",
+        MODEL,
+        "--input",
+        "tests/data/chelsea_input.npy",
+        "--methods",
+        "gradient",
+        "--metrics",
+        "sensitivity",
+        "--sensitivity-samples",
+        "3",
+        "--seed",
+        "9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let rows = report(&out)["results"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1);
+    let curve: Vec<f32> =
+        rows[0]["curve"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+    assert_eq!(curve.len(), 3);
+
+    let explainer = Explainer::from_bytes(&std::fs::read(MODEL).unwrap()).unwrap();
+    let input = common::npy(&std::fs::read("tests/data/chelsea_input.npy").unwrap());
+    let noises: Vec<_> = (0..3).map(|k| noise(input.shape(), 0.02, 9, k)).collect();
+    let target = rows[0]["target"].as_u64().unwrap() as usize;
+    let subject = Subject { input, target, pixels: None, custom_baseline: None };
+    let method = Method::from_name("gradient").unwrap();
+    let original = explainer.explain(&subject, &method, &mut |_, _| {}).unwrap();
+    let want = explainer.sensitivity(&subject, &method, &original, noises.into_iter()).unwrap();
+    assert_eq!(curve, want.changes);
+    assert_eq!(rows[0]["score"].as_f64().unwrap() as f32, want.max);
+    assert!(want.max > 0.0);
+
+    let text = glimpse(&[
+        "evaluate",
+        "--model",
+        "models/minilm-sentiment.onnx",
+        "--text",
+        "fine",
+        "--metrics",
+        "sensitivity",
+        "--out",
+        "/dev/null",
+    ]);
+    assert!(String::from_utf8_lossy(&text.stderr).contains("applies to images"));
+}

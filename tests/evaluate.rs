@@ -164,3 +164,45 @@ fn map_similarity_is_scipys_spearman_and_scikit_images_ssim() {
     let same = compare(&a, &a, None);
     assert_eq!((same.spearman_abs, same.spearman_signed, same.ssim), (1.0, 1.0, None));
 }
+
+/// Captum's `sensitivity_max` on a small ReLU network, with the noise Captum was given
+/// (`data/evaluate/make_sensitivity_references.py`): every draw's relative change and their
+/// largest, for the raw gradient and Grad × Input.
+#[test]
+fn sensitivity_is_captums_sensitivity_max_with_the_same_noise() {
+    use glimpse::explain::{Method, Subject};
+
+    let refs: Json = serde_json::from_str(include_str!("data/evaluate/sensitivity.json")).unwrap();
+    let explainer = Explainer::from_bytes(include_bytes!("data/evaluate/sensitivity_mlp.onnx")).unwrap();
+    let nested = |v: &Json| -> Vec<f32> {
+        fn walk(v: &Json, out: &mut Vec<f32>) {
+            match v.as_array() {
+                Some(items) => items.iter().for_each(|i| walk(i, out)),
+                None => out.push(v.as_f64().unwrap() as f32),
+            }
+        }
+        let mut out = vec![];
+        walk(v, &mut out);
+        out
+    };
+    let input = ArrayD::from_shape_vec(vec![1, 3, 4, 4], nested(&refs["input"])).unwrap();
+    let noise = nested(&refs["noise"]);
+    let draws: Vec<ArrayD<f32>> =
+        noise.chunks(48).map(|d| ArrayD::from_shape_vec(vec![1, 3, 4, 4], d.to_vec()).unwrap()).collect();
+    let subject = Subject {
+        input,
+        target: refs["target"].as_u64().unwrap() as usize,
+        pixels: None,
+        custom_baseline: None,
+    };
+    for (name, run) in refs["runs"].as_object().unwrap() {
+        let method = Method::from_name(name).unwrap();
+        let original = explainer.explain(&subject, &method, &mut |_, _| {}).unwrap();
+        let got = explainer.sensitivity(&subject, &method, &original, draws.iter().cloned()).unwrap();
+        for (g, w) in got.changes.iter().zip(floats(&run["changes"])) {
+            assert!((g - w).abs() < 1e-5, "{name}: a change is {g}, Captum's {w}");
+        }
+        let want = run["max"].as_f64().unwrap() as f32;
+        assert!((got.max - want).abs() < 1e-5, "{name}: {} against Captum's {want}", got.max);
+    }
+}

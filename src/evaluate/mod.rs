@@ -13,17 +13,21 @@
 //! Model randomisation (Adebayo et al. 2018) re-initialises the model's parameterised layers
 //! (`model::randomise`), from the logits down, and compares each map recomputed on the
 //! randomised model with the original one (`similarity.rs`): a map that survives the
-//! randomisation of the weights it claims to explain does not explain them.
+//! randomisation of the weights it claims to explain does not explain them. Sensitivity
+//! (`sensitivity.rs`, as Captum's `sensitivity_max`) remakes the map on inputs moved by small
+//! uniform noise and takes the largest relative change.
 
 mod deletion;
 mod insertion;
 mod randomisation;
 mod registry;
+mod sensitivity;
 mod similarity;
 mod sweep;
 
 pub use insertion::{gkern, rise_blur, RISE_KERNEL, RISE_SIGMA};
 pub use randomisation::{compare, Mode, RandomisationConfig, Similarity, Step};
 pub use registry::{Kind, Measure, Metric, MetricDescriptor};
+pub use sensitivity::{noise, relative_change, Changes, SensitivityConfig};
 pub use similarity::{spearman, ssim};
 pub use sweep::{ranking, step_counts, trapezoid, Curve, Features, Order, Sweep, SweepConfig};

@@ -10,8 +10,12 @@ use crate::explain::{Registered, Registry};
 use ndarray::ArrayD;
 
 /// Every metric, in the order the page lists them.
-static METRICS: &[&dyn Metric] =
-    &[&super::deletion::Deletion, &super::insertion::Insertion, &super::randomisation::Randomisation];
+static METRICS: &[&dyn Metric] = &[
+    &super::deletion::Deletion,
+    &super::insertion::Insertion,
+    &super::randomisation::Randomisation,
+    &super::sensitivity::Sensitivity,
+];
 
 /// A metric with its settings. In JSON: `{"metric": "deletion", "steps": 50, "order": "morf"}`.
 pub type Measure = Registered<dyn Metric>;
@@ -40,6 +44,8 @@ pub enum Kind {
     Sweep,
     /// Recomputes the map on re-initialised models and compares it with the original.
     Randomisation,
+    /// Recomputes the map on inputs moved by noise and measures how far it moves.
+    Sensitivity,
 }
 
 impl Entry for MetricDescriptor {
@@ -109,6 +115,9 @@ mod tests {
                 Kind::Sweep => assert!(metric.settings().config::<crate::evaluate::SweepConfig>().is_ok()),
                 Kind::Randomisation => {
                     assert!(metric.settings().config::<crate::evaluate::RandomisationConfig>().is_ok())
+                }
+                Kind::Sensitivity => {
+                    assert!(metric.settings().config::<crate::evaluate::SensitivityConfig>().is_ok())
                 }
             }
         }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use glimpse::evaluate::{
-    compare, Curve, Features, Kind, Measure, Order, RandomisationConfig, Similarity, Step,
+    compare, noise, Curve, Features, Kind, Measure, Order, RandomisationConfig, SensitivityConfig,
+    Similarity, Step,
 };
 use glimpse::explain::{Explainer, Method, Subject};
 use glimpse::model::randomise;
@@ -47,6 +48,9 @@ pub struct Row {
     /// Randomisation: SSIM of the absolute maps, step by step (none for a sentence).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssim: Vec<Option<f32>>,
+    /// Sensitivity: the largest relative change (the `curve` holds each draw's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
 }
 
 /// A report: the conventions it used and every curve.
@@ -95,6 +99,7 @@ fn shard(text: &str) -> Result<(usize, usize), String> {
 struct Measures {
     sweeps: Vec<(Measure, Order)>,
     randomisations: Vec<Measure>,
+    sensitivities: Vec<Measure>,
 }
 
 /// The metrics named (the sweeps when none are), parsed and checked once, before any work.
@@ -118,9 +123,15 @@ fn measures(args: &EvaluateArgs) -> Result<Measures, String> {
             Measure::descriptors().iter().filter(|d| d.kind == Kind::Sweep).map(|d| d.id.to_owned()).collect()
         }
     };
-    let mut out = Measures { sweeps: vec![], randomisations: vec![] };
+    let mut out = Measures { sweeps: vec![], randomisations: vec![], sensitivities: vec![] };
     for name in names {
         let kind = Measure::descriptors().iter().find(|d| d.id == name).map(|d| d.kind);
+        if kind == Some(Kind::Sensitivity) {
+            let settings = json!({"metric": name, "seed": args.seed, "radius": args.sensitivity_radius,
+                                  "samples": args.sensitivity_samples});
+            out.sensitivities.push(Measure::parse(&settings.to_string()).map_err(|e| e.to_string())?);
+            continue;
+        }
         if kind == Some(Kind::Randomisation) {
             for mode in &modes {
                 let settings = json!({"metric": name, "mode": mode, "steps": args.randomisation_steps, "seed": args.seed});
@@ -235,7 +246,9 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
             some.iter().map(|m| Ok((m, randomisation_steps(m, &layers)?))).collect::<Result<_, String>>()?
         }
     };
-    let recomputed = steps.iter().map(|(_, s)| s.len()).sum::<usize>() * files.len() * methods.len();
+    let recomputed = (steps.iter().map(|(_, s)| s.len()).sum::<usize>() + measures.sensitivities.len())
+        * files.len()
+        * methods.len();
     let bar = ProgressBar::new((tasks.len() + recomputed) as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} maps, {elapsed} ({eta} left) {msg}")
             .map_err(|e| e.to_string())?,
@@ -305,6 +318,42 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
             )?);
         }
     }
+    for measure in &measures.sensitivities {
+        let sensitivity: SensitivityConfig = measure.settings().config().map_err(|e| e.to_string())?;
+        let rows: Vec<Row> = tasks
+            .par_iter()
+            .filter_map(|&(f, method)| method.map(|m| (f, m)))
+            .map(|(f, method)| {
+                let (input, target) = &loaded[f];
+                let context = |e: glimpse::Error| format!("{}: {e}", files[f].display());
+                let subject = Subject {
+                    input: input.clone(),
+                    target: *target,
+                    pixels: config.as_ref().map(|c| c.preprocess.clone()),
+                    custom_baseline: None,
+                };
+                let original = explainer.explain(&subject, method, &mut |_, _| {}).map_err(context)?;
+                let noises = (0..sensitivity.samples)
+                    .map(|k| noise(input.shape(), sensitivity.radius, sensitivity.seed, k));
+                let changes = explainer.sensitivity(&subject, method, &original, noises).map_err(context)?;
+                bar.inc(1);
+                Ok(Row {
+                    input: files[f].display().to_string(),
+                    method: method.name().to_owned(),
+                    metric: measure.name().to_owned(),
+                    order: "max".into(),
+                    target: *target,
+                    auc: None,
+                    curve: changes.changes,
+                    layers: vec![],
+                    spearman_signed: vec![],
+                    ssim: vec![],
+                    score: Some(changes.max),
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        results.extend(rows);
+    }
     bar.finish_and_clear();
     results.extend(scored.into_iter().flat_map(|(_, rows)| rows));
     sort(&mut results);
@@ -362,6 +411,7 @@ fn randomisation_row(
         layers: steps.iter().map(|s| s.label.clone()).collect(),
         spearman_signed: similarities.iter().map(|s| s.spearman_signed).collect(),
         ssim: similarities.iter().map(|s| s.ssim).collect(),
+        score: None,
     })
 }
 
@@ -461,6 +511,7 @@ fn curves(
                 layers: vec![],
                 spearman_signed: vec![],
                 ssim: vec![],
+                score: None,
             })
         })
         .collect()
@@ -521,7 +572,7 @@ fn write_report(out: &Path, report: &Report) -> Result<(), String> {
         let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
         for r in &report.results {
             csv.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{}\n",
                 quoted(&r.input),
                 r.method,
                 r.metric,
@@ -532,6 +583,7 @@ fn write_report(out: &Path, report: &Report) -> Result<(), String> {
                 quoted(&list(&mut r.layers.iter().cloned())),
                 list(&mut r.spearman_signed.iter().map(f32::to_string)),
                 list(&mut r.ssim.iter().map(|v| v.map(|x| x.to_string()).unwrap_or_default())),
+                r.score.map(|x| x.to_string()).unwrap_or_default(),
             ));
         }
         csv
@@ -557,6 +609,12 @@ fn mean_aucs(rows: &[Row]) -> Value {
 fn evaluate_text(args: &EvaluateArgs, model_path: &Path) -> Result<String, String> {
     if args.map.is_some() || args.shard.is_some() || args.step_pixels.is_some() {
         return Err("--map, --shard and --step-pixels apply to images; with --text, give --steps".into());
+    }
+    if args.metrics.as_deref().is_some_and(|m| m.split(',').any(|n| n.trim() == "sensitivity")) {
+        return Err(
+            "sensitivity moves the input by small noise: it applies to images, not to a sentence's tokens"
+                .into(),
+        );
     }
     let config_path = args.config.clone().unwrap_or_else(|| model_path.with_extension("json"));
     let files = TextFiles::read(model_path, &config_path, args.tokenizer.as_deref())?;

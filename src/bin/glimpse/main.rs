@@ -38,7 +38,9 @@
 //! theirs); `--shard i/n` runs the i-th of n parts, which `--merge` joins. With `--text`, the
 //! text methods' maps of each sentence are scored over its tokens. `--metrics randomisation`
 //! recomputes every map on the model re-initialised from the logits down
-//! (`--randomisation-mode`, `--randomisation-steps`) and writes its similarity to the original.
+//! (`--randomisation-mode`, `--randomisation-steps`) and writes its similarity to the original;
+//! `--metrics sensitivity` remakes it on noisy inputs (`--sensitivity-radius`,
+//! `--sensitivity-samples`) and writes Captum's `sensitivity_max`.
 //!
 //! ```text
 //! glimpse randomise --model M.onnx [--layers 0,1,... --seed S --out R.onnx]
@@ -149,6 +151,12 @@ struct EvaluateArgs {
     /// Randomisation's depths, from the logits layer to the first.
     #[arg(long, default_value_t = 5)]
     randomisation_steps: usize,
+    /// Sensitivity's noise radius, in the model's input units (Captum: 0.02).
+    #[arg(long, default_value_t = 0.02)]
+    sensitivity_radius: f32,
+    /// Sensitivity's noisy inputs (Captum: 10).
+    #[arg(long, default_value_t = 10)]
+    sensitivity_samples: usize,
     /// Run the i-th of n parts of the folder (i from 1).
     #[arg(long)]
     shard: Option<String>,
