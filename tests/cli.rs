@@ -413,8 +413,10 @@ fn evaluate_runs_a_folder_in_shards_that_merge_into_the_whole() {
     let out = glimpse(&[&common[..], &["--out", csv.to_str().unwrap()]].concat());
     assert!(out.status.success());
     let text = std::fs::read_to_string(&csv).unwrap();
-    assert!(text.starts_with("input,method,metric,order,target,auc,curve,layers,spearman_signed,ssim\n"));
+    let header = "input,method,metric,order,target,auc,curve,layers,spearman_signed,ssim,score,low,high";
+    assert!(text.starts_with(&format!("{header}\n")));
     assert_eq!(text.lines().count(), 13, "a header and 12 curves");
+    assert!(text.lines().all(|line| line.split(',').count() == 13), "every row has the header's 13 fields");
 }
 
 /// Sentences: the first pass of deletion is the sentence itself (P(positive) = 0.911 from
@@ -596,7 +598,9 @@ fn evaluate_sensitivity_is_the_librarys_sensitivity_max() {
     let subject = Subject { input, target, pixels: None, custom_baseline: None };
     let method = Method::from_name("gradient").unwrap();
     let original = explainer.explain(&subject, &method, &mut |_, _| {}).unwrap();
-    let want = explainer.sensitivity(&subject, &method, &original, noises.into_iter()).unwrap();
+    let want =
+        explainer.sensitivity(&subject, &method, &original.map, noises.into_iter(), &mut |_, _| {}).unwrap();
+    let want = glimpse::evaluate::Changes::new(want);
     assert_eq!(curve, want.changes);
     assert_eq!(rows[0]["score"].as_f64().unwrap() as f32, want.max);
     assert!(want.max > 0.0);
@@ -613,4 +617,82 @@ fn evaluate_sensitivity_is_the_librarys_sensitivity_max() {
         "/dev/null",
     ]);
     assert!(String::from_utf8_lossy(&text.stderr).contains("applies to images"));
+}
+
+/// Soft stability from the CLI: the same rate as the library's on the same superpixels, map and
+/// seed, with its interval in JSON and CSV; a sentence's few tokens give every mask once.
+#[test]
+fn evaluate_soft_stability_is_the_librarys_rate() {
+    use glimpse::evaluate::{Features, Measure, Scored};
+    use glimpse::explain::{Explainer, Method, Subject};
+    use glimpse::render::displayed;
+
+    let out = temp("stability.json");
+    let run = glimpse(&[
+        "evaluate",
+        "--model",
+        MODEL,
+        "--input",
+        "tests/data/chelsea_input.npy",
+        "--methods",
+        "grad-cam",
+        "--metrics",
+        "soft-stability",
+        "--stability-epsilon",
+        "0.25",
+        "--stability-delta",
+        "0.2",
+        "--seed",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let rows = report(&out)["results"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1);
+    let got = &rows[0]["stability"];
+    assert_eq!(got["samples"], 19, "⌈ln(2/0.2) / (2 · 0.25²)⌉");
+
+    let explainer = Explainer::from_bytes(&std::fs::read(MODEL).unwrap()).unwrap();
+    let input = common::npy(&std::fs::read("tests/data/chelsea_input.npy").unwrap());
+    let target = rows[0]["target"].as_u64().unwrap() as usize;
+    let subject = Subject { input: input.clone(), target, pixels: None, custom_baseline: None };
+    let method = Method::from_name("grad-cam").unwrap();
+    let map = explainer.explain(&subject, &method, &mut |_, _| {}).unwrap().map;
+    let values: Vec<f32> = displayed(&map, method.display(), 224, 224).unwrap().iter().copied().collect();
+    let measure =
+        Measure::parse(r#"{"metric": "soft-stability", "epsilon": 0.25, "delta": 0.2, "seed": 4}"#).unwrap();
+    // The CLI reads the description beside the model: SLIC sees the photo's colours (CIELAB).
+    let config =
+        glimpse::ModelConfig::from_json(&std::fs::read(MODEL.replace(".onnx", ".json")).unwrap()).unwrap();
+    let features = Features::Pixels { input, pixels: Some(config.preprocess) };
+    let passes = measure.lay_out(&features, &values, target).unwrap();
+    let scores = explainer.measure_scores(passes.as_ref(), 0..passes.len(), &mut |_, _| {}).unwrap();
+    let Scored::Stability(want) = passes.finish(&scores).unwrap() else { panic!("a rate") };
+    assert_eq!(got["rate"].as_f64().unwrap() as f32, want.rate);
+    assert_eq!(got["low"].as_f64().unwrap() as f32, want.low);
+    assert_eq!(got["prediction"].as_u64().unwrap() as usize, want.prediction);
+    assert!(want.features > 30 && want.shown == want.features.div_ceil(4));
+
+    let csv = temp("stability.csv");
+    let text = glimpse(&[
+        "evaluate",
+        "--model",
+        "models/minilm-sentiment.onnx",
+        "--text",
+        "not bad at all",
+        "--methods",
+        "occlusion",
+        "--metrics",
+        "soft-stability",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(text.status.success(), "{}", String::from_utf8_lossy(&text.stderr));
+    let written = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = written.lines();
+    assert!(lines.next().unwrap().ends_with(",score,low,high"));
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let (rate, low, high) = (row[10], row[11], row[12]);
+    assert!(rate == low && low == high, "a few tokens: every mask once, the rate exact: {row:?}");
 }

@@ -3,12 +3,16 @@
 //! (`data/evaluate/make_references.py`), on EfficientNet-Lite0 with maps made by Captum and
 //! pytorch-grad-cam, ranked as Glimpse displays them; model randomisation against onnxruntime
 //! on the same re-initialised weights, SciPy and scikit-image (`make_randomisation_references.py`);
+//! soft stability against its rate computed exactly with onnxruntime (`make_stability_references.py`);
 //! and the sessions' metric verbs.
 
 mod common;
 use common::npy;
 
-use glimpse::evaluate::{compare, gkern, Features, Measure};
+use glimpse::evaluate::{
+    compare, gkern, half_width, Features, Measure, Passes, Scored, SoftStabilityConfig, Stability,
+    StabilityRate,
+};
 use glimpse::explain::{Display, Explainer};
 use glimpse::render::displayed;
 use ndarray::ArrayD;
@@ -53,7 +57,7 @@ fn rise_blur_kernel_is_scipys_gaussian_filter_of_a_delta() {
 #[test]
 fn deletion_and_insertion_match_rises_evaluation_on_efficientnet_lite0() {
     let explainer = Explainer::from_bytes(MODEL).unwrap();
-    let features = Features::Pixels { input: npy(include_bytes!("data/chelsea_input.npy")) };
+    let features = Features::Pixels { input: npy(include_bytes!("data/chelsea_input.npy")), pixels: None };
     let refs = references();
     let target = refs["target"].as_u64().unwrap() as usize;
     for run in refs["runs"].as_array().unwrap() {
@@ -65,9 +69,9 @@ fn deletion_and_insertion_match_rises_evaluation_on_efficientnet_lite0() {
             }
         }
         let measure = Measure::parse(&settings.to_string()).unwrap();
-        let sweep = measure.sweep(&features, &values(method), target).unwrap();
-        let scores = explainer.sweep_scores(&sweep, 0..sweep.len(), &mut |_, _| {}).unwrap();
-        let curve = sweep.finish(&scores).unwrap();
+        let sweep = measure.lay_out(&features, &values(method), target).unwrap();
+        let scores = explainer.measure_scores(sweep.as_ref(), 0..sweep.len(), &mut |_, _| {}).unwrap();
+        let Scored::Curve(curve) = sweep.finish(&scores).unwrap() else { panic!("a sweep gives a curve") };
         let (want_scores, want_auc) = (floats(&run["scores"]), run["auc"].as_f64().unwrap() as f32);
         assert_eq!(curve.scores.len(), want_scores.len(), "{settings}");
         let worst = curve.scores.iter().zip(&want_scores).map(|(g, w)| (g - w).abs()).fold(0.0, f32::max);
@@ -83,11 +87,11 @@ fn deletion_and_insertion_match_rises_evaluation_on_efficientnet_lite0() {
 
 #[test]
 fn a_random_order_is_the_same_for_the_same_seed_and_differs_for_another() {
-    let features = Features::Pixels { input: npy(include_bytes!("data/chelsea_input.npy")) };
+    let features = Features::Pixels { input: npy(include_bytes!("data/chelsea_input.npy")), pixels: None };
     let values = vec![0.0; 224 * 224];
     let sweep = |seed: u64| {
         let json = format!(r#"{{"metric": "deletion", "order": "random", "steps": 4, "seed": {seed}}}"#);
-        Measure::parse(&json).unwrap().sweep(&features, &values, 0).unwrap()
+        Measure::parse(&json).unwrap().lay_out(&features, &values, 0).unwrap()
     };
     assert_eq!(sweep(3).input(2), sweep(3).input(2));
     assert_ne!(sweep(3).input(2), sweep(4).input(2));
@@ -198,11 +202,84 @@ fn sensitivity_is_captums_sensitivity_max_with_the_same_noise() {
     for (name, run) in refs["runs"].as_object().unwrap() {
         let method = Method::from_name(name).unwrap();
         let original = explainer.explain(&subject, &method, &mut |_, _| {}).unwrap();
-        let got = explainer.sensitivity(&subject, &method, &original, draws.iter().cloned()).unwrap();
+        let changes =
+            explainer.sensitivity(&subject, &method, &original.map, draws.iter().cloned(), &mut |_, _| {});
+        let got = glimpse::evaluate::Changes::new(changes.unwrap());
         for (g, w) in got.changes.iter().zip(floats(&run["changes"])) {
             assert!((g - w).abs() < 1e-5, "{name}: a change is {g}, Captum's {w}");
         }
         let want = run["max"].as_f64().unwrap() as f32;
         assert!((got.max - want).abs() < 1e-5, "{name}: {} against Captum's {want}", got.max);
+    }
+}
+
+/// The rate soft stability gives on the sensitivity references' ReLU network, its 16 pixels the
+/// features (each its own segment), for the radius and accuracy given.
+fn stability_on(onnx: &[u8], radius: usize, epsilon: f32, delta: f32) -> (Stability, StabilityRate) {
+    let refs: Json = serde_json::from_str(include_str!("data/evaluate/stability.json")).unwrap();
+    let features = Features::Segments {
+        input: ArrayD::from_shape_vec(vec![1, 3, 4, 4], floats(&refs["input"])).unwrap(),
+        members: (0..16).map(|p| vec![p]).collect(),
+    };
+    let config = SoftStabilityConfig { radius, epsilon, delta, ..Default::default() };
+    let plan = Stability::new(&features, &floats(&refs["values"]), &config).unwrap();
+    let explainer = Explainer::from_bytes(onnx).unwrap();
+    let scores = explainer.measure_scores(&plan, 0..plan.len(), &mut |_, _| {}).unwrap();
+    let Scored::Stability(rate) = plan.finish(&scores).unwrap() else {
+        panic!("soft stability gives a rate")
+    };
+    (plan, rate)
+}
+
+/// Soft stability against τ_r computed exactly by onnxruntime on every mask: Glimpse tries
+/// every mask too when there are no more than Hoeffding's 150, and agrees exactly; beyond, its
+/// 150 samples land within the bound they claim.
+#[test]
+fn soft_stability_is_the_exact_rate_or_within_hoeffdings_bound_of_it() {
+    let refs: Json = serde_json::from_str(include_str!("data/evaluate/stability.json")).unwrap();
+    let mlp = include_bytes!("data/evaluate/sensitivity_mlp.onnx");
+    let shown: Vec<usize> =
+        refs["shown"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    for (r, want) in refs["rates"].as_object().unwrap() {
+        let radius: usize = r.parse().unwrap();
+        let (tau, masks) = (want["rate"].as_f64().unwrap() as f32, want["masks"].as_u64().unwrap() as usize);
+        let (plan, got) = stability_on(mlp, radius, 0.1, 0.1);
+        assert_eq!(plan.shown(), shown, "the explanation is the map's top quarter");
+        assert_eq!(got.prediction as u64, refs["prediction"].as_u64().unwrap());
+        if masks <= 150 {
+            assert!(got.exact && got.samples == masks, "r = {r}: {masks} masks are tried each once");
+            assert!(
+                (got.rate - tau).abs() < 1e-6 && got.low == got.rate && got.high == got.rate,
+                "r = {r}: {got:?} against {tau}"
+            );
+        } else {
+            assert!(!got.exact && got.samples == 150);
+            assert!(
+                (got.rate - tau).abs() <= half_width(150, 0.1),
+                "r = {r}: {} against τ = {tau}",
+                got.rate
+            );
+            assert!(got.low <= tau && tau <= got.high && got.confidence == 0.9);
+            // ε = 0.02, δ = 0.01 asks for 6,623 samples: more than there are masks, so each is
+            // tried once and the rate is exact.
+            let (_, fine) = stability_on(mlp, radius, 0.02, 0.01);
+            assert!(
+                fine.exact && fine.samples == masks && (fine.rate - tau).abs() < 1e-6,
+                "r = {r}: {fine:?}"
+            );
+        }
+    }
+    let (_, again) = stability_on(mlp, 3, 0.1, 0.1);
+    assert_eq!(again, stability_on(mlp, 3, 0.1, 0.1).1, "the same seed, the same rate");
+}
+
+/// A model whose prediction no mask can change (zero weights, a bias) scores 1 at every radius.
+#[test]
+fn a_model_that_cannot_change_its_mind_is_perfectly_stable() {
+    for radius in [1, 4, 12] {
+        let (_, got) =
+            stability_on(include_bytes!("data/evaluate/stability_constant.onnx"), radius, 0.1, 0.1);
+        assert_eq!((got.rate, got.high, got.prediction), (1.0, 1.0, 1), "r = {radius}");
+        assert!(got.low >= 0.9 - 1e-6);
     }
 }

@@ -921,16 +921,10 @@ fn the_image_session_keeps_maps_by_tile_until_the_image_changes() {
 fn the_sessions_sanity_check_remakes_maps_on_the_randomised_model() {
     use glimpse::evaluate::compare;
     use glimpse::explain::{Explainer, Method, Subject};
-    use glimpse::session::{ImageWorkspace, Remake, Session, Workspace};
-    use glimpse::RgbaPixels;
+    use glimpse::session::{Remake, Workspace};
 
-    let config = br#"{"name": "small CNN", "labels": [],
-        "preprocess": {"height": 32, "width": 32, "resize_short_side": 32,
-                       "mean": [127, 127, 127], "std": [128, 128, 128]}}"#;
     let onnx = include_bytes!("data/explain/small_cnn_gap.onnx");
-    let mut session = Session::new(ImageWorkspace::from_bytes(onnx, config).unwrap());
-    let rgba: Vec<u8> = (0..32 * 32 * 4).map(|i| (i * 7 % 251) as u8).collect();
-    session.new_subject().set_image(RgbaPixels { width: 32, height: 32, data: &rgba }, 1).unwrap();
+    let mut session = small_cnn_session(7);
     let none = &mut |_: usize, _: usize| {};
     let gradient = r#"{"method": "gradient"}"#;
     session.explain(4, gradient, 1, none).unwrap();
@@ -967,4 +961,86 @@ fn the_sessions_sanity_check_remakes_maps_on_the_randomised_model() {
     assert!(session.randomisation_step(metric, 0, 1, &maps, &values[1..], none).is_err());
     let sweep = session.randomisation_steps(r#"{"metric": "deletion"}"#).unwrap_err();
     assert!(sweep.to_string().contains("does not randomise"), "{sweep}");
+}
+
+/// The page's image session on the small CNN, with a 32×32 image of a pattern set by `step`.
+fn small_cnn_session(step: usize) -> glimpse::session::Session<glimpse::session::ImageWorkspace> {
+    use glimpse::session::{ImageWorkspace, Session};
+
+    let config = br#"{"name": "small CNN", "labels": [],
+        "preprocess": {"height": 32, "width": 32, "resize_short_side": 32,
+                       "mean": [127, 127, 127], "std": [128, 128, 128]}}"#;
+    let onnx = include_bytes!("data/explain/small_cnn_gap.onnx");
+    let rgba: Vec<u8> = (0..32 * 32 * 4).map(|i| (i * step % 251) as u8).collect();
+    let mut session = Session::new(ImageWorkspace::from_bytes(onnx, config).unwrap());
+    let pixels = glimpse::RgbaPixels { width: 32, height: 32, data: &rgba };
+    session.new_subject().set_image(pixels, 1).unwrap();
+    session
+}
+
+/// Soft stability through the page's session verbs: a helper session with the same image and
+/// no maps scores half the passes from the map's values alone, and the rate it makes with the
+/// keeping session's half is the one the keeping session makes alone.
+#[test]
+fn the_session_splits_soft_stability_across_workers_bit_for_bit() {
+    use glimpse::evaluate::Scored;
+
+    let none = &mut |_: usize, _: usize| {};
+    let (mut keeper, mut helper) = (small_cnn_session(13), small_cnn_session(13));
+    keeper.explain(1, r#"{"method": "gradient"}"#, 3, none).unwrap();
+    let values = keeper.values(1).unwrap();
+    let metric = r#"{"metric": "soft-stability", "segments": 12, "radius": 3, "seed": 2}"#;
+    let total = keeper.measure_passes(metric, 3, &values).unwrap();
+    assert_eq!(helper.measure_passes(metric, 3, &values).unwrap(), total);
+    let whole = keeper.measure_scores(metric, 3, &values, 0..total, none).unwrap();
+    let mut split = keeper.measure_scores(metric, 3, &values, 0..total / 2, none).unwrap();
+    split.extend(helper.measure_scores(metric, 3, &values, total / 2..total, none).unwrap());
+    assert_eq!(whole, split, "every pass scores the same on either worker");
+    let Scored::Stability(rate) = keeper.measure_finish(metric, 3, &values, &split).unwrap() else {
+        panic!("soft stability gives a rate")
+    };
+    assert_eq!(rate.shown, rate.features.div_ceil(4));
+    assert!(rate.low <= rate.rate && rate.rate <= rate.high, "{rate:?}");
+    let held = whole[1..].iter().filter(|&&s| s == whole[0]).count();
+    assert_eq!(rate.rate, held as f32 / (total - 1) as f32);
+    let error =
+        keeper.measure_passes(r#"{"metric": "soft-stability", "radius": -1}"#, 3, &values).unwrap_err();
+    assert!(error.to_string().contains("Radius r"), "{error}");
+}
+
+/// Sensitivity through the page's session verbs: the tile's raw map travels to a helper
+/// session that remakes it on some of the noisy inputs; the changes are the library's on the
+/// same seeded noise, and the score their largest.
+#[test]
+fn the_session_splits_sensitivity_across_workers_as_the_library_computes_it() {
+    use glimpse::evaluate::{noise, Features};
+    use glimpse::explain::{Explainer, Method, Subject};
+    use glimpse::session::Workspace;
+
+    let onnx = include_bytes!("data/explain/small_cnn_gap.onnx");
+    let none = &mut |_: usize, _: usize| {};
+    let (mut keeper, helper) = (small_cnn_session(29), small_cnn_session(29));
+    let method = r#"{"method": "grad-x-input"}"#;
+    keeper.explain(4, method, 1, none).unwrap();
+    let raw = keeper.raw(4).unwrap();
+    let metric = r#"{"metric": "sensitivity", "samples": 3, "radius": 0.2, "seed": 5}"#;
+    assert_eq!(keeper.sensitivity_draws(metric).unwrap(), 3);
+    let mut changes = helper.sensitivity_changes(metric, method, 1, &raw, 0..2, none).unwrap();
+    changes.extend(keeper.sensitivity_changes(metric, method, 1, &raw, 2..3, none).unwrap());
+    let score = keeper.sensitivity_finish(metric, &changes).unwrap();
+
+    let Features::Pixels { input, .. } = keeper.work().features().unwrap() else { panic!("an image") };
+    let subject = Subject { input: input.clone(), target: 1, pixels: None, custom_baseline: None };
+    let explainer = Explainer::from_bytes(onnx).unwrap();
+    let grad_x_input = Method::from_name("grad-x-input").unwrap();
+    let original = explainer.explain(&subject, &grad_x_input, none).unwrap().map;
+    let noises = (0..3).map(|k| noise(input.shape(), 0.2, 5, k));
+    let want = explainer.sensitivity(&subject, &grad_x_input, &original, noises, none).unwrap();
+    assert_eq!(changes, want);
+    assert_eq!(score.max, want.iter().copied().fold(f32::MIN, f32::max));
+    assert!(score.max > 0.0);
+    assert!(keeper.sensitivity_finish(metric, &changes[..2]).is_err());
+    assert!(keeper.sensitivity_changes(metric, method, 1, &raw, 2..4, none).is_err(), "draw 4 of 3");
+    let wrong = keeper.sensitivity_draws(r#"{"metric": "deletion"}"#).unwrap_err();
+    assert!(wrong.to_string().contains("noisy inputs"), "{wrong}");
 }

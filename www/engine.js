@@ -22,6 +22,8 @@ const BROADCAST = new Set(['load-model', 'classify', 'load-text-model', 'set-tex
 /** The verbs that lay out, score and finish a forward-only method's plan, and a metric's. */
 const PLAN_VERBS = { plan: 'plan', scores: 'scores', finish: 'finish' };
 const MEASURE_VERBS = { plan: 'measure-plan', scores: 'measure-scores', finish: 'measure-finish' };
+/** Sensitivity's: each "pass" remakes a whole map, so the slices are one noisy input each. */
+const SENSITIVITY_VERBS = { plan: 'sensitivity-plan', scores: 'sensitivity-scores', finish: 'sensitivity-finish', slice: 1, unit: 'map' };
 
 /** Passes per slice handed to a worker: small enough to balance the load and report progress. */
 const SLICES_PER_WORKER = 6;
@@ -104,6 +106,16 @@ export class Engine {
   }
 
   /**
+   * Sensitivity (Captum's `sensitivity_max`) of image tile `tile`'s map (made by `method`, its
+   * JSON settings): the map made again on each noisy input, the inputs spread over every worker
+   * one at a time; resolves with `{changes, max}`.
+   */
+  async sensitivity({ tile, method, metric, target, stage = metric.metric }) {
+    const original = await this.#send(0, 'raw-map', { tile }, [], false);
+    return this.#explainInSlices({ tile, target, mode: 'image', stage, request: { metric, method, original }, verbs: SENSITIVITY_VERBS });
+  }
+
+  /**
    * The sanity check: the steps of a randomisation metric (`onSteps([{layers, label}])`), each
    * one's randomised model built by one worker and every map in `maps` (`[{tile, method}]`)
    * made again on it (`onStep({step, label, layers, maps: [{tile, similarity, picture}]})`).
@@ -153,12 +165,12 @@ export class Engine {
 
   async #slices({ tile, target, mode, stage, request, verbs }, run) {
     const total = await this.#send(0, verbs.plan, { ...request, target, mode }, [], false, run);
-    const slice = Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.ceil(total / (this.#workers.length * SLICES_PER_WORKER))));
+    const slice = verbs.slice ?? Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.ceil(total / (this.#workers.length * SLICES_PER_WORKER))));
     const scores = new Float32Array(total);
     let next = 0;
     let done = 0;
     let failed = false;
-    const report = (done) => this.#onProgress({ stage, done, total, unit: 'pass', tile, mode });
+    const report = (done) => this.#onProgress({ stage, done, total, unit: verbs.unit ?? 'pass', tile, mode });
     report(0);
     const work = async (index) => {
       while (next < total && !failed && !run.stopped) {

@@ -15,6 +15,7 @@ import { describeCheck, drawLegend, filmFrame, paintTile } from './tile.js';
 import { caption, listField, settingsFields } from './settings.js';
 import { FaithfulnessControls, FaithfulnessPanel, queueHooks } from './faithfulness.js';
 import { SanityCheck } from './sanity.js';
+import { Stability } from './stability.js';
 
 
 
@@ -43,6 +44,8 @@ export class Grid {
   #panel = null;
   /** The sanity check's section, once the model is loaded (none if the registry has no randomisation). */
   #sanity = null;
+  /** Stability under each tile, on request. */
+  #stability = null;
 
   /** Tiles waiting for a render, and the promise of the render loop while it runs. */
   #dirty = new Set();
@@ -83,7 +86,7 @@ export class Grid {
 
   /** Whether tiles are being computed (or wait to be). */
   get busy() {
-    return this.#queue.busy || Boolean(this.#sanity?.busy);
+    return this.#queue.busy || Boolean(this.#sanity?.busy) || Boolean(this.#stability?.busy);
   }
 
   get target() {
@@ -102,6 +105,10 @@ export class Grid {
         `Explanations need gradients, which this model cannot give: ${model.gradientsUnavailable}`));
       return;
     }
+    this.#stability = new Stability({
+      engine: this.#engine, mode: 'image', metrics: model.metrics, target: () => this.#target,
+      label: (index) => model.labels[index] ?? `class ${index}`, onIdle: this.#onIdle,
+    });
     this.#tiles = model.methods.map((entry, id) => this.#makeTile(id, entry));
     const controls = this.#makeControls();
     this.#panel = new FaithfulnessPanel(this.#faithfulness, 'image', 'pixels');
@@ -167,6 +174,7 @@ export class Grid {
   /** Routes the engine's progress messages to the running tile. */
   progress(progress) {
     this.#queue.progress(progress);
+    this.#stability?.progress(progress);
   }
 
   /** One line on how the selected tiles stand, for the status bar. */
@@ -421,14 +429,17 @@ export class Grid {
       top: info.segments ?? null, boundaries: true,
       overlay: null, scale: null, sharedWith: null,
     });
-    const ui = { ...tileParts(), canvas: el('canvas', { width: 224, height: 224, className: 'pending' }), settings: null };
+    const ui = {
+      ...tileParts(), canvas: el('canvas', { width: 224, height: 224, className: 'pending' }), settings: null,
+      stability: this.#stability.part(tile),
+    };
     tile.ui = ui;
     ui.settings = this.#makeSettings(tile);
     // Four parts, so that titles, captions and canvases line up across a row of tiles.
     tile.root = el('article', { className: 'tile', hidden: !tile.selected, dataset: { method: info.id, state: 'idle' } },
       el('h3', {}, info.title), ui.caption,
       el('div', { className: 'canvas-box' }, ui.canvas, ui.progress),
-      el('div', { className: 'below' }, ui.state, ui.legend.root, ui.completeness, ui.faith, ui.settings));
+      el('div', { className: 'below' }, ui.state, ui.legend.root, ui.completeness, ui.faith, ui.stability.root, ui.settings));
     showState(tile, 'idle');
     this.#caption(tile);
     return tile;

@@ -20,8 +20,8 @@ const STATE_TEXT = {
 
 /**
  * Shows a tile's state on the parts every view's tile has: `ui.state` (the state line),
- * `ui.progress` and `ui.completeness` (shown only when done); a map that is not done has no
- * faithfulness scores.
+ * `ui.progress` and `ui.completeness` and `ui.stability` (shown only when done); a map that is
+ * not done has no faithfulness scores and no stability.
  */
 export function showState(tile, state) {
   tile.state = state;
@@ -33,10 +33,12 @@ export function showState(tile, state) {
   if (state === 'done') ui.state.textContent = `Done in ${formatSeconds(tile.seconds)}`;
   else if (state === 'error') ui.state.textContent = tile.error;
   else ui.state.textContent = STATE_TEXT[state];
+  if (ui.stability) ui.stability.root.hidden = state !== 'done';
   if (state !== 'done') {
     ui.completeness.hidden = true;
     ui.faith.hidden = true;
     tile.scores = null;
+    ui.stability?.reset();
   }
 }
 

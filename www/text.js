@@ -11,6 +11,7 @@ import { colormapName, formatNumber } from './methods.js';
 import { TileQueue, newTile, showState, tileParts } from './queue.js';
 import { FaithfulnessControls, FaithfulnessPanel, queueHooks } from './faithfulness.js';
 import { SanityCheck } from './sanity.js';
+import { Stability } from './stability.js';
 import { caption, listField, settingsFields } from './settings.js';
 import { showCheck } from './tile.js';
 
@@ -64,7 +65,7 @@ export class TextView {
   }
 
   get busy() {
-    return this.#queue.busy || Boolean(this.#sanity?.busy);
+    return this.#queue.busy || Boolean(this.#sanity?.busy) || Boolean(this.#stability?.busy);
   }
 
   get target() {
@@ -76,11 +77,17 @@ export class TextView {
   #panel = null;
   /** The sanity check's section, once the model is loaded (none if the registry has no randomisation). */
   #sanity = null;
+  /** Stability under each tile, on request. */
+  #stability = null;
 
   /** Builds the controls and tiles for the loaded text model (once). */
   setModel(model) {
     if (this.#model) return;
     this.#model = model;
+    this.#stability = new Stability({
+      engine: this.#engine, mode: 'text', metrics: model.metrics, target: () => this.#target,
+      label: (index) => model.labels[index] ?? `class ${index}`, onIdle: this.#onIdle,
+    });
     this.#tiles = model.methods.map((entry, id) => this.#makeTile(id, entry));
     // The methods can be chosen before the first sentence; the tiles show up with it.
     this.#ui.tilesBox = el('div', { className: 'text-tiles', id: 'text-tiles', hidden: true }, ...this.#tiles.map((t) => t.root));
@@ -145,6 +152,7 @@ export class TextView {
   /** Routes the engine's progress messages to the running tile. */
   progress(progress) {
     this.#queue.progress(progress);
+    this.#stability?.progress(progress);
   }
 
   summary() {
@@ -446,6 +454,7 @@ export class TextView {
       matrixNote: el('p', { className: 'note' }),
       matrixBox: null,
       settings: null,
+      stability: this.#stability.part(tile),
     };
     ui.caption.textContent = caption(info, info.defaults);
     ui.matrixBox = el('figure', { className: 'matrix-box', hidden: true }, ui.matrix, el('figcaption', {}, ui.matrixNote));
@@ -454,7 +463,7 @@ export class TextView {
     tile.root = el('article', { className: 'text-tile', hidden: !tile.selected, dataset: { method: info.id, state: 'idle' } },
       el('div', { className: 'text-tile-head' }, el('h3', {}, info.title), ui.caption),
       el('div', { className: 'text-tile-body' },
-        el('div', { className: 'text-tile-main' }, ui.tokens, ui.progress, ui.state, ui.completeness, ui.faith, ui.legend.root, ui.settings),
+        el('div', { className: 'text-tile-main' }, ui.tokens, ui.progress, ui.state, ui.completeness, ui.faith, ui.stability.root, ui.legend.root, ui.settings),
         ui.matrixBox));
     showState(tile, 'idle');
     return tile;

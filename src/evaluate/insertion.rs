@@ -9,8 +9,9 @@
 
 use ndarray::{Array2, ArrayD, Axis};
 
+use super::features::Features;
 use super::registry::{Kind, Metric, MetricDescriptor};
-use super::sweep::{Features, SweepConfig};
+use super::sweep::SweepConfig;
 use crate::error::{Error, Result};
 
 pub struct Insertion;
@@ -33,7 +34,7 @@ impl Metric for Insertion {
 
     fn ends(&self, features: &Features) -> Result<(ArrayD<f32>, ArrayD<f32>)> {
         let start = match features {
-            Features::Pixels { input } => rise_blur(input)?,
+            Features::Pixels { input, .. } | Features::Segments { input, .. } => rise_blur(input)?,
             Features::Tokens { .. } => features.removed(),
         };
         Ok((start, features.input().clone()))

@@ -15,19 +15,27 @@
 //! randomised model with the original one (`similarity.rs`): a map that survives the
 //! randomisation of the weights it claims to explain does not explain them. Sensitivity
 //! (`sensitivity.rs`, as Captum's `sensitivity_max`) remakes the map on inputs moved by small
-//! uniform noise and takes the largest relative change.
+//! uniform noise and takes the largest relative change. Soft stability (`soft_stability.rs`, Jin
+//! et al. 2025) shows the map's top features alone, then with up to r more, and counts how often
+//! the prediction holds; its samples are a plan of forward passes ([`Passes`]) as a sweep's are.
 
 mod deletion;
+mod features;
 mod insertion;
+mod passes;
 mod randomisation;
 mod registry;
 mod sensitivity;
 mod similarity;
+mod soft_stability;
 mod sweep;
 
+pub use features::Features;
 pub use insertion::{gkern, rise_blur, RISE_KERNEL, RISE_SIGMA};
+pub use passes::{Passes, Scored};
 pub use randomisation::{compare, Mode, RandomisationConfig, Similarity, Step};
 pub use registry::{Kind, Measure, Metric, MetricDescriptor};
 pub use sensitivity::{noise, relative_change, Changes, SensitivityConfig};
 pub use similarity::{spearman, ssim};
-pub use sweep::{ranking, step_counts, trapezoid, Curve, Features, Order, Sweep, SweepConfig};
+pub use soft_stability::{half_width, hoeffding, SoftStabilityConfig, Stability, StabilityRate};
+pub use sweep::{ranking, step_counts, trapezoid, Curve, Order, Sweep, SweepConfig};

@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
-use super::sweep::{Features, Sweep};
+use super::features::Features;
+use super::passes::Passes;
+use super::soft_stability::{SoftStabilityConfig, Stability};
+use super::sweep::Sweep;
 use crate::error::{Error, Result};
 use crate::explain::schema::{Entry, Setting};
 use crate::explain::{Registered, Registry};
@@ -15,6 +18,7 @@ static METRICS: &[&dyn Metric] = &[
     &super::insertion::Insertion,
     &super::randomisation::Randomisation,
     &super::sensitivity::Sensitivity,
+    &super::soft_stability::SoftStability,
 ];
 
 /// A metric with its settings. In JSON: `{"metric": "deletion", "steps": 50, "order": "morf"}`.
@@ -46,6 +50,9 @@ pub enum Kind {
     Randomisation,
     /// Recomputes the map on inputs moved by noise and measures how far it moves.
     Sensitivity,
+    /// Shows the map's top features alone, then with a few more, and counts how often the
+    /// prediction holds: a plan of forward passes ([`Measure::lay_out`]).
+    Stability,
 }
 
 impl Entry for MetricDescriptor {
@@ -88,14 +95,24 @@ impl Registry for dyn Metric {
 }
 
 impl Measure {
-    /// Lays the metric out on the subject, ranking its features by `values` (one per feature,
-    /// the map as displayed), for class `target`.
-    pub fn sweep(&self, features: &Features, values: &[f32], target: usize) -> Result<Sweep> {
-        if self.spec().descriptor().kind != Kind::Sweep {
-            return Err(Error::Setting(format!("{} does not sweep the input's features", self.name())));
+    /// Lays the metric out on the subject as forward passes, ranking its features by `values`
+    /// (the map as displayed: one per pixel or token), for class `target`: a sweep, or soft
+    /// stability's samples (an image's pixels grouped into superpixels first).
+    pub fn lay_out(&self, features: &Features, values: &[f32], target: usize) -> Result<Box<dyn Passes>> {
+        match self.spec().descriptor().kind {
+            Kind::Sweep => {
+                let (start, end) = self.spec().ends(features)?;
+                Ok(Box::new(Sweep::new(features, start, end, values, target, &self.settings().config()?)?))
+            }
+            Kind::Stability => {
+                let config: SoftStabilityConfig = self.settings().config()?;
+                let features = features.segmented(&config.superpixels())?;
+                Ok(Box::new(Stability::new(&features, &features.pooled(values)?, &config)?))
+            }
+            Kind::Randomisation | Kind::Sensitivity => {
+                Err(Error::Setting(format!("{} is not a plan of forward passes", self.name())))
+            }
         }
-        let (start, end) = self.spec().ends(features)?;
-        Sweep::new(features, start, end, values, target, &self.settings().config()?)
     }
 }
 
@@ -118,6 +135,9 @@ mod tests {
                 }
                 Kind::Sensitivity => {
                     assert!(metric.settings().config::<crate::evaluate::SensitivityConfig>().is_ok())
+                }
+                Kind::Stability => {
+                    assert!(metric.settings().config::<crate::evaluate::SoftStabilityConfig>().is_ok())
                 }
             }
         }

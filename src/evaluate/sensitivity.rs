@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::registry::{Kind, Metric, MetricDescriptor};
 use crate::error::{Error, Result};
 use crate::explain::schema::Setting;
-use crate::explain::{Attribution, Explainer, Method, Subject};
+use crate::explain::{Explainer, Method, Progress, Subject};
 
 pub struct Sensitivity;
 
@@ -81,9 +81,10 @@ pub struct Changes {
     pub max: f32,
 }
 
-/// Captum's relative change: ‖original − perturbed‖₂ / ‖original‖₂ (1 when that is 0).
+/// Captum's relative change: ‖original − perturbed‖₂ / ‖original‖₂ (1 when that is 0), the
+/// maps flattened (the original may come flat).
 pub fn relative_change(original: &ArrayD<f32>, perturbed: &ArrayD<f32>) -> Result<f32> {
-    if original.shape() != perturbed.shape() {
+    if original.len() != perturbed.len() {
         return Err(Error::Bug(format!(
             "a perturbed map has shape {:?}, the original {:?}",
             perturbed.shape(),
@@ -96,24 +97,35 @@ pub fn relative_change(original: &ArrayD<f32>, perturbed: &ArrayD<f32>) -> Resul
     Ok((change / if base == 0.0 { 1.0 } else { base }) as f32)
 }
 
+impl Changes {
+    /// Each draw's change, and the largest.
+    pub fn new(changes: Vec<f32>) -> Changes {
+        let max = changes.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        Changes { changes, max }
+    }
+}
+
 impl Explainer {
-    /// The sensitivity of `method`'s map of `subject` (`original`, made already): the map made
-    /// again on each noisy input, each change, and the largest. `noises` gives draw k.
+    /// The relative change of `method`'s map of `subject` (`original`, its raw map, made
+    /// already) on each noisy input: `noises` gives the draws, and `progress` counts them.
     pub fn sensitivity(
         &self,
         subject: &Subject,
         method: &Method,
-        original: &Attribution,
-        noises: impl Iterator<Item = ArrayD<f32>>,
-    ) -> Result<Changes> {
-        let mut changes = vec![];
+        original: &ArrayD<f32>,
+        noises: impl ExactSizeIterator<Item = ArrayD<f32>>,
+        progress: Progress<'_>,
+    ) -> Result<Vec<f32>> {
+        let total = noises.len();
+        let mut changes = Vec::with_capacity(total);
+        progress(0, total);
         for noise in noises {
             let moved = Subject { input: &subject.input + &noise, ..subject.clone() };
             let again = self.explain(&moved, method, &mut |_, _| {})?;
-            changes.push(relative_change(&original.map, &again.map)?);
+            changes.push(relative_change(original, &again.map)?);
+            progress(changes.len(), total);
         }
-        let max = changes.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        Ok(Changes { changes, max })
+        Ok(changes)
     }
 }
 

@@ -11,75 +11,18 @@
 //! x is the share moved; the area is the trapezoid rule over [0, 1].
 
 use std::cmp::Ordering;
-use std::ops::Range;
 
 use ndarray::ArrayD;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::features::Features;
+use super::passes::{Passes, Scored};
 use crate::classify::softmax;
 use crate::error::{Error, Result};
 use crate::explain::baseline::rand_chacha;
-use crate::explain::perturbation::check_slice;
 use crate::explain::schema::Setting;
-use crate::explain::{Explainer, Progress};
 use crate::text::{Sentence, TextModel};
-
-/// What a metric moves: the pixels of an image input (1×C×H×W, every channel of a pixel
-/// together) or the tokens of a sentence (ids as f32, 1×T) other than [CLS] and [SEP].
-#[derive(Debug, Clone)]
-pub enum Features {
-    Pixels { input: ArrayD<f32> },
-    Tokens { input: ArrayD<f32>, players: Vec<usize>, pad: f32 },
-}
-
-impl Features {
-    pub fn input(&self) -> &ArrayD<f32> {
-        match self {
-            Features::Pixels { input } | Features::Tokens { input, .. } => input,
-        }
-    }
-
-    /// How many features.
-    pub fn len(&self) -> usize {
-        match self {
-            Features::Pixels { input } => input.shape().iter().skip(2).product(),
-            Features::Tokens { players, .. } => players.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The input with every feature removed: pixels 0 in the model's space, tokens [PAD].
-    pub fn removed(&self) -> ArrayD<f32> {
-        match self {
-            Features::Pixels { input } => ArrayD::zeros(input.shape()),
-            Features::Tokens { input, players, pad } => {
-                let mut ids = input.clone();
-                for &p in players {
-                    if let Some(id) = ids.get_mut([0, p]) {
-                        *id = *pad;
-                    }
-                }
-                ids
-            }
-        }
-    }
-
-    /// The flat indices of feature `f`'s elements in the (standard-layout) input.
-    fn elements(&self, f: usize) -> impl Iterator<Item = usize> + '_ {
-        let (first, stride, count) = match self {
-            Features::Pixels { input } => {
-                let plane = self.len();
-                (f, plane, input.shape().get(1).copied().unwrap_or(1))
-            }
-            Features::Tokens { players, .. } => (players.get(f).copied().unwrap_or(usize::MAX), 1, 1),
-        };
-        (0..count).map(move |c| first + c * stride)
-    }
-}
 
 /// The order features move in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -224,41 +167,8 @@ impl Sweep {
         })
     }
 
-    /// How many passes.
-    pub fn len(&self) -> usize {
-        self.counts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
-    }
-
-    /// Pass `i`'s input: the start with the first `counts[i]` features of the order taken from
-    /// the end.
-    pub fn input(&self, i: usize) -> ArrayD<f32> {
-        let mut input = self.start.clone();
-        let count = self.counts.get(i).copied().unwrap_or(0);
-        if let (Some(x), Some(end)) = (input.as_slice_mut(), self.end.as_slice()) {
-            for &f in self.order.iter().take(count) {
-                for e in self.features.elements(f) {
-                    if let (Some(x), Some(&v)) = (x.get_mut(e), end.get(e)) {
-                        *x = v;
-                    }
-                }
-            }
-        }
-        input
-    }
-
-    /// The score of one pass from the model's output row: the target's softmax probability.
-    pub fn score(&self, row: ndarray::ArrayView1<'_, f32>) -> Result<f32> {
-        softmax(row).get(self.target).copied().ok_or_else(|| {
-            Error::Explain(format!("Class {} is outside the model's {} outputs.", self.target, row.len()))
-        })
-    }
-
     /// The curve the passes' scores make, in order.
-    pub fn finish(&self, scores: &[f32]) -> Result<Curve> {
+    pub fn curve(&self, scores: &[f32]) -> Result<Curve> {
         if scores.len() != self.len() {
             return Err(Error::Bug(format!("{} scores for {} passes", scores.len(), self.len())));
         }
@@ -268,22 +178,27 @@ impl Sweep {
     }
 }
 
-impl Explainer {
-    /// The scores of a sweep's passes in `range`, in batches.
-    pub fn sweep_scores(
-        &self,
-        sweep: &Sweep,
-        range: Range<usize>,
-        progress: Progress<'_>,
-    ) -> Result<Vec<f32>> {
-        check_slice(&range, sweep.len(), "sweep")?;
-        let total = range.len();
-        let mut scores = Vec::with_capacity(total);
-        self.for_each_output_row(range.map(|i| sweep.input(i)), progress, total, |_, row| {
-            scores.push(sweep.score(row)?);
-            Ok(())
-        })?;
-        Ok(scores)
+impl Passes for Sweep {
+    fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Pass `i`'s input: the start with the first `counts[i]` features of the order taken from
+    /// the end.
+    fn input(&self, i: usize) -> ArrayD<f32> {
+        let count = self.counts.get(i).copied().unwrap_or(0);
+        self.features.show(&self.start, &self.end, self.order.get(..count).unwrap_or(&self.order))
+    }
+
+    /// The target's softmax probability.
+    fn score(&self, row: ndarray::ArrayView1<'_, f32>) -> Result<f32> {
+        softmax(row).get(self.target).copied().ok_or_else(|| {
+            Error::Explain(format!("Class {} is outside the model's {} outputs.", self.target, row.len()))
+        })
+    }
+
+    fn finish(&self, scores: &[f32]) -> Result<Scored> {
+        self.curve(scores).map(Scored::Curve)
     }
 }
 
@@ -303,17 +218,6 @@ impl TextModel {
         let players = self.players(sentence);
         players.iter().map(|&p| scores.get(p).copied().flatten().unwrap_or(f32::NAN)).collect()
     }
-
-    /// The scores of a sweep's passes in `range`, on the reading model.
-    pub fn sweep_scores(
-        &self,
-        sweep: &Sweep,
-        range: Range<usize>,
-        progress: Progress<'_>,
-    ) -> Result<Vec<f32>> {
-        check_slice(&range, sweep.len(), "sweep")?;
-        self.score_passes(range.map(|i| sweep.input(i)), progress, |row| sweep.score(row))
-    }
 }
 
 /// The target's probability against the share of features moved, and its area.
@@ -327,6 +231,7 @@ pub struct Curve {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluate::Passes;
 
     #[test]
     fn ties_go_in_index_order_and_nan_ranks_last() {
@@ -356,7 +261,7 @@ mod tests {
     #[test]
     fn a_sweep_moves_every_channel_of_a_pixel_in_the_maps_order() {
         let input = ArrayD::from_shape_fn(vec![1, 2, 1, 3], |i| (1 + i[1] * 3 + i[3]) as f32);
-        let features = Features::Pixels { input: input.clone() };
+        let features = Features::Pixels { input: input.clone(), pixels: None };
         let config = SweepConfig { steps: 3, ..SweepConfig::default() };
         let sweep =
             Sweep::new(&features, input.clone(), features.removed(), &[0.5, 0.9, 0.1], 0, &config).unwrap();

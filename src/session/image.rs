@@ -1,5 +1,6 @@
 //! The image view's workspace: a classifier with its explainer, the current image and custom
-//! baseline; its maps are kept as heatmaps at the image's size and drawn as colour layers.
+//! baseline; its maps are kept as heatmaps at the image's size (with the raw map, which
+//! sensitivity compares) and drawn as colour layers.
 
 use std::ops::Range;
 
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Session, Workspace};
 use crate::error::{Error, Result};
-use crate::evaluate::{Features, Sweep};
+use crate::evaluate::{noise, Changes, Features, Kind, Measure, Passes, SensitivityConfig};
 use crate::explain::{Attribution, CompletenessReport, ImageMethod, Method, Plan, Progress, Subject};
 use crate::render::{self, Colormap, Heatmap, Style};
 use crate::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
@@ -79,6 +80,14 @@ fn no_image() -> Error {
     Error::Explain("No image is loaded.".into())
 }
 
+/// A finished map: as drawn, and as its method made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    pub heat: Heatmap,
+    /// The method's raw map, which sensitivity compares.
+    pub raw: ArrayD<f32>,
+}
+
 /// What the page is told of a finished map.
 #[derive(Debug, Serialize)]
 pub struct ImageSummary {
@@ -103,7 +112,7 @@ impl Workspace for ImageWorkspace {
     type Spec = dyn ImageMethod;
     type Plan = Plan;
     type Answer = Attribution;
-    type Kept = Heatmap;
+    type Kept = Kept;
     type Summary = ImageSummary;
 
     fn explain(&mut self, method: &Method, target: usize, progress: Progress<'_>) -> Result<Attribution> {
@@ -126,7 +135,7 @@ impl Workspace for ImageWorkspace {
         plan.finish(scores)
     }
 
-    fn keep(&self, attribution: Attribution) -> Result<(Heatmap, ImageSummary)> {
+    fn keep(&self, attribution: Attribution) -> Result<(Kept, ImageSummary)> {
         let view = self.view()?;
         let heat = render::heatmap(&attribution, view.height() as usize, view.width() as usize)?;
         let summary = ImageSummary {
@@ -140,20 +149,25 @@ impl Workspace for ImageWorkspace {
             layer: attribution.layer,
             method: attribution.method,
         };
-        Ok((heat, summary))
+        Ok((Kept { heat, raw: attribution.map }, summary))
     }
 
     fn features(&self) -> Result<Features> {
         let (_, input) = self.image.as_ref().ok_or_else(no_image)?;
-        Ok(Features::Pixels { input: input.clone() })
+        Ok(Features::Pixels { input: input.clone(), pixels: Some(self.classifier.config.preprocess.clone()) })
     }
 
-    fn values(&self, heat: &Heatmap) -> Result<Vec<f32>> {
-        Ok(heat.values.iter().copied().collect())
+    fn values(&self, kept: &Kept) -> Result<Vec<f32>> {
+        Ok(kept.heat.values.iter().copied().collect())
     }
 
-    fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
-        self.explainer.sweep_scores(sweep, range, progress)
+    fn measure_scores(
+        &self,
+        passes: &dyn Passes,
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Vec<f32>> {
+        self.explainer.measure_scores(passes, range, progress)
     }
 
     type Picture = Picture;
@@ -173,12 +187,67 @@ impl Workspace for ImageWorkspace {
         self.view().ok().map(|v| (v.height() as usize, v.width() as usize))
     }
 
-    fn picture(&self, heat: &Heatmap) -> Result<Picture> {
+    fn picture(&self, Kept { heat, .. }: &Kept) -> Result<Picture> {
         let scale = render::scale(&[heat], render::DEFAULT_PERCENTILE);
         let colormap = Colormap::default_for(heat.signed);
         let rgba = render::layer(heat, scale, Style::new(colormap, 1.0), self.view()?)?;
         Ok(Picture { rgba: serde_bytes::ByteBuf::from(rgba), scale, colormap })
     }
+}
+
+impl Session<ImageWorkspace> {
+    /// A kept map as its method made it, flat: what sensitivity compares the remade maps with.
+    /// The worker that keeps the tile sends it to the others.
+    pub fn raw(&self, tile: u32) -> Result<Vec<f32>> {
+        let kept = self.kept(tile).ok_or_else(|| Error::Explain(format!("Tile {tile} has no map yet.")))?;
+        Ok(kept.raw.iter().copied().collect())
+    }
+
+    /// How many noisy inputs a sensitivity metric's JSON settings ask for.
+    pub fn sensitivity_draws(&self, metric: &str) -> Result<usize> {
+        Ok(sensitivity(metric)?.samples)
+    }
+
+    /// Draws `range` of a sensitivity metric: `method`'s map (its JSON settings) made again for
+    /// class `target` on each noisy input, and its relative change from `original` (the raw
+    /// map, flat, as [`Session::raw`] gives it). Draw k's noise is the same on every worker.
+    pub fn sensitivity_changes(
+        &self,
+        metric: &str,
+        method: &str,
+        target: usize,
+        original: &[f32],
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Vec<f32>> {
+        let config = sensitivity(metric)?;
+        crate::explain::perturbation::check_slice(&range, config.samples, "sensitivity")?;
+        let method = Method::parse(method)?;
+        let subject = self.work().subject(target)?;
+        let shape = subject.input.shape().to_vec();
+        let noises = range.map(|k| noise(&shape, config.radius, config.seed, k));
+        let original = ArrayD::from_shape_vec(vec![original.len()], original.to_vec())
+            .map_err(|e| Error::Bug(e.to_string()))?;
+        self.work().explainer.sensitivity(&subject, &method, &original, noises, progress)
+    }
+
+    /// Every draw's change, and the largest: the score.
+    pub fn sensitivity_finish(&self, metric: &str, changes: &[f32]) -> Result<Changes> {
+        let samples = sensitivity(metric)?.samples;
+        if changes.len() != samples {
+            return Err(Error::Bug(format!("{} changes for {samples} noisy inputs", changes.len())));
+        }
+        Ok(Changes::new(changes.to_vec()))
+    }
+}
+
+/// A sensitivity metric's settings, from its JSON.
+fn sensitivity(metric: &str) -> Result<SensitivityConfig> {
+    let measure = Measure::parse(metric)?;
+    if measure.spec().descriptor().kind != Kind::Sensitivity {
+        return Err(Error::Setting(format!("{} does not remake the map on noisy inputs", measure.name())));
+    }
+    measure.settings().config()
 }
 
 /// A map drawn for the filmstrip: a colour layer with straight alpha, to be drawn over the grey
@@ -230,7 +299,7 @@ impl Session<ImageWorkspace> {
     pub fn render(&self, request: &ImageRender) -> Result<Vec<Layer>> {
         let view = self.work().view()?;
         let tiles: Vec<(&TileStyle, &Heatmap)> =
-            request.tiles.iter().filter_map(|t| self.kept(t.tile).map(|heat| (t, heat))).collect();
+            request.tiles.iter().filter_map(|t| self.kept(t.tile).map(|kept| (t, &kept.heat))).collect();
         let shared = request.shared.then(|| {
             let heats: Vec<&Heatmap> = tiles.iter().map(|(_, h)| *h).collect();
             render::scale(&heats, request.percentile)

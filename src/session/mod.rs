@@ -19,7 +19,7 @@ pub use last_made::LastMade;
 
 use crate::error::{Error, Result};
 use crate::evaluate::{
-    compare, Curve, Features, Kind, Measure, RandomisationConfig, Similarity, Step, Sweep,
+    compare, Features, Kind, Measure, Passes, RandomisationConfig, Scored, Similarity, Step,
 };
 use crate::explain::{Progress, Registered, Registry};
 use crate::model::randomise;
@@ -66,8 +66,13 @@ pub trait Workspace {
     /// A kept map as the metrics rank it: one value per feature, as displayed.
     fn values(&self, kept: &Self::Kept) -> Result<Vec<f32>>;
 
-    /// The target's softmax probability for passes `range` of a sweep.
-    fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>>;
+    /// The scores of passes `range` of a metric laid out on the subject.
+    fn measure_scores(
+        &self,
+        passes: &dyn Passes,
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Vec<f32>>;
 
     /// What the sanity check's filmstrip shows of a kept map.
     type Picture: Serialize;
@@ -117,7 +122,7 @@ pub struct Remade<P> {
 
 /// What a metric's sweep is laid out for: the metric's JSON, the target, and the map's values
 /// (by their bits, so that a map with NaN still finds its sweep).
-type SweepKey = (String, usize, Vec<u32>);
+type MeasureKey = (String, usize, Vec<u32>);
 
 /// A subject, its model, and the maps made of it by tile. A method arrives as JSON
 /// (`{"method": NAME, ...settings}`), checked against its schema.
@@ -128,12 +133,12 @@ pub struct Session<W: Workspace> {
     /// passes can be scored slice by slice.
     plan: LastMade<(String, usize), W::Plan>,
     /// The last metric laid out, likewise.
-    sweep: LastMade<SweepKey, Sweep>,
+    laid_out: LastMade<MeasureKey, Box<dyn Passes>>,
 }
 
 impl<W: Workspace> Session<W> {
     pub fn new(work: W) -> Self {
-        Session { work, kept: HashMap::new(), plan: LastMade::default(), sweep: LastMade::default() }
+        Session { work, kept: HashMap::new(), plan: LastMade::default(), laid_out: LastMade::default() }
     }
 
     pub fn work(&self) -> &W {
@@ -144,7 +149,7 @@ impl<W: Workspace> Session<W> {
     pub fn new_subject(&mut self) -> &mut W {
         self.kept.clear();
         self.plan.clear();
-        self.sweep.clear();
+        self.laid_out.clear();
         &mut self.work
     }
 
@@ -152,7 +157,7 @@ impl<W: Workspace> Session<W> {
     /// the finished maps stay.
     pub fn new_inputs(&mut self) -> &mut W {
         self.plan.clear();
-        self.sweep.clear();
+        self.laid_out.clear();
         &mut self.work
     }
 
@@ -221,7 +226,7 @@ impl<W: Workspace> Session<W> {
     /// many passes it makes. Like a forward-only method, its passes are scored in slices
     /// ([`Session::measure_scores`]) and finished by one worker ([`Session::measure_finish`]).
     pub fn measure_passes(&mut self, metric: &str, target: usize, values: &[f32]) -> Result<usize> {
-        self.sweep_for(metric, target, values, |sweep, _| Ok(sweep.len()))
+        self.measured(metric, target, values, |sweep, _| Ok(sweep.len()))
     }
 
     /// The scores of passes `range` of the metric's sweep.
@@ -233,18 +238,18 @@ impl<W: Workspace> Session<W> {
         range: Range<usize>,
         progress: Progress<'_>,
     ) -> Result<Vec<f32>> {
-        self.sweep_for(metric, target, values, |sweep, work| work.probabilities(sweep, range, progress))
+        self.measured(metric, target, values, |passes, work| work.measure_scores(passes, range, progress))
     }
 
-    /// The curve every pass's score makes.
+    /// What every pass's score makes: a curve, or a stability rate.
     pub fn measure_finish(
         &mut self,
         metric: &str,
         target: usize,
         values: &[f32],
         scores: &[f32],
-    ) -> Result<Curve> {
-        self.sweep_for(metric, target, values, |sweep, _| sweep.finish(scores))
+    ) -> Result<Scored> {
+        self.measured(metric, target, values, |sweep, _| sweep.finish(scores))
     }
 
     /// The sanity check's steps on this model, for a randomisation metric's JSON settings.
@@ -308,19 +313,19 @@ impl<W: Workspace> Session<W> {
         Ok((config, steps))
     }
 
-    fn sweep_for<T>(
+    fn measured<T>(
         &mut self,
         metric: &str,
         target: usize,
         values: &[f32],
-        with: impl FnOnce(&Sweep, &W) -> Result<T>,
+        with: impl FnOnce(&dyn Passes, &W) -> Result<T>,
     ) -> Result<T> {
         let work = &self.work;
         let key = (metric.to_owned(), target, values.iter().map(|v| v.to_bits()).collect());
-        let sweep = self
-            .sweep
-            .get_or_make(key, || Measure::parse(metric)?.sweep(&work.features()?, values, target))?;
-        with(&sweep, work)
+        let passes = self
+            .laid_out
+            .get_or_make(key, || Measure::parse(metric)?.lay_out(&work.features()?, values, target))?;
+        with(passes.as_ref().as_ref(), work)
     }
 
     /// Runs `with` on the plan for these settings and target: the last one laid out, or a new one.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Session, Workspace};
 use crate::error::{Error, Result};
-use crate::evaluate::{Features, Sweep};
+use crate::evaluate::{Features, Passes};
 use crate::explain::{CompletenessReport, Progress};
 use crate::render::{self, Colormap};
 use crate::text::explain::{agreements, Agreement, TokenMethod};
@@ -152,8 +152,13 @@ impl Workspace for TextWorkspace {
         Ok(self.model.ranked(self.sentence()?, &kept.scores))
     }
 
-    fn probabilities(&self, sweep: &Sweep, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
-        self.model.sweep_scores(sweep, range, progress)
+    fn measure_scores(
+        &self,
+        passes: &dyn Passes,
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Vec<f32>> {
+        self.model.measure_scores(passes, range, progress)
     }
 
     type Picture = TokenPicture;

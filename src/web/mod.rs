@@ -99,7 +99,9 @@ macro_rules! session_verbs {
                 Ok(self.session.measure_scores(metric, target, values, start..end, &mut |_, _| {})?)
             }
 
-            /// The curve every pass's score makes: `{fractions, scores, auc}`.
+            /// What every pass's score makes: a sweep's curve `{fractions, scores, auc}`, or
+            /// soft stability's `{rate, low, high, confidence, samples, exact, prediction,
+            /// shown, features, radius}`.
             #[wasm_bindgen(js_name = measureFinish)]
             pub fn measure_finish(
                 &mut self,
@@ -306,6 +308,43 @@ impl Playground {
         let pixels = RgbaPixels { width, height, data: rgba };
         let (view, top) = self.session.new_subject().set_image(pixels, k)?;
         to_js(&ClassifyOutput { view: view_of(view), top })
+    }
+
+    /// Tile `tile`'s map as its method made it, flat: the page sends it to every worker that
+    /// remakes the map for sensitivity.
+    #[wasm_bindgen(js_name = rawMap)]
+    pub fn raw_map(&self, tile: u32) -> Result<Vec<f32>, JsError> {
+        Ok(self.session.raw(tile)?)
+    }
+
+    /// How many noisy inputs a sensitivity metric (`{"metric": "sensitivity", ...}`) makes.
+    #[wasm_bindgen(js_name = sensitivityPlan)]
+    pub fn sensitivity_plan(&self, metric: &str) -> Result<usize, JsError> {
+        Ok(self.session.sensitivity_draws(metric)?)
+    }
+
+    /// Noisy inputs `start..end`: the map of `method` (JSON settings) made again on each, and
+    /// its relative change from `original` (the raw map); `progress` counts the maps.
+    #[wasm_bindgen(js_name = sensitivityScores)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn sensitivity_scores(
+        &self,
+        metric: &str,
+        method: &str,
+        target: usize,
+        original: &[f32],
+        start: usize,
+        end: usize,
+        progress: &js_sys::Function,
+    ) -> Result<Vec<f32>, JsError> {
+        let progress = &mut reporter(progress);
+        Ok(self.session.sensitivity_changes(metric, method, target, original, start..end, progress)?)
+    }
+
+    /// Every noisy input's change and the largest: `{changes, max}`.
+    #[wasm_bindgen(js_name = sensitivityFinish)]
+    pub fn sensitivity_finish(&self, metric: &str, changes: &[f32]) -> Result<JsValue, JsError> {
+        to_js(&self.session.sensitivity_finish(metric, changes)?)
     }
 
     /// Makes RGBA pixels the custom baseline (preprocessed like the image); returns its view.

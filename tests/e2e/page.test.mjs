@@ -657,7 +657,7 @@ test('deletion and insertion under three maps match the CLI, and the panel chart
   await page.close();
 });
 
-test('the sanity check remakes two maps on the randomised model, matches the CLI, and shows the paper\'s finding', { timeout: 900_000 }, async () => {
+test('the sanity check remakes two maps on the randomised model, matches the CLI, and shows the paper\'s finding; stability under a tile matches the CLI too', { timeout: 900_000 }, async () => {
   const METHODS = ['gradient', 'guided-backprop'];
   const { page, problems } = await openPage();
   await page.click('[data-example="chelsea.png"]');
@@ -713,6 +713,24 @@ test('the sanity check remakes two maps on the randomised model, matches the CLI
   for (const [i, n] of counts.slice(0, 2).entries()) assert.ok(n > 40, `the curve in ${colours[i]} is drawn (${n} pixels)`);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.locator('#image-sanity').screenshot({ path: path.join(SCREENSHOTS, 'sanity.png') });
+
+  // Stability under the gradient's tile, on request: soft stability's passes and sensitivity's
+  // noisy inputs spread over the workers give the CLI's numbers.
+  const line = '.tile[data-method="gradient"] .stability';
+  await page.click(`${line} .stability-run`);
+  await page.waitForSelector(`${line} [data-metric="sensitivity"]`, { timeout: 600_000 });
+  const stability = await page.$eval(line, (p) => ({
+    text: p.textContent, rate: Number(p.querySelector('[data-metric="soft-stability"]').dataset.rate),
+    max: Number(p.querySelector('[data-metric="sensitivity"]').dataset.max),
+  }));
+  console.log(`  stability: ${stability.text}`);
+  assert.match(stability.text, /Soft stability τ₂ \d\.\d\d \(\d\.\d\d–\d\.\d\d at 90%, 150 samples\) · Sensitivity \d+\.\d\d/);
+  const { rows: cliStability } = await evaluateWithCli(['--model', 'models/efficientnet-lite0.onnx', '--input', 'www/examples/chelsea.png',
+    '--methods', 'gradient', '--metrics', 'soft-stability,sensitivity', '--target', String(target)]);
+  const cliOf = (metric) => cliStability.find((r) => r.metric === metric).score;
+  assert.ok(Math.abs(stability.rate - cliOf('soft-stability')) < 1e-6, `soft stability: page ${stability.rate}, CLI ${cliOf('soft-stability')}`);
+  assert.ok(Math.abs(stability.max - cliOf('sensitivity')) <= 1e-3 * cliOf('sensitivity'), `sensitivity: page ${stability.max}, CLI ${cliOf('sensitivity')}`);
+  await page.locator('.tile[data-method="gradient"]').screenshot({ path: path.join(SCREENSHOTS, 'stability.png') });
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -186,6 +186,19 @@ test('a typed sentence is read, every text method highlights its tokens, and eac
   assert.equal(await page.$$eval('#text-faith-table tbody tr', (rows) => rows.length), METHODS.length + 1, 'every map and the random order');
   await page.screenshot({ path: path.join(SCREENSHOTS, 'text.png'), fullPage: true });
 
+  // Stability on request: four words, one of them the explanation, so every mask of up to two
+  // more is tried once and the rate is exact; the CLI gives the same.
+  await page.click('.text-tile[data-method="occlusion"] .stability-run');
+  await page.waitForSelector('.text-tile[data-method="occlusion"] .stability [data-metric="soft-stability"]', { timeout: 120_000 });
+  const stability = await page.$eval('.text-tile[data-method="occlusion"] .stability', (p) => ({
+    text: p.textContent, rate: Number(p.querySelector('[data-metric="soft-stability"]').dataset.rate),
+  }));
+  assert.match(stability.text, /Soft stability τ₂ \d\.\d\d \(exact: all 7 masks\)/);
+  assert.ok(!stability.text.includes('Sensitivity'), 'noise in token ids means nothing: no sensitivity for sentences');
+  const { rows: cliStability } = await evaluateWithCli(['--model', 'models/minilm-sentiment.onnx', '--text', 'not bad at all',
+    '--methods', 'occlusion', '--metrics', 'soft-stability']);
+  assert.ok(Math.abs(stability.rate - cliStability[0].score) < 1e-6, `page ${stability.rate}, CLI ${cliStability[0].score}`);
+
   // Another head gives another heatmap.
   const before = await matrixPixels(page, 'attention');
   await page.selectOption('.text-tile[data-method="attention"] .attention-head', '2');

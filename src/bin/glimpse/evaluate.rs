@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use glimpse::evaluate::{
-    compare, noise, Curve, Features, Kind, Measure, Order, RandomisationConfig, SensitivityConfig,
-    Similarity, Step,
+    compare, noise, Changes, Features, Kind, Measure, Order, Passes, RandomisationConfig, Scored,
+    SensitivityConfig, Similarity, StabilityRate, Step,
 };
 use glimpse::explain::{Explainer, Method, Subject};
 use glimpse::model::randomise;
@@ -48,9 +48,13 @@ pub struct Row {
     /// Randomisation: SSIM of the absolute maps, step by step (none for a sentence).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ssim: Vec<Option<f32>>,
-    /// Sensitivity: the largest relative change (the `curve` holds each draw's).
+    /// Sensitivity: the largest relative change (the `curve` holds each draw's); soft
+    /// stability: the stability rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
+    /// Soft stability: the rate with its interval, samples, and the explanation's prediction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<StabilityRate>,
 }
 
 /// A report: the conventions it used and every curve.
@@ -98,6 +102,7 @@ fn shard(text: &str) -> Result<(usize, usize), String> {
 /// out) at the steps asked, and randomisation in the modes asked.
 struct Measures {
     sweeps: Vec<(Measure, Order)>,
+    stabilities: Vec<Measure>,
     randomisations: Vec<Measure>,
     sensitivities: Vec<Measure>,
 }
@@ -123,13 +128,20 @@ fn measures(args: &EvaluateArgs) -> Result<Measures, String> {
             Measure::descriptors().iter().filter(|d| d.kind == Kind::Sweep).map(|d| d.id.to_owned()).collect()
         }
     };
-    let mut out = Measures { sweeps: vec![], randomisations: vec![], sensitivities: vec![] };
+    let mut out =
+        Measures { sweeps: vec![], stabilities: vec![], randomisations: vec![], sensitivities: vec![] };
     for name in names {
         let kind = Measure::descriptors().iter().find(|d| d.id == name).map(|d| d.kind);
         if kind == Some(Kind::Sensitivity) {
             let settings = json!({"metric": name, "seed": args.seed, "radius": args.sensitivity_radius,
                                   "samples": args.sensitivity_samples});
             out.sensitivities.push(Measure::parse(&settings.to_string()).map_err(|e| e.to_string())?);
+            continue;
+        }
+        if kind == Some(Kind::Stability) {
+            let settings = json!({"metric": name, "seed": args.seed, "radius": args.stability_radius,
+                                  "epsilon": args.stability_epsilon, "delta": args.stability_delta});
+            out.stabilities.push(Measure::parse(&settings.to_string()).map_err(|e| e.to_string())?);
             continue;
         }
         if kind == Some(Kind::Randomisation) {
@@ -261,16 +273,8 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
                 return Ok((vec![], vec![]));
             }
             let (file, (input, target)) = (&files[f], &loaded[f]);
-            let result = score_one(
-                &explainer,
-                config.as_ref(),
-                file,
-                input,
-                *target,
-                method,
-                map.as_ref(),
-                &measures.sweeps,
-            );
+            let result =
+                score_one(&explainer, config.as_ref(), file, input, *target, method, map.as_ref(), &measures);
             bar.inc(1);
             if result.is_err() {
                 failed.store(true, Ordering::Relaxed);
@@ -335,7 +339,10 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
                 let original = explainer.explain(&subject, method, &mut |_, _| {}).map_err(context)?;
                 let noises = (0..sensitivity.samples)
                     .map(|k| noise(input.shape(), sensitivity.radius, sensitivity.seed, k));
-                let changes = explainer.sensitivity(&subject, method, &original, noises).map_err(context)?;
+                let changes = explainer
+                    .sensitivity(&subject, method, &original.map, noises, &mut |_, _| {})
+                    .map(Changes::new)
+                    .map_err(context)?;
                 bar.inc(1);
                 Ok(Row {
                     input: files[f].display().to_string(),
@@ -349,6 +356,7 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
                     spearman_signed: vec![],
                     ssim: vec![],
                     score: Some(changes.max),
+                    stability: None,
                 })
             })
             .collect::<Result<_, String>>()?;
@@ -364,13 +372,7 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
     };
     let report = Report { conventions: conventions(&args, model_path, names, Unit::Pixels), results };
     write_report(&args.out, &report)?;
-    let summary = json!({
-        "out": args.out.display().to_string(),
-        "inputs": files.len(),
-        "curves": report.results.len(),
-        "mean_auc": mean_aucs(&report.results),
-    });
-    serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+    summary(&args.out, ("inputs", files.len()), &report.results)
 }
 
 /// The seed a randomisation measure keys its weights with.
@@ -412,6 +414,7 @@ fn randomisation_row(
         spearman_signed: similarities.iter().map(|s| s.spearman_signed).collect(),
         ssim: similarities.iter().map(|s| s.ssim).collect(),
         score: None,
+        stability: None,
     })
 }
 
@@ -455,7 +458,7 @@ fn score_one(
     target: usize,
     method: Option<&Method>,
     map: Option<&ndarray::ArrayD<f32>>,
-    measures: &[(Measure, Order)],
+    measures: &Measures,
 ) -> Result<(Vec<f32>, Vec<Row>), String> {
     let context = |e: glimpse::Error| format!("{}: {e}", file.display());
     let values: Vec<f32> = match (method, map) {
@@ -467,11 +470,11 @@ fn score_one(
         input: file.display().to_string(),
         method: method.map_or(RANDOM, |m| m.name()),
         target,
-        features: Features::Pixels { input: input.clone() },
+        features: Features::Pixels { input: input.clone(), pixels: config.map(|c| c.preprocess.clone()) },
         values,
     };
     let rows =
-        curves(measures, &task, |sweep| explainer.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {}))?;
+        curves(measures, &task, |passes| explainer.measure_scores(passes, 0..passes.len(), &mut |_, _| {}))?;
     Ok((task.values, rows))
 }
 
@@ -485,33 +488,39 @@ struct Task<'a> {
 }
 
 /// The task's curve under every metric and order that applies to it (the random order to the
-/// yardstick's task only), each pass scored by `score`.
+/// yardstick's task only), and its stability rates, each pass scored by `score`.
 fn curves(
-    measures: &[(Measure, Order)],
+    measures: &Measures,
     task: &Task,
-    score: impl Fn(&glimpse::evaluate::Sweep) -> glimpse::Result<Vec<f32>>,
+    score: impl Fn(&dyn Passes) -> glimpse::Result<Vec<f32>>,
 ) -> Result<Vec<Row>, String> {
     let context = |e: glimpse::Error| format!("{}: {e}", task.input);
     let random = task.method == RANDOM;
-    measures
-        .iter()
-        .filter(|(_, order)| (*order == Order::Random) == random)
+    let sweeps = measures.sweeps.iter().filter(|(_, order)| (*order == Order::Random) == random);
+    let stabilities = measures.stabilities.iter().filter(|_| !random).map(|m| (m, Order::Morf));
+    sweeps
+        .map(|(measure, order)| (measure, *order))
+        .chain(stabilities)
         .map(|(measure, order)| {
-            let sweep = measure.sweep(&task.features, &task.values, task.target).map_err(context)?;
-            let scores = score(&sweep).map_err(context)?;
-            let Curve { scores, auc, .. } = sweep.finish(&scores).map_err(context)?;
-            Ok(Row {
+            let passes = measure.lay_out(&task.features, &task.values, task.target).map_err(context)?;
+            let scores = score(passes.as_ref()).map_err(context)?;
+            let row = Row {
                 input: task.input.clone(),
                 method: task.method.to_owned(),
                 metric: measure.name().to_owned(),
-                order: order_name(*order),
+                order: order_name(order),
                 target: task.target,
-                auc: Some(auc),
-                curve: scores,
+                auc: None,
+                curve: vec![],
                 layers: vec![],
                 spearman_signed: vec![],
                 ssim: vec![],
                 score: None,
+                stability: None,
+            };
+            Ok(match passes.finish(&scores).map_err(context)? {
+                Scored::Curve(curve) => Row { auc: Some(curve.auc), curve: curve.scores, ..row },
+                Scored::Stability(rate) => Row { score: Some(rate.rate), stability: Some(rate), ..row },
             })
         })
         .collect()
@@ -558,6 +567,10 @@ fn conventions(args: &EvaluateArgs, model: &Path, methods: Value, unit: Unit) ->
         "x": if unit == Unit::Pixels { "the share of pixels moved" } else { "the share of tokens moved" },
         "auc": "the trapezoid rule over [0, 1]",
         "random": if args.no_random { json!(null) } else { json!("a seeded random order (ChaCha8), the yardstick") },
+        "soft_stability": match unit {
+            Unit::Pixels => "SLIC superpixels (LIME's), each ranked by the mean of the map over its pixels; the top ⌈n/4⌉ shown alone, the rest 0 in the model's input space; up to r more shown, drawn uniformly among every such mask (all of them when there are no more than the Hoeffding count); the prediction is the top class",
+            Unit::Tokens => "tokens but [CLS] and [SEP], ranked by their scores; the top ⌈n/4⌉ shown alone, the rest [PAD]; up to r more shown, drawn uniformly among every such mask (all of them when there are no more than the Hoeffding count); the prediction is the top class",
+        },
         "seed": args.seed,
         "methods": methods,
         "method_settings": "each method at its defaults",
@@ -566,13 +579,14 @@ fn conventions(args: &EvaluateArgs, model: &Path, methods: Value, unit: Unit) ->
 
 fn write_report(out: &Path, report: &Report) -> Result<(), String> {
     let text = if out.extension().is_some_and(|e| e == "csv") {
-        let mut csv =
-            String::from("input,method,metric,order,target,auc,curve,layers,spearman_signed,ssim\n");
+        let mut csv = String::from(
+            "input,method,metric,order,target,auc,curve,layers,spearman_signed,ssim,score,low,high\n",
+        );
         let list = |values: &mut dyn Iterator<Item = String>| values.collect::<Vec<_>>().join(" ");
         let quoted = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
         for r in &report.results {
             csv.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 quoted(&r.input),
                 r.method,
                 r.metric,
@@ -584,6 +598,8 @@ fn write_report(out: &Path, report: &Report) -> Result<(), String> {
                 list(&mut r.spearman_signed.iter().map(f32::to_string)),
                 list(&mut r.ssim.iter().map(|v| v.map(|x| x.to_string()).unwrap_or_default())),
                 r.score.map(|x| x.to_string()).unwrap_or_default(),
+                r.stability.as_ref().map(|s| s.low.to_string()).unwrap_or_default(),
+                r.stability.as_ref().map(|s| s.high.to_string()).unwrap_or_default(),
             ));
         }
         csv
@@ -593,16 +609,28 @@ fn write_report(out: &Path, report: &Report) -> Result<(), String> {
     std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))
 }
 
-/// The mean area by method, metric and order.
-fn mean_aucs(rows: &[Row]) -> Value {
+/// The mean of a number of the rows (the area, the score) by method, metric and order.
+fn means(rows: &[Row], of: impl Fn(&Row) -> Option<f32>) -> Value {
     let mut sums: std::collections::BTreeMap<String, (f64, u32)> = Default::default();
     for r in rows {
-        let Some(auc) = r.auc else { continue };
+        let Some(value) = of(r) else { continue };
         let (sum, n) = sums.entry(format!("{} {} {}", r.method, r.metric, r.order)).or_default();
-        *sum += f64::from(auc);
+        *sum += f64::from(value);
         *n += 1;
     }
     sums.into_iter().map(|(key, (sum, n))| (key, json!(sum / f64::from(n)))).collect()
+}
+
+/// The summary printed when a report is written: where, how many rows, and the means.
+fn summary(out: &Path, count: (&str, usize), rows: &[Row]) -> Result<String, String> {
+    let mut summary = json!({
+        "out": out.display().to_string(),
+        "curves": rows.len(),
+        "mean_auc": means(rows, |r| r.auc),
+        "mean_score": means(rows, |r| r.score),
+    });
+    summary[count.0] = count.1.into();
+    serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
 }
 
 /// Sentences: every text method's map of each, scored over its tokens.
@@ -628,10 +656,10 @@ fn evaluate_text(args: &EvaluateArgs, model_path: &Path) -> Result<String, Strin
     };
     let measures = measures(args)?;
     // Sentences on every core; each is read once, and its maps share its models.
-    let scored: Vec<Scored> = args
+    let scored: Vec<Sentence> = args
         .text
         .par_iter()
-        .map(|text| sentence_rows(args, &model, text, &methods, &measures.sweeps))
+        .map(|text| sentence_rows(args, &model, text, &methods, &measures))
         .collect::<Result<_, String>>()?;
     let mut results: Vec<Row> = vec![];
     let layers = match measures.randomisations.is_empty() {
@@ -684,17 +712,11 @@ fn evaluate_text(args: &EvaluateArgs, model_path: &Path) -> Result<String, Strin
     let names = serde_json::to_value(&methods).unwrap_or_default();
     let report = Report { conventions: conventions(args, model_path, names, Unit::Tokens), results };
     write_report(&args.out, &report)?;
-    let summary = json!({
-        "out": args.out.display().to_string(),
-        "sentences": args.text.len(),
-        "curves": report.results.len(),
-        "mean_auc": mean_aucs(&report.results),
-    });
-    serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+    summary(&args.out, ("sentences", args.text.len()), &report.results)
 }
 
 /// A sentence's class, its maps' values (one list per method) and their sweeps' rows.
-struct Scored {
+struct Sentence {
     target: usize,
     values: Vec<Vec<f32>>,
     rows: Vec<Row>,
@@ -707,8 +729,8 @@ fn sentence_rows(
     model: &TextModel,
     text: &str,
     methods: &[TextMethod],
-    measures: &[(Measure, Order)],
-) -> Result<Scored, String> {
+    measures: &Measures,
+) -> Result<Sentence, String> {
     let context = |e: String| format!("{text:?}: {e}");
     let mut sentence = model.sentence(text).map_err(|e| context(e.to_string()))?;
     let target = match args.target {
@@ -734,14 +756,14 @@ fn sentence_rows(
             features: model.features(&sentence),
             values,
         };
-        rows.extend(curves(measures, &task, |sweep| {
-            model.sweep_scores(sweep, 0..sweep.len(), &mut |_, _| {})
+        rows.extend(curves(measures, &task, |passes| {
+            model.measure_scores(passes, 0..passes.len(), &mut |_, _| {})
         })?);
         if method.is_some() {
             maps.push(task.values);
         }
     }
-    Ok(Scored { target, values: maps, rows })
+    Ok(Sentence { target, values: maps, rows })
 }
 
 /// Joins the reports of a sharded run: the same conventions, every curve once.
@@ -772,6 +794,5 @@ fn merge(args: &EvaluateArgs) -> Result<String, String> {
     }
     let report = Report { conventions: conventions.unwrap_or(Value::Null), results };
     write_report(&args.out, &report)?;
-    let summary = json!({"out": args.out.display().to_string(), "curves": report.results.len(), "mean_auc": mean_aucs(&report.results)});
-    serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())
+    summary(&args.out, ("reports", args.merge.len()), &report.results)
 }

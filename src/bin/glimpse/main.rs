@@ -40,7 +40,10 @@
 //! recomputes every map on the model re-initialised from the logits down
 //! (`--randomisation-mode`, `--randomisation-steps`) and writes its similarity to the original;
 //! `--metrics sensitivity` remakes it on noisy inputs (`--sensitivity-radius`,
-//! `--sensitivity-samples`) and writes Captum's `sensitivity_max`.
+//! `--sensitivity-samples`) and writes Captum's `sensitivity_max`; `--metrics soft-stability`
+//! shows the map's top quarter of features (superpixels, tokens) with up to r more
+//! (`--stability-radius`, `--stability-epsilon`, `--stability-delta`) and writes how often the
+//! prediction holds, with its interval.
 //!
 //! ```text
 //! glimpse randomise --model M.onnx [--layers 0,1,... --seed S --out R.onnx]
@@ -157,6 +160,14 @@ struct EvaluateArgs {
     /// Sensitivity's noisy inputs (Captum: 10).
     #[arg(long, default_value_t = 10)]
     sensitivity_samples: usize,
+    /// Soft stability's radius: at most this many features shown besides the top quarter.
+    #[arg(long, default_value_t = 2)]
+    stability_radius: usize,
+    /// Soft stability's accuracy ε and risk δ: N = ⌈ln(2/δ) / 2ε²⌉ samples (150 for 0.1, 0.1).
+    #[arg(long, default_value_t = 0.1)]
+    stability_epsilon: f32,
+    #[arg(long, default_value_t = 0.1)]
+    stability_delta: f32,
     /// Run the i-th of n parts of the folder (i from 1).
     #[arg(long)]
     shard: Option<String>,
