@@ -55,16 +55,19 @@ export class Stability {
   /** The line under a tile: a button, then the numbers. `reset()` clears it when the map changes. */
   part(tile) {
     const button = el('button', { type: 'button', className: 'stability-run' }, 'Stability');
-    const result = el('span', { className: 'stability-result', role: 'status' });
+    // The numbers so far, then where the measurement stands.
+    const result = el('span', { className: 'stability-result' });
+    const status = el('span', { className: 'status', role: 'status' });
     const titles = [this.#soft, this.#sensitivity].filter(Boolean).map((m) => `${m.title}: ${m.caption}`).join('\n');
     button.title = titles;
     button.addEventListener('click', () => this.run(tile));
-    const root = el('p', { className: 'stability', hidden: true }, button, ' ', result);
+    const root = el('p', { className: 'stability', hidden: true }, button, ' ', result, status);
     return {
-      root, button, result,
+      root, button, result, status,
       reset: () => {
         result.replaceChildren();
-        result.classList.remove('bad');
+        status.replaceChildren();
+        status.classList.remove('bad');
         tile.stability = null;
       },
     };
@@ -75,35 +78,37 @@ export class Stability {
     const tile = this.#running;
     if (!tile || progress.tile !== tile.id || progress.mode !== this.#mode || !progress.total) return;
     const unit = progress.unit === 'map' ? 'noisy input' : 'pass';
-    tile.ui.stability.result.textContent = `${progress.stage}: ${unit} ${progress.done} of ${progress.total}…`;
+    const { result, status } = tile.ui.stability;
+    status.textContent = `${result.childNodes.length ? ' · ' : ''}${progress.stage}: ${unit} ${progress.done} of ${progress.total}…`;
   }
 
   /** Measures a finished tile's stability, unless something is measured already. */
   async run(tile) {
     if (this.#running || tile.state !== 'done' || !this.#soft) return;
     const { ticket } = tile;
-    const { button, result } = tile.ui.stability;
+    const { button, result, status } = tile.ui.stability;
     const target = this.#target();
     this.#running = tile;
     button.disabled = true;
-    result.classList.remove('bad');
-    result.textContent = 'Measuring…';
+    result.replaceChildren();
+    status.classList.remove('bad');
+    status.textContent = 'Measuring…';
     const current = () => tile.ticket === ticket && tile.state === 'done';
     try {
       const soft = await this.#engine.measure({ tile: tile.id, metric: this.#soft.defaults, target, mode: this.#mode, stage: 'soft stability' });
-      const parts = [softPart(soft, this.#label)];
-      if (current()) result.replaceChildren(...parts);
+      if (current()) result.replaceChildren(softPart(soft, this.#label));
       const sensitivity = this.#sensitivity && await this.#engine.sensitivity({
         tile: tile.id, method: tile.method, metric: this.#sensitivity.defaults, target, stage: 'sensitivity',
       });
-      if (sensitivity) parts.push(' · ', sensitivityPart(sensitivity, this.#sensitivity.defaults));
       if (!current()) return;
+      if (sensitivity) result.append(' · ', sensitivityPart(sensitivity, this.#sensitivity.defaults));
       tile.stability = { soft, sensitivity };
-      result.replaceChildren(...parts);
+      status.replaceChildren();
     } catch (error) {
       if (!current()) return;
-      result.classList.toggle('bad', error.name !== 'Cancelled');
-      result.textContent = error.name === 'Cancelled' ? 'Stability cancelled.' : `Stability failed: ${error.message}`;
+      status.classList.toggle('bad', error.name !== 'Cancelled');
+      const said = error.name === 'Cancelled' ? 'Stability cancelled.' : `Stability failed: ${error.message}`;
+      status.textContent = `${result.childNodes.length ? ' · ' : ''}${said}`;
     } finally {
       this.#running = null;
       button.disabled = false;
