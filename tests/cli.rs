@@ -50,6 +50,26 @@ fn classify_a_npy_tensor_uses_it_as_it_is() {
     assert!((top[0].2 - 0.383).abs() < 0.01, "{top:?}");
 }
 
+/// A user's bare `.onnx`, with no description beside it: a `.npy` tensor goes in as it is and
+/// the classes are named by their index; an image asks for the description.
+#[test]
+fn classify_takes_a_model_without_a_description() {
+    let folder = temp("bare-model");
+    std::fs::create_dir_all(&folder).unwrap();
+    let bare = folder.join("model.onnx");
+    std::fs::copy(MODEL, &bare).unwrap();
+    let bare = bare.to_str().unwrap();
+    let got = top(&["classify", "--model", bare, "--input", "tests/data/chelsea_input.npy", "--top", "3"]);
+    let described =
+        top(&["classify", "--model", MODEL, "--input", "tests/data/chelsea_input.npy", "--top", "3"]);
+    for ((index, label, p), (want_index, _, want_p)) in got.iter().zip(&described) {
+        assert_eq!((index, label, p), (want_index, &format!("class {want_index}"), want_p));
+    }
+    let image = glimpse(&["classify", "--model", bare, "--input", "www/examples/chelsea.png"]);
+    assert!(!image.status.success());
+    assert!(String::from_utf8_lossy(&image.stderr).contains("needs the model's description (--config)"));
+}
+
 #[test]
 fn bad_input_is_a_message_and_a_failing_exit() {
     let out = glimpse(&[

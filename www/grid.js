@@ -100,16 +100,18 @@ export class Grid {
     this.#percentile = model.drawing.percentile;
     const { root } = this.#ui;
     const heading = el('h2', { id: 'explanations-heading' }, 'Explanations');
-    if (model.gradientsUnavailable) {
-      root.replaceChildren(heading, el('p', { className: 'unavailable', id: 'gradients-unavailable' },
-        `Explanations need gradients, which this model cannot give: ${model.gradientsUnavailable}`));
-      return;
-    }
     this.#stability = new Stability({
       engine: this.#engine, mode: 'image', metrics: model.metrics, target: () => this.#target,
       label: (index) => model.labels[index] ?? `class ${index}`, onIdle: this.#onIdle,
     });
     this.#tiles = model.methods.map((entry, id) => this.#makeTile(id, entry));
+    // A model none of the first choices apply to starts with the first two methods that do.
+    if (!this.#tiles.some((t) => t.selected)) {
+      for (const tile of this.#tiles.filter((t) => !t.unavailable).slice(0, 2)) {
+        tile.selected = true;
+        tile.root.hidden = false;
+      }
+    }
     const controls = this.#makeControls();
     this.#panel = new FaithfulnessPanel(this.#faithfulness, 'image', 'pixels');
     const randomisation = model.metrics.find((m) => m.kind === 'randomisation');
@@ -127,7 +129,6 @@ export class Grid {
   setImage(view, top) {
     if (!this.#model) return;
     this.#ui.root.hidden = false;
-    if (this.#model.gradientsUnavailable) return;
     this.#view = view;
     this.#grey = new ImageData(new Uint8ClampedArray(view.grey), view.width, view.height);
     this.#top = top;
@@ -360,11 +361,18 @@ export class Grid {
   #makeControls() {
     const { methods } = this.#model;
     const boxes = methods.map(({ id: method, title, needs, signed }, id) => {
-      const box = el('input', { type: 'checkbox', value: method, checked: this.#tiles[id].selected });
+      const why = this.#tiles[id].unavailable;
+      const box = el('input', { type: 'checkbox', value: method, checked: this.#tiles[id].selected, disabled: Boolean(why) });
       box.addEventListener('change', () => this.#select(this.#tiles[id], box.checked));
-      return el('label', { className: 'method', dataset: { method, needs, signed: String(signed) } }, box, title);
+      return el('label', { className: `method${why ? ' unavailable' : ''}`, title: why ?? '', dataset: { method, needs, signed: String(signed) } }, box, title);
     });
-    const methodSet = el('fieldset', { className: 'methods' }, el('legend', {}, 'Methods'), ...boxes);
+    // The methods this model cannot run, each with why (a gradient method names the operators
+    // the engine lacks).
+    const reasons = methods.filter((_, id) => this.#tiles[id].unavailable);
+    const notes = reasons.length ? el('details', { className: 'unavailable', id: 'methods-unavailable' },
+      el('summary', {}, `${reasons.length} method${reasons.length === 1 ? '' : 's'} cannot run on this model`),
+      el('ul', {}, ...reasons.map((m) => el('li', { dataset: { method: m.id } }, el('strong', {}, m.title), `: ${this.#tiles[methods.indexOf(m)].unavailable}`)))) : null;
+    const methodSet = el('fieldset', { className: 'methods' }, el('legend', {}, 'Methods'), ...boxes, notes);
 
     const target = el('select', { id: 'target' },
       ...this.#model.labels.map((label, index) => option(String(index), label)));
@@ -423,7 +431,8 @@ export class Grid {
   #makeTile(id, info) {
     const { colormaps } = this.#model;
     const tile = newTile(id, info, {
-      selected: DEFAULT_SELECTION.includes(info.id),
+      unavailable: this.#model.unavailable?.[info.id] ?? null,
+      selected: DEFAULT_SELECTION.includes(info.id) && !this.#model.unavailable?.[info.id],
       colormap: info.signed ? colormaps.diverging[0] : colormaps.sequential[0],
       opacity: this.#model.drawing.opacity,
       top: info.segments ?? null, boundaries: true,

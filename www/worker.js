@@ -2,7 +2,7 @@
 // Runs in a module Web Worker: loads Glimpse's wasm, holds the model, answers the page.
 // Messages in: {id, type, ...}:
 //   'load-model' {modelUrl, configUrl}  → {name, labels, methods, colormaps, drawing, layers,
-//                                         gradientsUnavailable}
+//                                         unavailable: {method: why it cannot run on this model}}
 //   'classify' {image: Blob}            → {view: {width, height, rgba}, top: [{index, label, prob}]}
 //                                         (also makes it the image that 'explain' explains)
 //   'set-baseline' {image: Blob}        → {view} (the custom baseline, as the model sees it)
@@ -216,7 +216,12 @@ async function loadModel({ modelUrl, configUrl }, progress) {
   playground?.free();
   playground = null;
   playground = new Playground(onnx, config);
-  const unavailable = playground.gradientsUnavailable();
+  let layers = null;
+  try {
+    layers = playground.layers();
+  } catch {
+    // No layer a CAM can look at: the CAMs are listed as unavailable, with why.
+  }
   return {
     name: playground.name,
     labels: playground.labels(),
@@ -224,8 +229,8 @@ async function loadModel({ modelUrl, configUrl }, progress) {
     metrics: metrics(),
     colormaps: colormaps(),
     drawing: drawingDefaults(),
-    layers: unavailable ? null : playground.layers(),
-    gradientsUnavailable: unavailable ?? null,
+    layers,
+    unavailable: playground.unavailable(),
   };
 }
 

@@ -3,7 +3,7 @@
 //! layer's weights. No bias, no rectification: the map is signed, and its mean plus the bias
 //! is the logit. One forward pass (the backward pass stops at the layer, one step away).
 
-use super::layers::{activations_and_gradients, linear_head, weighted_sum};
+use super::layers::{activations_and_gradients, linear_head, weighted_sum, LinearHead};
 use super::perturbation::Outcome;
 use super::schema::{Cost, Descriptor, Needs, Units};
 use super::{Display, Explainer, ImageMethod, Progress, Settings, Subject};
@@ -24,6 +24,10 @@ impl ImageMethod for Cam {
         )
     }
 
+    fn applies(&self, explainer: &Explainer) -> Result<()> {
+        head(explainer).map(|_| ())
+    }
+
     fn attribute(
         &self,
         explainer: &Explainer,
@@ -31,13 +35,7 @@ impl ImageMethod for Cam {
         _: &Settings,
         _: Progress<'_>,
     ) -> Result<Outcome> {
-        let head = linear_head(explainer.gradient_model()?)?.ok_or_else(|| {
-            Error::Explain(
-                "CAM needs a model that ends in global average pooling and a linear layer; \
-                 Grad-CAM works on any convolutional model."
-                    .into(),
-            )
-        })?;
+        let head = head(explainer)?;
         if subject.target >= head.weight.nrows() {
             return Err(Error::Explain(format!(
                 "Class {} is outside the model's {} classes.",
@@ -57,4 +55,15 @@ impl ImageMethod for Cam {
         }
         Ok(Outcome { layer: Some(head.layer), ..weighted_sum(&activations, &weights, false).into() })
     }
+}
+
+/// The global average pooling and linear layer the model ends in, or why CAM cannot run.
+fn head(explainer: &Explainer) -> Result<LinearHead> {
+    linear_head(explainer.gradient_model()?)?.ok_or_else(|| {
+        Error::Explain(
+            "CAM needs a model that ends in global average pooling and a linear layer; \
+             Grad-CAM works on any convolutional model."
+                .into(),
+        )
+    })
 }

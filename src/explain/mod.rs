@@ -245,6 +245,14 @@ impl Explainer {
         self.gradients.as_ref().map_err(Clone::clone)
     }
 
+    /// The methods that cannot run on this model, each with why (see [`ImageMethod::applies`]).
+    pub fn unavailable(&self) -> Vec<(&'static str, String)> {
+        Method::all()
+            .iter()
+            .filter_map(|m| m.spec().applies(self).err().map(|e| (m.descriptor().id, e.to_string())))
+            .collect()
+    }
+
     /// The layers a CAM method can look at, in graph order.
     pub fn layers(&self) -> Result<Vec<Layer>> {
         layers::candidates(self.gradient_model()?)
@@ -269,6 +277,7 @@ impl Explainer {
                 crate::error::shape(subject.input.shape())
             )));
         }
+        method.spec().applies(self)?;
         if method.forward_only() {
             let plan = Plan::new(self, subject, method)?;
             let scores = self.scores(&plan, 0..plan.len(), progress)?;

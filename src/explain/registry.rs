@@ -97,6 +97,25 @@ pub trait ImageMethod: Sync {
     fn passes(&self, _settings: &Settings) -> usize {
         1
     }
+
+    /// Whether the method can run on the explainer's model, and if not, why: forward-only
+    /// methods run on any model; gradient methods need the engine to differentiate it, and
+    /// those that look at a layer need a convolutional one. The page lists the reason on the
+    /// method's tile instead of running it.
+    fn applies(&self, explainer: &Explainer) -> Result<()> {
+        let descriptor = self.descriptor();
+        if descriptor.needs == Needs::ForwardPasses {
+            return Ok(());
+        }
+        explainer.gradient_model()?;
+        if descriptor.settings.iter().any(|s| s.key == "layer") && explainer.layers()?.is_empty() {
+            return Err(Error::Explain(format!(
+                "{} looks at a convolutional layer, and this model has none.",
+                descriptor.title
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A method's settings, checked against its schema, with the method's name.

@@ -275,10 +275,18 @@ impl Playground {
         (0..config.labels.len()).map(|i| config.label(i)).collect()
     }
 
-    /// Why the gradient methods cannot run on this model, or `undefined` when they can.
-    #[wasm_bindgen(js_name = gradientsUnavailable)]
-    pub fn gradients_unavailable(&self) -> Option<String> {
-        self.session.work().explainer.gradient_model().err().map(|e| e.to_string())
+    /// The methods that cannot run on this model, each with why: `{id: reason}` (a gradient
+    /// method on a model the engine cannot differentiate names the operators it lacks).
+    pub fn unavailable(&self) -> Result<JsValue, JsError> {
+        let reasons: serde_json::Map<String, serde_json::Value> = self
+            .session
+            .work()
+            .explainer
+            .unavailable()
+            .into_iter()
+            .map(|(id, why)| (id.to_owned(), why.into()))
+            .collect();
+        to_js(&reasons)
     }
 
     /// The layers Grad-CAM can look at: `{layers: [{name, op, shape}], default}`.

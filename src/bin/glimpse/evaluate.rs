@@ -177,11 +177,7 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
     }
     let input_path = args.input.as_ref().ok_or("give --input FILE_OR_DIR (or --merge REPORTS...)")?;
     let onnx = read(model_path)?;
-    let config_path = args.config.clone().unwrap_or_else(|| model_path.with_extension("json"));
-    let config = match (args.config.is_some(), config_path.exists()) {
-        (false, false) => None,
-        _ => Some(ModelConfig::from_json(&read(&config_path)?).map_err(|e| e.to_string())?),
-    };
+    let config = super::description(args.config.as_deref(), model_path)?;
     let explainer = Explainer::from_bytes(&onnx).map_err(|e| e.to_string())?;
     let methods: Vec<Method> = match &args.methods {
         Some(list) => list

@@ -20,12 +20,7 @@ pub fn explain(args: ExplainArgs) -> Result<String, String> {
     }
     let input_path = args.input.as_deref().ok_or("give --input or --text")?;
     let onnx = read(&args.model.model)?;
-    let config_path = args.model.config_path();
-    // Without a description the input is used as it is; a named one must exist.
-    let config = match (args.model.config.is_some(), config_path.exists()) {
-        (false, false) => None,
-        _ => Some(ModelConfig::from_json(&read(&config_path)?).map_err(|e| e.to_string())?),
-    };
+    let config = args.model.description()?;
     let explainer = Explainer::from_bytes(&onnx).map_err(|e| e.to_string())?;
     let (input, view) = load_input(input_path, config.as_ref())?;
     let pixels = config.as_ref().map(|c| c.preprocess.clone());

@@ -61,7 +61,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 use glimpse::explain::Method;
 use glimpse::text::TextMethod;
-use glimpse::{preprocess, ImageClassifier, Prediction, RgbaPixels};
+use glimpse::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
 
 use flags::SettingFlags;
 
@@ -190,7 +190,21 @@ struct ModelArgs {
     config: Option<PathBuf>,
 }
 
+/// The description named, or the one beside the model if there is one: without a description
+/// a `.npy` input goes in as it is and the classes are "class i"; a named one must exist.
+fn description(named: Option<&Path>, model: &Path) -> Result<Option<ModelConfig>, String> {
+    let path = named.map_or_else(|| model.with_extension("json"), Path::to_owned);
+    if named.is_none() && !path.exists() {
+        return Ok(None);
+    }
+    ModelConfig::from_json(&read(&path)?).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 impl ModelArgs {
+    fn description(&self) -> Result<Option<ModelConfig>, String> {
+        description(self.config.as_deref(), &self.model)
+    }
+
     fn config_path(&self) -> PathBuf {
         self.config.clone().unwrap_or_else(|| self.model.with_extension("json"))
     }
@@ -238,10 +252,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
-        Command::Classify { model, input, top } => {
-            let classifier = ImageClassifier::from_bytes(&read(&model.model)?, &read(&model.config_path())?)
-                .map_err(|e| e.to_string())?;
-            let predictions = classify(&classifier, &input, top)?;
+        Command::Classify { model: args, input, top } => {
+            let model = glimpse::model::Model::from_bytes(&read(&args.model)?).map_err(|e| e.to_string())?;
+            let predictions = match args.description()? {
+                Some(config) => classify(&ImageClassifier { model, config }, &input, top)?,
+                // Without a description: a tensor as it is, the classes by their index.
+                None => {
+                    let (tensor, _) = explain::load_input(&input, None)?;
+                    let logits = model.run(tensor).map_err(|e| e.to_string())?;
+                    let logits: ndarray::Array1<f32> = logits.iter().copied().collect();
+                    glimpse::classify::ranked(logits.view(), top, |i| format!("class {i}"))
+                }
+            };
             serde_json::to_string_pretty(&predictions).map_err(|e| e.to_string())
         }
         Command::Explain(args) => explain::explain(*args),
