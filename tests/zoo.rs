@@ -115,3 +115,58 @@ fn every_image_method_that_applies_runs_on_every_zoo_model() {
     let cam = ["mobilenet_v3", "squeezenet", "convnext", "vit", "deit", "vit_dynamo", "probabilities"];
     assert_eq!(refused, cam.map(|m| format!("{m} cam")));
 }
+
+/// What the page says when a model is brought: each zoo model's inputs read as the kind of
+/// classifier it is (channels first or last, one or three channels, its size), the bundled text
+/// model's as token ids with a mask, and a model whose weights are in a missing file names it,
+/// in the inspection and when it is loaded.
+#[test]
+fn inspecting_a_model_finds_its_kind_its_operators_and_missing_weights() {
+    use glimpse::model::inspect::{inspect, Kind, Layout};
+    use glimpse::model::Dim;
+
+    for entry in zoo() {
+        let found = inspect(&onnx(&entry)).unwrap();
+        let (layout, channels, height, width) = match entry.input[..] {
+            [_, h, w, c] if entry.name == "nhwc" => (Layout::Nhwc, c, h, w),
+            [_, c, h, w] => (Layout::Nchw, c, h, w),
+            _ => panic!("{}: an image input", entry.name),
+        };
+        let want = Kind::Image { layout, channels, height: Some(height), width: Some(width) };
+        assert_eq!(found.kind, want, "{}", entry.name);
+        let batch = &found.inputs[0].shape[0];
+        if entry.name == "batch1" || entry.name.ends_with("dynamo") {
+            assert_eq!(*batch, Dim::Fixed(1), "{}: a batch fixed at 1", entry.name);
+        } else {
+            assert!(matches!(batch, Dim::Symbolic(_)), "{}: a symbolic batch", entry.name);
+        }
+        assert_eq!(found.outputs.len(), 1);
+        assert!(found.operators.iter().any(|(op, n)| op == "Conv" && *n > 0), "{}", entry.name);
+        let (parameters, external, quantised) = (found.parameters, &found.external_data, &found.quantised);
+        assert!(
+            parameters > 500 && external.is_empty() && quantised.is_empty(),
+            "{}: {parameters} {external:?} {quantised:?}",
+            entry.name
+        );
+    }
+    let minilm = inspect(
+        &std::fs::read(format!("{}/models/minilm-sentiment.onnx", env!("CARGO_MANIFEST_DIR"))).unwrap(),
+    )
+    .unwrap();
+    match minilm.kind {
+        Kind::Text { ids, mask, token_types, .. } => {
+            assert_eq!(
+                (ids.as_str(), mask.as_deref(), token_types),
+                ("input_ids", Some("attention_mask"), None)
+            );
+        }
+        other => panic!("MiniLM reads as {other:?}"),
+    }
+    assert!(minilm.inputs.iter().all(|i| i.element == "int64"), "{:?}", minilm.inputs);
+
+    let external = read("external.onnx");
+    assert_eq!(inspect(&external).unwrap().external_data, ["external.onnx.data"]);
+    let error = Model::from_bytes(&external).unwrap_err().to_string();
+    assert!(error.contains("another file (external.onnx.data)"), "{error}");
+    assert!(inspect(b"not a model").is_err());
+}

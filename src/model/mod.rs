@@ -18,6 +18,7 @@ use crate::tensor::Value;
 
 mod check;
 pub mod graph;
+pub mod inspect;
 pub mod randomise;
 pub mod surgery;
 
@@ -76,6 +77,15 @@ impl Model {
         let mut reader = bytes;
         let onnx = tract_onnx::onnx();
         let proto = onnx.proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
+        let external = proto.graph.as_ref().map(inspect::external_data).unwrap_or_default();
+        if !external.is_empty() {
+            return Err(Error::ModelPrepare(format!(
+                "The model keeps its weights in another file ({}), which Glimpse does not read: save it \
+                 as one file (torch.onnx.export(..., external_data=False), or onnx.save(model, path, \
+                 save_as_external_data=False)).",
+                external.join(", ")
+            )));
+        }
         check::attributes(&proto)?;
         let mut inference = onnx.model_for_proto_model(&proto).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
 

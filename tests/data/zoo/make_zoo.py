@@ -8,7 +8,8 @@ Needs torch, torchvision, timm, onnx, onnxscript (the dynamo exporter) and onnxr
 beside itself, for each model NAME: NAME.onnx, NAME_input.npy (one seeded input, batch 1),
 NAME_logits.npy (onnxruntime's output on it) and NAME_grad.npy (PyTorch autograd: the gradient
 of output TARGET with respect to the input), and zoo.json listing the models with what each
-exercises, its input layout and its target.
+exercises, its input layout and its target; and external.onnx, a small model whose weights are
+in a file that is not there.
 
 The architectures are the real ones from torchvision and timm, at small widths and depths so
 that the files stay small (every block type, activation and head is the library's own); the
@@ -18,6 +19,7 @@ import json
 import pathlib
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import timm
 import torch
@@ -183,6 +185,15 @@ def main():
                        "target": target, "exercises": exercises, "bytes": path.stat().st_size})
         print(f"{name}: {path.stat().st_size} bytes, target {target}, |torch - ort| {gap:.2e}")
     (HERE / "zoo.json").write_text(json.dumps({"models": listed}, indent=1) + "\n")
+
+    # A model whose weights are kept in another file, written here and then removed: what a
+    # large export looks like when only its .onnx is given.
+    torch.manual_seed(0)
+    export(Grey().eval(), torch.zeros(1, 1, 28, 28), HERE / "external.onnx", "torchscript", 13)
+    model = onnx.load(str(HERE / "external.onnx"))
+    onnx.save(model, str(HERE / "external.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location="external.onnx.data", size_threshold=0)
+    (HERE / "external.onnx.data").unlink()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,270 @@
+//! What an ONNX file holds, read before it is loaded: its inputs and outputs with their element
+//! types and shapes, its operators, where its weights are, and what kind of classifier it looks
+//! like. The page shows this when a person brings a model, and fills the description form's
+//! guesses from it.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use tract_onnx::pb::{
+    self, tensor_proto::DataLocation, tensor_proto::DataType, tensor_shape_proto::dimension,
+};
+use tract_onnx::prelude::Framework;
+
+use super::Dim;
+use crate::error::{Error, Result};
+
+/// The operators that compute on quantised integers: a model with them runs forward, but the
+/// gradient engine cannot differentiate them.
+const QUANTISED: &[&str] = &[
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
+    "QLinearConv",
+    "QLinearMatMul",
+    "ConvInteger",
+    "MatMulInteger",
+];
+
+/// A graph input or output as the file declares it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Slot {
+    pub name: String,
+    /// `float32`, `int64`, …
+    pub element: String,
+    pub shape: Vec<Dim>,
+}
+
+/// What the file is, as far as can be told without running it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inspection {
+    pub opset: i64,
+    /// The exporter that wrote it, with its version.
+    pub producer: String,
+    pub inputs: Vec<Slot>,
+    pub outputs: Vec<Slot>,
+    /// Each operator type with how many nodes use it, in order of first use.
+    pub operators: Vec<(String, usize)>,
+    /// Weights stored in the file.
+    pub parameters: usize,
+    /// Files the weights are kept in instead, which the page cannot read.
+    pub external_data: Vec<String>,
+    /// Quantised operators in the graph.
+    pub quantised: Vec<String>,
+    pub kind: Kind,
+}
+
+/// What kind of classifier the inputs suggest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Kind {
+    /// One 4-D float input: an image, channels first (N×C×H×W) or last (N×H×W×C). The size is
+    /// `None` where the file leaves it symbolic.
+    Image { layout: Layout, channels: usize, height: Option<usize>, width: Option<usize> },
+    /// Integer token ids, perhaps with an attention mask and token type ids.
+    Text { ids: String, mask: Option<String>, token_types: Option<String>, length: Option<usize> },
+    /// Neither, and why.
+    Unknown { reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Layout {
+    Nchw,
+    Nhwc,
+}
+
+/// Reads what `bytes` holds without loading the model.
+pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
+    let mut reader = bytes;
+    let model =
+        tract_onnx::onnx().proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(format!("{e:#}")))?;
+    let graph = model.graph.as_ref().ok_or_else(|| Error::NotOnnx("the file has no graph".into()))?;
+    let opset = model
+        .opset_import
+        .iter()
+        .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map(|o| o.version)
+        .max();
+    let initialised: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs: Vec<Slot> =
+        graph.input.iter().filter(|i| !initialised.contains(i.name.as_str())).map(slot).collect();
+    let outputs: Vec<Slot> = graph.output.iter().map(slot).collect();
+    let mut operators: Vec<(String, usize)> = vec![];
+    for node in &graph.node {
+        match operators.iter_mut().find(|(op, _)| *op == node.op_type) {
+            Some((_, count)) => *count += 1,
+            None => operators.push((node.op_type.clone(), 1)),
+        }
+    }
+    let quantised =
+        operators.iter().map(|(op, _)| op).filter(|op| QUANTISED.contains(&op.as_str())).cloned().collect();
+    Ok(Inspection {
+        opset: opset.unwrap_or(0),
+        producer: format!("{} {}", model.producer_name, model.producer_version).trim().to_owned(),
+        kind: kind(&inputs),
+        inputs,
+        outputs,
+        operators,
+        parameters: graph.initializer.iter().map(|t| t.dims.iter().product::<i64>().max(0) as usize).sum(),
+        external_data: external_data(graph),
+        quantised,
+    })
+}
+
+/// The files a graph's initializers name as where their data is.
+pub fn external_data(graph: &pb::GraphProto) -> Vec<String> {
+    let mut files: Vec<String> = graph
+        .initializer
+        .iter()
+        .filter(|t| t.data_location == Some(DataLocation::External as i32))
+        .map(|t| {
+            t.external_data
+                .iter()
+                .find(|e| e.key == "location")
+                .map_or_else(|| t.name.clone(), |e| e.value.clone())
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
+
+fn slot(value: &pb::ValueInfoProto) -> Slot {
+    let tensor = value.r#type.as_ref().and_then(|t| match &t.value {
+        Some(pb::type_proto::Value::TensorType(tensor)) => Some(tensor),
+        _ => None,
+    });
+    let element = tensor
+        .and_then(|t| DataType::try_from(t.elem_type).ok())
+        .map_or_else(|| "unknown".to_owned(), element_name);
+    let shape = tensor
+        .and_then(|t| t.shape.as_ref())
+        .map(|s| {
+            s.dim
+                .iter()
+                .enumerate()
+                .map(|(i, d)| match &d.value {
+                    Some(dimension::Value::DimValue(n)) if *n >= 0 => Dim::Fixed(*n as usize),
+                    Some(dimension::Value::DimParam(name)) if !name.is_empty() => Dim::Symbolic(name.clone()),
+                    _ => Dim::Symbolic(format!("d{i}")),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Slot { name: value.name.clone(), element, shape }
+}
+
+fn element_name(data_type: DataType) -> String {
+    match data_type {
+        DataType::Float => "float32",
+        DataType::Double => "float64",
+        DataType::Float16 => "float16",
+        DataType::Bfloat16 => "bfloat16",
+        DataType::Int64 => "int64",
+        DataType::Int32 => "int32",
+        DataType::Int8 => "int8",
+        DataType::Uint8 => "uint8",
+        DataType::Bool => "bool",
+        _ => "other",
+    }
+    .to_owned()
+}
+
+fn fixed(dim: Option<&Dim>) -> Option<usize> {
+    match dim {
+        Some(Dim::Fixed(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// Guesses the kind of classifier from its inputs.
+fn kind(inputs: &[Slot]) -> Kind {
+    let images: Vec<&Slot> = inputs.iter().filter(|s| s.element == "float32" && s.shape.len() == 4).collect();
+    let integers: Vec<&Slot> =
+        inputs.iter().filter(|s| s.element == "int64" || s.element == "int32").collect();
+    let names = || inputs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+    match (images.as_slice(), integers.is_empty()) {
+        ([image], true) if inputs.len() == 1 => {
+            let channels = |at: usize| fixed(image.shape.get(at)).filter(|&c| c == 1 || c == 3);
+            match (channels(1), channels(3)) {
+                (Some(c), _) => Kind::Image {
+                    layout: Layout::Nchw,
+                    channels: c,
+                    height: fixed(image.shape.get(2)),
+                    width: fixed(image.shape.get(3)),
+                },
+                (None, Some(c)) => Kind::Image {
+                    layout: Layout::Nhwc,
+                    channels: c,
+                    height: fixed(image.shape.get(1)),
+                    width: fixed(image.shape.get(2)),
+                },
+                (None, None) => Kind::Unknown {
+                    reason: format!("input {} has no axis of 1 or 3 channels second or last", image.name),
+                },
+            }
+        }
+        ([], false) => {
+            let find = |words: &[&str]| {
+                integers.iter().find(|s| words.iter().any(|w| s.name.contains(w))).map(|s| s.name.clone())
+            };
+            let ids = find(&["input_ids", "ids"]).or_else(|| integers.first().map(|s| s.name.clone()));
+            match ids {
+                Some(ids) => {
+                    let length = integers.iter().find(|s| s.name == ids).and_then(|s| fixed(s.shape.get(1)));
+                    Kind::Text {
+                        mask: find(&["attention_mask", "mask"]).filter(|m| *m != ids),
+                        token_types: find(&["token_type"]).filter(|t| *t != ids),
+                        ids,
+                        length,
+                    }
+                }
+                None => Kind::Unknown { reason: "no input".into() },
+            }
+        }
+        ([], true) => Kind::Unknown { reason: format!("no image or token input among {}", names()) },
+        (many, _) if many.len() > 1 => {
+            Kind::Unknown { reason: format!("several image inputs ({}): which one is the image?", names()) }
+        }
+        _ => Kind::Unknown { reason: format!("its inputs ({}) mix images and other tensors", names()) },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(name: &str, element: &str, shape: &[usize]) -> Slot {
+        Slot {
+            name: name.into(),
+            element: element.into(),
+            shape: shape.iter().map(|&n| Dim::Fixed(n)).collect(),
+        }
+    }
+
+    #[test]
+    fn inputs_say_what_kind_of_classifier_it_is() {
+        let text = [
+            slot("input_ids", "int64", &[1, 128]),
+            slot("token_type_ids", "int64", &[1, 128]),
+            slot("attention_mask", "int64", &[1, 128]),
+        ];
+        let want = Kind::Text {
+            ids: "input_ids".into(),
+            mask: Some("attention_mask".into()),
+            token_types: Some("token_type_ids".into()),
+            length: Some(128),
+        };
+        assert_eq!(kind(&text), want);
+        let two = [slot("left", "float32", &[1, 3, 8, 8]), slot("right", "float32", &[1, 3, 8, 8])];
+        assert!(
+            matches!(kind(&two), Kind::Unknown { reason } if reason.contains("several image inputs (left, right)"))
+        );
+        let odd = [slot("x", "float32", &[1, 5, 8, 8])];
+        assert!(matches!(kind(&odd), Kind::Unknown { reason } if reason.contains("1 or 3 channels")));
+        let grey_nhwc = [slot("x", "float32", &[1, 28, 28, 1])];
+        let want = Kind::Image { layout: Layout::Nhwc, channels: 1, height: Some(28), width: Some(28) };
+        assert_eq!(kind(&grey_nhwc), want);
+    }
+}
