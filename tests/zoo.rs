@@ -3,7 +3,8 @@
 //! and DeiT; through the TorchScript exporter at opsets 13 to 17 and the dynamo exporter at 18;
 //! one-channel, channels-last, batch-1 and softmax-output models), small and with random
 //! weights. Each one's forward pass equals onnxruntime's and its input gradient PyTorch's
-//! autograd, and every image method runs on it.
+//! autograd, and every image method that applies runs on it (the channels-last one once it is
+//! made to take channels first); inspecting each says what kind of classifier it is.
 
 mod common;
 use common::relative_l2;
@@ -169,4 +170,37 @@ fn inspecting_a_model_finds_its_kind_its_operators_and_missing_weights() {
     let error = Model::from_bytes(&external).unwrap_err().to_string();
     assert!(error.contains("another file (external.onnx.data)"), "{error}");
     assert!(inspect(b"not a model").is_err());
+}
+
+/// A channels-last model (N×H×W×C, as tf2onnx exports Keras) made to take channels first by a
+/// `Transpose` at its entrance: the same logits and, transposed, the same gradient as PyTorch's;
+/// and every image method that applies runs on it.
+#[test]
+fn a_channels_last_model_takes_channels_first_after_surgery() {
+    use glimpse::model::surgery::{operate, Surgery};
+
+    let entry = zoo().into_iter().find(|e| e.name == "nhwc").unwrap();
+    let surgery = Surgery { channels_first: Some("input".into()), ..Surgery::default() };
+    let bytes = operate(&onnx(&entry), &surgery).unwrap();
+    let first = |x: ArrayD<f32>| x.permuted_axes(vec![0, 3, 1, 2]).as_standard_layout().into_owned();
+    let input = first(npy(&entry, "input"));
+    let logits = Model::from_bytes(&bytes).unwrap().run(input.clone()).unwrap();
+    assert!(relative_l2(&logits, &npy(&entry, "logits")) < 1e-6);
+    let grads = GradModel::from_bytes(&bytes, &[])
+        .and_then(|m| m.gradients(input.clone(), &Target::Index(entry.target), Mode::Plain))
+        .unwrap();
+    assert!(relative_l2(&grads.input, &first(npy(&entry, "grad"))) < 1e-4);
+
+    let explainer = Explainer::from_bytes(&bytes).unwrap();
+    assert!(explainer.unavailable().is_empty(), "{:?}", explainer.unavailable());
+    let subject = Subject { input, target: entry.target, pixels: None, custom_baseline: None };
+    for method in Method::all() {
+        let map = explainer
+            .explain(&subject, &method, &mut |_, _| {})
+            .unwrap_or_else(|e| panic!("{}: {e}", method.name()))
+            .map;
+        assert!(map.iter().all(|v| v.is_finite()), "{}", method.name());
+    }
+    let wrong = Surgery { channels_first: Some("nope".into()), ..Surgery::default() };
+    assert!(operate(&onnx(&entry), &wrong).is_err());
 }

@@ -8,7 +8,9 @@
 //! - an attention mask can be derived from the token ids (1 where the id is not padding), so a
 //!   token replaced by padding is not attended to at all;
 //! - the graph can be cut at an inner tensor, which then becomes the input (the embedding layer's
-//!   output, where the gradient methods attribute), and whatever only fed it is dropped.
+//!   output, where the gradient methods attribute), and whatever only fed it is dropped;
+//! - a channels-last image input (N×H×W×C, as tf2onnx exports Keras) can take N×C×H×W instead,
+//!   through a `Transpose` at the graph's entrance, so that every method sees channels first.
 //!
 //! The graph is read and written with the protobuf types tract itself parses ONNX with.
 
@@ -33,6 +35,8 @@ pub struct Surgery {
     /// An inner tensor that becomes the (f32) input, with its shape; `None` for a symbolic
     /// dimension (the batch).
     pub cut_at: Option<(String, Vec<Option<usize>>)>,
+    /// A channels-last image input that takes channels first instead.
+    pub channels_first: Option<String>,
 }
 
 /// Applies `surgery` to the ONNX model in `bytes` and returns the new model's bytes.
@@ -54,11 +58,7 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
     }
 
     if let Some(name) = &surgery.float_input {
-        let input = graph
-            .input
-            .iter_mut()
-            .find(|i| &i.name == name)
-            .ok_or_else(|| Error::ModelPrepare(format!("the model has no input {name}")))?;
+        let input = input_mut(graph, name)?;
         set_elem_type(input, DataType::Float)?;
         let integer = format!("{name}_as_int64");
         rename_uses(graph, name, &integer);
@@ -80,6 +80,27 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
         graph.node.splice(0..0, entrance);
     } else if surgery.mask_from_ids.is_some() {
         return Err(Error::ModelPrepare("a mask is derived from ids fed as f32".into()));
+    }
+
+    if let Some(name) = &surgery.channels_first {
+        let input = input_mut(graph, name)?;
+        match input.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+            Some(type_proto::Value::TensorType(tensor)) => match tensor.shape.as_mut() {
+                Some(shape) if shape.dim.len() == 4 => shape.dim[1..].rotate_right(1),
+                _ => return Err(Error::ModelPrepare(format!("input {name} is not N×H×W×C"))),
+            },
+            _ => return Err(Error::ModelPrepare(format!("input {name} is not a tensor"))),
+        }
+        let channels_last = format!("{name}_channels_last");
+        rename_uses(graph, name, &channels_last);
+        let perm = pb::AttributeProto {
+            name: "perm".into(),
+            r#type: pb::attribute_proto::AttributeType::Ints as i32,
+            ints: vec![0, 2, 3, 1],
+            ..Default::default()
+        };
+        let transpose = node("Transpose", &format!("{name}_to_channels_last"), &[name], &channels_last);
+        graph.node.insert(0, pb::NodeProto { attribute: vec![perm], ..transpose });
     }
 
     if let Some((name, shape)) = &surgery.cut_at {
@@ -128,6 +149,15 @@ fn cast(name: &str, input: &str, output: &str, to: DataType) -> pb::NodeProto {
         ..Default::default()
     };
     pb::NodeProto { attribute: vec![to], ..node("Cast", name, &[input], output) }
+}
+
+/// A graph input by name, or says there is none of that name.
+fn input_mut<'a>(graph: &'a mut pb::GraphProto, name: &str) -> Result<&'a mut pb::ValueInfoProto> {
+    graph
+        .input
+        .iter_mut()
+        .find(|i| i.name == name)
+        .ok_or_else(|| Error::ModelPrepare(format!("the model has no input {name}")))
 }
 
 /// Removes a graph input, or says there is none of that name.
