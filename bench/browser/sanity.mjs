@@ -7,44 +7,16 @@
 // Times, per run, how long the maps take and then how long the sanity check takes (every
 // step's randomised model built once, every map made again on it), and prints the medians.
 
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchChromium, serve } from '../../tests/e2e/harness.mjs';
+import { alternate, dist, median, openPage, option, setControl, waitForMaps } from './page.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args.splice(at, 2)[1]) : fallback;
-};
 const runs = option('--runs', 2);
 const steps = option('--steps', 0);
-const dist = path.resolve(ROOT, args[0] ?? 'dist');
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-/** Sets a control that may be hidden, as a person would. */
-function setControl(page, selector, value) {
-  return page.evaluate(({ selector, value }) => {
-    const input = /** @type {HTMLInputElement} */ (document.querySelector(selector));
-    if (typeof value === 'boolean') input.checked = value;
-    else input.value = String(value);
-    input.dispatchEvent(new Event('change'));
-  }, { selector, value });
-}
 
 async function once(browser, url, workers) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  await page.goto(`${url}?workers=${workers}`);
-  await page.waitForFunction(() => document.getElementById('status-text').textContent.startsWith('Ready'), null, { timeout: 300_000 });
+  const page = await openPage(browser, url, workers);
   await setControl(page, '#image-faithfulness', false);
   await page.click('[data-example="chelsea.png"]');
-  const selected = '.tile:not(.input-tile):not([hidden])';
-  await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].every((t) => t.dataset.state === 'done'), selected, { timeout: 1_800_000, polling: 100 });
+  await waitForMaps(page);
   await setControl(page, '#image-sanity-mode', 'cascading');
   if (steps) await setControl(page, '#image-sanity-steps', steps);
   const started = Date.now();
@@ -59,21 +31,10 @@ async function once(browser, url, workers) {
   return { seconds, tiles, steps: count };
 }
 
-const server = await serve(dist);
-const browser = await launchChromium();
-const times = { 1: [], 2: [] };
-try {
-  for (let run = 0; run < runs; run++) {
-    for (const workers of run % 2 ? [2, 1] : [1, 2]) {
-      const result = await once(browser, server.url, workers);
-      times[workers].push(result.seconds);
-      console.log(`run ${run + 1}, ${workers} worker(s): ${result.tiles} maps × ${result.steps} steps in ${result.seconds.toFixed(1)} s`);
-    }
-  }
-  for (const workers of [1, 2]) {
-    console.log(`${workers} worker(s): median ${median(times[workers]).toFixed(1)} s (runs: ${times[workers].map((s) => s.toFixed(1)).join(', ')})`);
-  }
-} finally {
-  await browser.close();
-  await server.close();
+const results = await alternate(dist(), runs, once, (run, workers, result) => {
+  console.log(`run ${run + 1}, ${workers} worker(s): ${result.tiles} maps × ${result.steps} steps in ${result.seconds.toFixed(1)} s`);
+});
+for (const workers of [1, 2]) {
+  const times = results[workers].map((r) => r.seconds);
+  console.log(`${workers} worker(s): median ${median(times).toFixed(1)} s (runs: ${times.map((s) => s.toFixed(1)).join(', ')})`);
 }

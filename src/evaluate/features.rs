@@ -101,33 +101,33 @@ impl Features {
             .collect())
     }
 
-    /// The flat indices of feature `f`'s elements in the (standard-layout) input.
-    pub(super) fn elements(&self, f: usize) -> Box<dyn Iterator<Item = usize> + '_> {
-        match self {
-            Features::Pixels { input, .. } => {
-                let plane = plane(input);
-                Box::new((0..channels(input)).map(move |c| f + c * plane))
-            }
-            Features::Segments { input, members } => {
-                let plane = plane(input);
-                let member = members.get(f).map_or(&[][..], Vec::as_slice);
-                Box::new((0..channels(input)).flat_map(move |c| member.iter().map(move |&p| p + c * plane)))
-            }
-            Features::Tokens { players, .. } => Box::new(players.get(f).copied().into_iter()),
-        }
-    }
-
     /// `base` with the features in `shown` taken from `from` (both the input's shape, standard
-    /// layout).
+    /// layout): every channel of a pixel, every pixel of a segment, a token's id.
     pub(super) fn show(&self, base: &ArrayD<f32>, from: &ArrayD<f32>, shown: &[usize]) -> ArrayD<f32> {
         let mut out = base.as_standard_layout().into_owned();
-        if let (Some(x), Some(from)) = (out.as_slice_mut(), from.as_slice()) {
-            for &f in shown {
-                for e in self.elements(f) {
-                    if let (Some(x), Some(&v)) = (x.get_mut(e), from.get(e)) {
-                        *x = v;
+        let (Some(x), Some(from)) = (out.as_slice_mut(), from.as_slice()) else { return out };
+        let mut copy = |e: usize| {
+            if let (Some(x), Some(&v)) = (x.get_mut(e), from.get(e)) {
+                *x = v;
+            }
+        };
+        match self {
+            Features::Pixels { input, .. } => {
+                let (plane, channels) = (plane(input), channels(input));
+                for &f in shown {
+                    (0..channels).for_each(|c| copy(f + c * plane));
+                }
+            }
+            Features::Segments { input, members } => {
+                let (plane, channels) = (plane(input), channels(input));
+                for member in shown.iter().filter_map(|&f| members.get(f)) {
+                    for &p in member {
+                        (0..channels).for_each(|c| copy(p + c * plane));
                     }
                 }
+            }
+            Features::Tokens { players, .. } => {
+                shown.iter().filter_map(|&f| players.get(f)).for_each(|&p| copy(p))
             }
         }
         out

@@ -53,13 +53,7 @@ impl Explainer {
         progress: Progress<'_>,
     ) -> Result<Vec<f32>> {
         check_slice(&range, passes.len(), "metric")?;
-        let total = range.len();
-        let mut scores = Vec::with_capacity(total);
-        self.for_each_output_row(range.map(|i| passes.input(i)), progress, total, |_, row| {
-            scores.push(passes.score(row)?);
-            Ok(())
-        })?;
-        Ok(scores)
+        self.score_passes(range.map(|i| passes.input(i)), progress, |row| passes.score(row))
     }
 }
 

@@ -438,6 +438,23 @@ impl Explainer {
         })
     }
 
+    /// Forward passes over `inputs`, in batches, each output row scored by `score`; progress
+    /// counts the inputs. Forward-only plans and the metrics' passes score this way.
+    pub(crate) fn score_passes(
+        &self,
+        inputs: impl ExactSizeIterator<Item = ArrayD<f32>>,
+        progress: Progress<'_>,
+        score: impl Fn(ArrayView1<'_, f32>) -> Result<f32>,
+    ) -> Result<Vec<f32>> {
+        let total = inputs.len();
+        let mut scores = Vec::with_capacity(total);
+        self.for_each_output_row(inputs, progress, total, |_, row| {
+            scores.push(score(row)?);
+            Ok(())
+        })?;
+        Ok(scores)
+    }
+
     /// The target's value at each input.
     fn target_values(&self, inputs: &[ArrayD<f32>], target: usize) -> Result<Vec<f32>> {
         let mut values = Vec::with_capacity(inputs.len());

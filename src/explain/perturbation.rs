@@ -184,14 +184,7 @@ impl Explainer {
     /// the range.
     pub fn scores(&self, plan: &Plan, range: Range<usize>, progress: Progress<'_>) -> Result<Vec<f32>> {
         check_slice(&range, plan.len(), "plan")?;
-        let total = range.len();
-        let mut scores = Vec::with_capacity(total);
-        let inputs = range.map(|i| plan.inputs.input(i));
-        self.for_each_output_row(inputs, progress, total, |_, row| {
-            scores.push(plan.score(row)?);
-            Ok(())
-        })?;
-        Ok(scores)
+        self.score_passes(range.map(|i| plan.inputs.input(i)), progress, |row| plan.score(row))
     }
 }
 

@@ -94,3 +94,13 @@ export async function evaluateWithCli(args) {
   };
   return { rows, area };
 }
+
+/** Sets a control that may be hidden (the Explanations section before an image), as a person would. */
+export async function setControl(page, selector, value) {
+  await page.evaluate(({ selector, value }) => {
+    const input = /** @type {HTMLInputElement} */ (document.querySelector(selector));
+    if (typeof value === 'boolean') input.checked = value;
+    else input.value = String(value);
+    input.dispatchEvent(new Event('change'));
+  }, { selector, value });
+}

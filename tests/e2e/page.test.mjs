@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { evaluateWithCli, launchChromium, serve, watchProblems } from './harness.mjs';
+import { evaluateWithCli, launchChromium, serve, setControl, watchProblems } from './harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = process.env.GLIMPSE_DIST ?? path.join(ROOT, 'dist');
@@ -40,16 +40,6 @@ async function openPage(query = '', { faithfulness = false } = {}) {
   await waitForReady(page);
   if (!faithfulness) await setControl(page, '#image-faithfulness', false);
   return { page, problems };
-}
-
-/** Sets a control that may be hidden (the Explanations section before an image), as a person would. */
-async function setControl(page, selector, value) {
-  await page.evaluate(({ selector, value }) => {
-    const input = /** @type {HTMLInputElement} */ (document.querySelector(selector));
-    if (typeof value === 'boolean') input.checked = value;
-    else input.value = String(value);
-    input.dispatchEvent(new Event('change'));
-  }, { selector, value });
 }
 
 async function waitForReady(page) {

@@ -25,8 +25,8 @@ use super::{read, EvaluateArgs};
 /// The method name of the random order's rows: the yardstick.
 const RANDOM: &str = "random";
 
-/// One curve of the report.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One curve of the report; what a metric does not give stays empty.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Row {
     pub input: String,
     /// The method whose map is ranked; "random" for the random order's yardstick.
@@ -346,13 +346,9 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
                     metric: measure.name().to_owned(),
                     order: "max".into(),
                     target: *target,
-                    auc: None,
                     curve: changes.changes,
-                    layers: vec![],
-                    spearman_signed: vec![],
-                    ssim: vec![],
                     score: Some(changes.max),
-                    stability: None,
+                    ..Row::default()
                 })
             })
             .collect::<Result<_, String>>()?;
@@ -404,13 +400,11 @@ fn randomisation_row(
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
         target,
-        auc: None,
         curve: similarities.iter().map(|s| s.spearman_abs).collect(),
         layers: steps.iter().map(|s| s.label.clone()).collect(),
         spearman_signed: similarities.iter().map(|s| s.spearman_signed).collect(),
         ssim: similarities.iter().map(|s| s.ssim).collect(),
-        score: None,
-        stability: None,
+        ..Row::default()
     })
 }
 
@@ -506,13 +500,7 @@ fn curves(
                 metric: measure.name().to_owned(),
                 order: order_name(order),
                 target: task.target,
-                auc: None,
-                curve: vec![],
-                layers: vec![],
-                spearman_signed: vec![],
-                ssim: vec![],
-                score: None,
-                stability: None,
+                ..Row::default()
             };
             Ok(match passes.finish(&scores).map_err(context)? {
                 Scored::Curve(curve) => Row { auc: Some(curve.auc), curve: curve.scores, ..row },
