@@ -64,13 +64,8 @@ mod tests {
     fn top_k_ranks_and_labels() {
         let config = ModelConfig {
             name: "t".into(),
-            preprocess: Preprocess {
-                height: 1,
-                width: 1,
-                resize_short_side: 1,
-                mean: [0.0; 3],
-                std: [1.0; 3],
-            },
+            preprocess: Preprocess::rgb(1, 1, 1, [0.0; 3], [1.0; 3]),
+            output: crate::config::Output::Logits,
             labels: vec!["a".into(), "b".into()],
         };
         let top = top_k(arr1(&[0.0f32, 2.0, 1.0]).view(), 2, &config);
@@ -98,7 +93,7 @@ pub struct Classification {
 impl ImageClassifier {
     pub fn from_bytes(onnx: &[u8], config_json: &[u8]) -> crate::Result<ImageClassifier> {
         let config = ModelConfig::from_json(config_json)?;
-        let model = crate::model::Model::from_bytes(onnx)?;
+        let model = crate::model::Model::from_bytes(&config.prepare(onnx)?)?;
         Ok(ImageClassifier { model, config })
     }
 

@@ -3,35 +3,128 @@
 //!
 //! It is plain JSON so that a user's own model can bring its own (see `models/*.json`).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::model::inspect::{inspect, Slot};
+use crate::model::surgery::{operate, Surgery};
 
 /// A model's sidecar file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// Human-readable name, shown in the page.
     pub name: String,
     pub preprocess: Preprocess,
-    /// One label per output class, in output order.
+    /// What the model's output holds.
+    #[serde(default)]
+    pub output: Output,
+    /// One label per output class, in output order; a class without one is called "class i".
+    #[serde(default)]
     pub labels: Vec<String>,
 }
 
 /// Image preprocessing, applied in one place: [`crate::preprocess`].
 ///
 /// The pipeline is: RGB; resize so the short side is `resize_short_side` (bilinear,
-/// antialiased); centre-crop `height`×`width`; then `(pixel − mean) / std` per channel, with
-/// pixels in 0‥255; NCHW.
+/// antialiased); centre-crop `height`×`width`; grey (ITU-R 601 luma, as PIL's `convert("L")`)
+/// when the model takes one channel, or the channels in the model's order; then
+/// `(pixel − mean) / std` per channel, with pixels in 0‥255; N×C×H×W, or N×H×W×C for a
+/// channels-last model (which Glimpse explains through a `Transpose` at its entrance, so every
+/// map is channels first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Preprocess {
     pub height: u32,
     pub width: u32,
     pub resize_short_side: u32,
-    /// Per channel (R, G, B), in 0‥255 pixel units.
-    pub mean: [f32; 3],
-    /// Per channel (R, G, B), in 0‥255 pixel units.
-    pub std: [f32; 3],
+    /// One per channel, in the model's channel order, in 0‥255 pixel units: a model that takes
+    /// pixels in 0‥1 normalised by ImageNet's statistics has mean 0.485 × 255 = 123.675, ….
+    pub mean: Vec<f32>,
+    /// One per channel, as `mean`.
+    pub std: Vec<f32>,
+    #[serde(default)]
+    pub layout: Layout,
+    /// 3 (colour) or 1 (grey).
+    #[serde(default = "three")]
+    pub channels: usize,
+    #[serde(default)]
+    pub channel_order: ChannelOrder,
 }
+
+fn three() -> usize {
+    3
+}
+
+/// Where the channel axis of the model's image input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Layout {
+    /// N×C×H×W (PyTorch).
+    #[default]
+    #[serde(rename = "NCHW")]
+    ChannelsFirst,
+    /// N×H×W×C (Keras, through tf2onnx).
+    #[serde(rename = "NHWC")]
+    ChannelsLast,
+}
+
+/// The order of a colour model's channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ChannelOrder {
+    #[default]
+    #[serde(rename = "RGB")]
+    Rgb,
+    /// Caffe's and OpenCV's.
+    #[serde(rename = "BGR")]
+    Bgr,
+}
+
+/// What a classifier's output row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Output {
+    /// Scores a softmax turns into probabilities.
+    #[default]
+    Logits,
+    /// Probabilities already (the graph ends in a softmax). Glimpse explains their logarithm,
+    /// which a softmax turns back into the same probabilities: the logits up to a constant.
+    Probabilities,
+}
+
+impl Preprocess {
+    /// An RGB, channels-first description.
+    pub fn rgb(height: u32, width: u32, resize_short_side: u32, mean: [f32; 3], std: [f32; 3]) -> Preprocess {
+        Preprocess {
+            height,
+            width,
+            resize_short_side,
+            mean: mean.to_vec(),
+            std: std.to_vec(),
+            layout: Layout::default(),
+            channels: 3,
+            channel_order: ChannelOrder::default(),
+        }
+    }
+
+    /// The mean and std of the model's channel `c`.
+    pub fn affine(&self, c: usize) -> (f32, f32) {
+        (self.mean.get(c).copied().unwrap_or(0.0), self.std.get(c).copied().unwrap_or(1.0))
+    }
+
+    /// Which RGB component feeds the model's channel `c` (`None`: the grey luma).
+    pub fn source(&self, c: usize) -> Option<usize> {
+        match (self.channels, self.channel_order) {
+            (1, _) => None,
+            (_, ChannelOrder::Rgb) => Some(c),
+            (_, ChannelOrder::Bgr) => Some(2usize.saturating_sub(c)),
+        }
+    }
+}
+
+/// The largest side of a model's input image.
+pub const MAX_SIDE: u32 = 2048;
 
 impl ModelConfig {
     pub fn from_json(bytes: &[u8]) -> Result<ModelConfig> {
@@ -51,10 +144,62 @@ impl ModelConfig {
                 p.resize_short_side, p.height, p.width
             )));
         }
+        if p.channels != 1 && p.channels != 3 {
+            return Err(Error::Config(format!(
+                "channels must be 1 (grey) or 3 (colour), not {}",
+                p.channels
+            )));
+        }
+        if p.channels == 1 && p.channel_order == ChannelOrder::Bgr {
+            return Err(Error::Config("a grey (1-channel) model has no channel order".into()));
+        }
+        for (name, values) in [("mean", &p.mean), ("std", &p.std)] {
+            if values.len() != p.channels {
+                return Err(Error::Config(format!(
+                    "{name} has {} values for {} channel{}",
+                    values.len(),
+                    p.channels,
+                    if p.channels == 1 { "" } else { "s" }
+                )));
+            }
+        }
+        if p.mean.iter().any(|m| !m.is_finite()) {
+            return Err(Error::Config("mean must be finite".into()));
+        }
         if p.std.iter().any(|s| !s.is_finite() || *s == 0.0) {
             return Err(Error::Config("std must be finite and non-zero".into()));
         }
+        if p.height > MAX_SIDE || p.width > MAX_SIDE {
+            return Err(Error::Config(format!(
+                "the input is {}×{}; Glimpse takes images of at most {MAX_SIDE} pixels a side",
+                p.width, p.height
+            )));
+        }
         Ok(())
+    }
+
+    /// The model as Glimpse explains it: a channels-last input made to take channels first,
+    /// an output of probabilities made to give their logarithm (see [`Output`]); the file
+    /// itself when neither applies.
+    pub fn prepare<'a>(&self, onnx: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+        let channels_last = self.preprocess.layout == Layout::ChannelsLast;
+        let probabilities = self.output == Output::Probabilities;
+        if !channels_last && !probabilities {
+            return Ok(Cow::Borrowed(onnx));
+        }
+        let found = inspect(onnx)?;
+        let first = |slots: &[Slot], what: &str| {
+            slots
+                .first()
+                .map(|s| s.name.clone())
+                .ok_or_else(|| Error::NotOnnx(format!("the model has no {what}")))
+        };
+        let surgery = Surgery {
+            channels_first: channels_last.then(|| first(&found.inputs, "input")).transpose()?,
+            log_output: probabilities.then(|| first(&found.outputs, "output")).transpose()?,
+            ..Surgery::default()
+        };
+        Ok(Cow::Owned(operate(onnx, &surgery)?))
     }
 
     /// The label of class `index`, or a placeholder naming the index.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod evaluate;
 pub mod explain;
 pub mod grad;
+pub mod labels;
 pub mod model;
 pub mod preprocess;
 pub mod render;

@@ -120,43 +120,73 @@ fn source_span(len: u32, crop: u32, scale: f64) -> (u32, u32) {
 /// How much longer than the crop a resized side may be before the source is cut first.
 const MAX_STRETCH: u32 = 4;
 
-/// Normalises a model view into a 1×3×H×W tensor: `(pixel − mean) / std` per channel.
+/// Normalises a model view into a 1×C×H×W tensor: each of the model's channels from its
+/// RGB component (or the grey luma), `(pixel − mean) / std`.
 pub fn to_tensor(view: &RgbImage, spec: &Preprocess) -> Array4<f32> {
     let (w, h) = view.dimensions();
-    let mut tensor = Array4::zeros((1, 3, h as usize, w as usize));
+    let mut tensor = Array4::zeros((1, spec.channels, h as usize, w as usize));
     for (c, mut channel) in tensor.axis_iter_mut(ndarray::Axis(1)).enumerate() {
-        let (mean, std) = (spec.mean.get(c).copied().unwrap_or(0.0), spec.std.get(c).copied().unwrap_or(1.0));
+        let (mean, std) = spec.affine(c);
+        let source = spec.source(c);
         for ((_, y, x), value) in channel.indexed_iter_mut() {
-            let p = view.get_pixel_checked(x as u32, y as u32).and_then(|p| p.0.get(c).copied()).unwrap_or(0);
-            *value = (f32::from(p) - mean) / std;
+            let p = view.get_pixel_checked(x as u32, y as u32).map_or(0.0, |p| component(p.0, source));
+            *value = (p - mean) / std;
         }
     }
     tensor
 }
 
-/// The image a 1×3×H×W input shows, its normalisation undone (how a `.npy` input is drawn);
-/// `None` for a tensor of another shape.
+/// An RGB pixel's component, or its ITU-R 601 luma rounded as PIL's `convert("L")` does.
+fn component(rgb: [u8; 3], source: Option<usize>) -> f32 {
+    match source {
+        Some(c) => f32::from(rgb.get(c).copied().unwrap_or(0)),
+        None => {
+            let [r, g, b] = rgb.map(u32::from);
+            ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16) as f32
+        }
+    }
+}
+
+/// The image a 1×C×H×W input shows, its normalisation undone (how a `.npy` input is drawn);
+/// `None` for a tensor that is not the description's.
 pub fn from_tensor(input: &ndarray::ArrayD<f32>, spec: &Preprocess) -> Option<RgbImage> {
-    let &[1, 3, h, w] = input.shape() else { return None };
+    let &[1, channels, h, w] = input.shape() else { return None };
+    if channels != spec.channels {
+        return None;
+    }
     Some(RgbImage::from_fn(w as u32, h as u32, |x, y| {
-        image::Rgb(std::array::from_fn(|c| {
+        let pixel = |c: usize| {
+            let (mean, std) = spec.affine(c);
             let v = input.get([0, c, y as usize, x as usize]).copied().unwrap_or(0.0);
-            let v = v * spec.std.get(c).copied().unwrap_or(1.0) + spec.mean.get(c).copied().unwrap_or(0.0);
-            v.round().clamp(0.0, 255.0) as u8
-        }))
+            (v * std + mean).round().clamp(0.0, 255.0) as u8
+        };
+        // The channel an RGB component came from (the order is its own inverse; grey feeds all).
+        image::Rgb(std::array::from_fn(|rgb| pixel(spec.source(rgb).unwrap_or(0))))
     }))
 }
 
-/// A tensor in pixel units (0‥255; N×3×H×W, or 3×H×W for one image) normalised as the model's
-/// input is, `(pixel − mean) / std` per channel: a baseline given in pixels. A tensor of another
-/// shape, or with no description, is returned as it is, batch axis added.
+/// A tensor given in the model's layout (a `.npy` input) as Glimpse's methods take it: a
+/// channels-last N×H×W×C one transposed to N×C×H×W.
+pub fn channels_first(input: ndarray::ArrayD<f32>, spec: &Preprocess) -> ndarray::ArrayD<f32> {
+    match (spec.layout, input.ndim()) {
+        (crate::config::Layout::ChannelsLast, 4) => {
+            input.permuted_axes(vec![0, 3, 1, 2]).as_standard_layout().into_owned()
+        }
+        _ => input,
+    }
+}
+
+/// A tensor in pixel units (0‥255; N×C×H×W, or C×H×W for one image, in the model's channels)
+/// normalised as the model's input is, `(pixel − mean) / std` per channel: a baseline given in
+/// pixels. A tensor of another shape, or with no description, is returned as it is, batch axis
+/// added.
 pub fn normalise_pixels(mut pixels: ndarray::ArrayD<f32>, spec: Option<&Preprocess>) -> ndarray::ArrayD<f32> {
     if pixels.ndim() == 3 {
         pixels.insert_axis_inplace(ndarray::Axis(0));
     }
-    if let (Some(spec), 4, Some(3)) = (spec, pixels.ndim(), pixels.shape().get(1).copied()) {
-        for ((mut channel, mean), std) in pixels.axis_iter_mut(ndarray::Axis(1)).zip(spec.mean).zip(spec.std)
-        {
+    if let Some(spec) = spec.filter(|s| pixels.ndim() == 4 && pixels.shape().get(1) == Some(&s.channels)) {
+        for (c, mut channel) in pixels.axis_iter_mut(ndarray::Axis(1)).enumerate() {
+            let (mean, std) = spec.affine(c);
             channel.mapv_inplace(|v| (v - mean) / std);
         }
     }
@@ -174,7 +204,7 @@ mod tests {
     use super::*;
 
     fn spec() -> Preprocess {
-        Preprocess { height: 4, width: 4, resize_short_side: 4, mean: [127.0; 3], std: [128.0; 3] }
+        Preprocess::rgb(4, 4, 4, [127.0; 3], [128.0; 3])
     }
 
     #[test]
@@ -206,8 +236,7 @@ mod tests {
     #[test]
     fn a_long_image_is_cut_in_source_pixels_before_resizing_and_a_sliver_is_refused() {
         // 32000×1 and 1×32000 pass the pixel limit; resized whole they would need gigabytes.
-        let spec =
-            Preprocess { height: 224, width: 224, resize_short_side: 256, mean: [0.0; 3], std: [1.0; 3] };
+        let spec = Preprocess::rgb(224, 224, 256, [0.0; 3], [1.0; 3]);
         for (width, height) in [(32_000u32, 1u32), (1, 32_000)] {
             let data: Vec<u8> = (0..width * height).flat_map(|i| [(i % 251) as u8, 0, 0, 255]).collect();
             let error = model_view(RgbaPixels { width, height, data: &data }, &spec).unwrap_err().to_string();

@@ -204,3 +204,164 @@ fn a_channels_last_model_takes_channels_first_after_surgery() {
     let wrong = Surgery { channels_first: Some("nope".into()), ..Surgery::default() };
     assert!(operate(&onnx(&entry), &wrong).is_err());
 }
+
+/// A session on a zoo model under a description, with an RGBA image of its size.
+fn described(
+    entry: &str,
+    description: &str,
+    side: u32,
+) -> glimpse::session::Session<glimpse::session::ImageWorkspace> {
+    use glimpse::session::{ImageWorkspace, Session};
+    let workspace = ImageWorkspace::from_bytes(&read(&format!("{entry}.onnx")), description.as_bytes())
+        .unwrap_or_else(|e| panic!("{entry}: {e}"));
+    let mut session = Session::new(workspace);
+    let rgba = rgba(side);
+    session
+        .new_subject()
+        .set_image(glimpse::RgbaPixels { width: side, height: side, data: &rgba }, 3)
+        .unwrap();
+    session
+}
+
+/// A colourful square: every channel different, so a wrong channel order shows.
+fn rgba(side: u32) -> Vec<u8> {
+    (0..side * side)
+        .flat_map(|i| [(i * 7 % 256) as u8, (i * 13 % 251) as u8, (255 - i * 3 % 256) as u8, 255])
+        .collect()
+}
+
+/// Every image method the model can run makes a finite map through the page's session.
+fn every_method_runs(session: &mut glimpse::session::Session<glimpse::session::ImageWorkspace>, what: &str) {
+    let unavailable = session.work().explainer.unavailable();
+    for (tile, method) in Method::all().into_iter().enumerate() {
+        if unavailable.iter().any(|(id, _)| *id == method.name()) {
+            continue;
+        }
+        let json = format!(r#"{{"method": "{}"}}"#, method.name());
+        session
+            .explain(tile as u32, &json, 0, &mut |_, _| {})
+            .unwrap_or_else(|e| panic!("{what} {json}: {e}"));
+        let values = session.values(tile as u32).unwrap();
+        assert!(values.iter().all(|v| v.is_finite()), "{what} {json}");
+    }
+}
+
+/// A grey model's description: the image goes in as ITU-R 601 luma (Pillow's `convert("L")`,
+/// in integers), normalised with the one channel's mean and std; a colour model's BGR order
+/// reverses the channels. Every method runs on the grey model, superpixels included.
+#[test]
+fn a_description_makes_grey_and_bgr_inputs() {
+    use glimpse::config::Preprocess;
+    use glimpse::preprocess::{model_view, to_tensor};
+
+    let side = 28;
+    let description = r#"{"name": "grey", "preprocess": {"height": 28, "width": 28, "resize_short_side": 28,
+        "mean": [127.5], "std": [127.5], "channels": 1}}"#;
+    let mut session = described("grey", description, side);
+    let config = &session.work().classifier.config;
+    let data = rgba(side);
+    let pixels = glimpse::RgbaPixels { width: side, height: side, data: &data };
+    let view = model_view(pixels, &config.preprocess).unwrap();
+    let grey = to_tensor(&view, &config.preprocess);
+    assert_eq!(grey.shape(), [1, 1, 28, 28]);
+    for (p, g) in view.pixels().zip(grey.iter()) {
+        let [r, gr, b] = p.0.map(f64::from);
+        let luma = (r * 0.299 + gr * 0.587 + b * 0.114).round() as f32;
+        assert!((g * 127.5 + 127.5 - luma).abs() <= 1.0, "{:?} gave {}", p.0, g * 127.5 + 127.5);
+    }
+    every_method_runs(&mut session, "grey");
+
+    let rgb = Preprocess::rgb(28, 28, 28, [10.0, 20.0, 30.0], [1.0, 2.0, 3.0]);
+    let bgr = Preprocess {
+        mean: vec![30.0, 20.0, 10.0],
+        std: vec![3.0, 2.0, 1.0],
+        channel_order: glimpse::config::ChannelOrder::Bgr,
+        ..rgb.clone()
+    };
+    let (a, b) = (to_tensor(&view, &rgb), to_tensor(&view, &bgr));
+    for c in 0..3 {
+        assert_eq!(a.index_axis(ndarray::Axis(1), c), b.index_axis(ndarray::Axis(1), 2 - c));
+    }
+    assert_eq!(glimpse::preprocess::from_tensor(&b.into_dyn(), &bgr).unwrap(), view);
+}
+
+/// A channels-last model described as NHWC: the page's session classifies an image as the
+/// model itself does on the channels-last tensor, and every method runs on it; the CLI's
+/// `.npy` in the model's layout gives the same classes.
+#[test]
+fn a_channels_last_description_explains_the_model_as_exported() {
+    use glimpse::preprocess::{model_view, to_tensor};
+
+    let description = r#"{"name": "nhwc", "preprocess": {"height": 32, "width": 32, "resize_short_side": 32,
+        "mean": [127, 127, 127], "std": [64, 64, 64], "layout": "NHWC"}}"#;
+    let mut session = described("nhwc", description, 32);
+    let config = session.work().classifier.config.clone();
+    let data = rgba(32);
+    let view =
+        model_view(glimpse::RgbaPixels { width: 32, height: 32, data: &data }, &config.preprocess).unwrap();
+    let nchw = to_tensor(&view, &config.preprocess).into_dyn();
+    let nhwc = nchw.clone().permuted_axes(vec![0, 2, 3, 1]).as_standard_layout().into_owned();
+    let raw = Model::from_bytes(&read("nhwc.onnx")).unwrap().run(nhwc.clone()).unwrap();
+    let top = session.work().classifier.classify_tensor(nchw, 3).unwrap();
+    let probabilities =
+        glimpse::classify::softmax(raw.iter().copied().collect::<ndarray::Array1<f32>>().view());
+    for p in &top {
+        assert!((p.prob - probabilities[p.index]).abs() < 1e-6, "{p:?}");
+    }
+    assert_eq!(
+        glimpse::preprocess::channels_first(nhwc, &config.preprocess),
+        to_tensor(&view, &config.preprocess).into_dyn()
+    );
+    every_method_runs(&mut session, "nhwc");
+}
+
+/// A model whose output is probabilities, described so: the classes it ranks carry its own
+/// probabilities (a softmax of their logarithm), and the gradient is of log p, PyTorch's
+/// ∂p/∂x divided by p.
+#[test]
+fn a_probabilities_description_explains_their_logarithm() {
+    let entry = zoo().into_iter().find(|e| e.name == "probabilities").unwrap();
+    let description = r#"{"name": "p", "preprocess": {"height": 28, "width": 28, "resize_short_side": 28,
+        "mean": [127.5], "std": [127.5], "channels": 1}, "output": "probabilities"}"#;
+    let config = glimpse::ModelConfig::from_json(description.as_bytes()).unwrap();
+    let prepared = config.prepare(&onnx(&entry)).unwrap().into_owned();
+    let want = npy(&entry, "logits");
+    let classifier = glimpse::ImageClassifier { model: Model::from_bytes(&prepared).unwrap(), config };
+    for p in classifier.classify_tensor(npy(&entry, "input"), 5).unwrap() {
+        assert!((p.prob - want[[0, p.index]]).abs() < 1e-6, "{p:?} against {}", want[[0, p.index]]);
+    }
+    let grads = GradModel::from_bytes(&prepared, &[])
+        .and_then(|m| m.gradients(npy(&entry, "input"), &Target::Index(entry.target), Mode::Plain))
+        .unwrap();
+    let of_log = npy(&entry, "grad") / want[[0, entry.target]];
+    assert!(relative_l2(&grads.input, &of_log) < 1e-4);
+    let mut session = described("probabilities", description, 28);
+    every_method_runs(&mut session, "probabilities");
+}
+
+/// What a description may not say, each refused with what is wrong.
+#[test]
+fn a_description_that_cannot_be_followed_says_why() {
+    let with = |preprocess: &str| {
+        let json = format!(
+            r#"{{"name": "m", "preprocess": {{"height": 8, "width": 8, "resize_short_side": 8, {preprocess}}}}}"#
+        );
+        glimpse::ModelConfig::from_json(json.as_bytes()).map(|_| ()).unwrap_err().to_string()
+    };
+    assert!(with(r#""mean": [0], "std": [1], "channels": 2"#).contains("1 (grey) or 3"));
+    assert!(
+        with(r#""mean": [0, 0, 0], "std": [1], "channels": 3"#).contains("std has 1 values for 3 channels")
+    );
+    assert!(with(r#""mean": [0], "std": [1], "channels": 1, "channel_order": "BGR""#)
+        .contains("no channel order"));
+    assert!(with(r#""mean": [0, 0, 0], "std": [1, 0, 1]"#).contains("non-zero"));
+    assert!(
+        with(r#""mean": [0, 0, 0], "std": [1, 1, 1], "layuot": "NHWC""#).contains("unknown field `layuot`")
+    );
+    assert!(with(r#""mean": [0, 0, 0], "std": [1, 1, 1], "layout": "HWC""#).contains("unknown variant `HWC`"));
+    let json = r#"{"name": "m", "preprocess": {"height": 8, "width": 8, "resize_short_side": 8, "mean": [0, 0, 0], "std": [1, 1, 1]}, "output": "odds"}"#;
+    assert!(glimpse::ModelConfig::from_json(json.as_bytes())
+        .unwrap_err()
+        .to_string()
+        .contains("unknown variant `odds`"));
+}

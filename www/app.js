@@ -7,9 +7,15 @@
 import { progressText } from './dom.js';
 import { Cancelled, Engine } from './engine.js';
 import { Grid } from './grid.js';
+import { Models } from './models.js';
 import { TextView } from './text.js';
 
-const MODEL = { modelUrl: 'models/efficientnet-lite0.onnx', configUrl: 'models/efficientnet-lite0.json' };
+/** The image model the page ships; a model brought by the person replaces it (models.js). */
+const BUNDLED = {
+  id: 'bundled',
+  name: 'EfficientNet-Lite0 (ImageNet, 1000 classes)',
+  payload: { modelUrl: 'models/efficientnet-lite0.onnx', configUrl: 'models/efficientnet-lite0.json' },
+};
 const TEXT_MODEL = {
   modelUrl: 'models/minilm-sentiment.onnx',
   configUrl: 'models/minilm-sentiment.json',
@@ -29,7 +35,7 @@ const ui = {
   status: $('status'), progress: $('progress'), statusText: $('status-text'), cancel: $('cancel'),
   error: $('error'), errorText: $('error-text'), errorClose: $('error-close'),
   result: $('result'), view: $('model-view'), viewCaption: $('model-view-caption'), top5: $('top5'),
-  explanations: $('explanations'), modelName: $('model-name'),
+  explanations: $('explanations'), modelName: $('model-name'), models: $('models'),
   imageTab: $('mode-images'), textTab: $('mode-text'), imageMode: $('image-mode'), textMode: $('text-mode'),
   textExamples: $('text-examples'), textForm: $('text-form'), sentence: $('sentence'),
   textResult: $('text-result'), textTop: $('text-top'),
@@ -37,9 +43,8 @@ const ui = {
 };
 
 const engine = new Engine({ onProgress: showProgress, onRestart: restarted, size: poolSize() });
-const grid = new Grid({
-  engine, root: ui.explanations, prepareImage, onIdle: settle, onTarget: markTarget,
-});
+let grid = newGrid();
+const models = new Models({ engine, bundled: BUNDLED, onUse: loadModel, onError: showError, root: ui.models });
 const textView = new TextView({
   engine, root: ui.textExplanations, prepareSentence, onIdle: settle, onTarget: markTextTarget,
 });
@@ -55,8 +60,9 @@ let workerText = null;
 let reading = null;
 let latestText = 0;
 
-/** What 'load-model' answered, once it has. */
+/** What 'load-model' answered, once it has; the model it is (`BUNDLED`, or one brought). */
 let model = null;
+let source = BUNDLED;
 /** The 'load-model' request in flight. */
 let loading = null;
 /** The newest image picked; answers for older ones are ignored. */
@@ -108,30 +114,54 @@ function clearError() {
   ui.errorText.textContent = '';
 }
 
-async function loadModel() {
-  const request = engine.request('load-model', MODEL);
+function newGrid() {
+  return new Grid({ engine, root: ui.explanations, prepareImage, onIdle: settle, onTarget: markTarget });
+}
+
+/**
+ * Loads a model into every worker (the one in use again after a restart); resolves with
+ * whether it loaded. A model that fails leaves the one before it in place.
+ */
+async function loadModel(next = source) {
+  const switching = next !== source;
+  if (switching) {
+    clearError();
+    grid.interrupt();
+  }
+  const request = engine.request('load-model', next.payload);
   loading = request;
   try {
     const info = await request;
+    if (next !== source) {
+      source = next;
+      workerImage = null;
+      grid = newGrid();
+      ui.explanations.hidden = true;
+    }
     model = info;
     grid.setModel(info);
+    models.using(source.id);
     describeModels();
+    if (switching && current) classify(current.image, current.name);
+    return true;
   } catch (error) {
-    if (error instanceof Cancelled) return; // the engine restarted and loads the model again
-    ui.modelName.textContent = 'The model could not be loaded.';
+    if (error instanceof Cancelled) return false; // the engine restarted and loads the model in use again
+    if (!model) ui.modelName.textContent = 'The model could not be loaded.';
     showIdle('');
-    showError(error.message);
+    showError(switching ? `${next.name} could not be loaded: ${error.message}` : error.message);
+    models.using(source.id);
+    return false;
   } finally {
     if (loading === request) loading = null;
+    settle();
   }
-  settle();
 }
 
 /** The footer: which models, and where they run. */
 function describeModels() {
   const workers = engine.size === 1 ? 'one Web Worker' : `${engine.size} Web Workers`;
-  const models = [model && `Images: ${model.name}.`, textModel && `Sentences: ${textModel.name}.`];
-  ui.modelName.textContent = `${models.filter(Boolean).join(' ')} Weights and code run locally, in WebAssembly, on ${workers}.`;
+  const names = [model && `Images: ${model.name}.`, textModel && `Sentences: ${textModel.name}.`];
+  ui.modelName.textContent = `${names.filter(Boolean).join(' ')} Weights and code run locally, in WebAssembly, on ${workers}.`;
 }
 
 /** The worker was replaced (Cancel, or a crash): it must load the model and image again. */
@@ -193,6 +223,8 @@ function drawView({ width, height, rgba }, name) {
   ui.view.height = height;
   const pixels = new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), width, height);
   ui.view.getContext('2d').putImageData(pixels, 0, 0);
+  // A small input (28×28) is shown with its pixels visible, not blurred.
+  ui.view.classList.toggle('pixelated', Math.max(width, height) < 112);
   ui.viewCaption.textContent = `${name}, as the model sees it: ${width}×${height}, resized and centre-cropped.`;
 }
 

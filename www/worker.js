@@ -1,8 +1,13 @@
 // @ts-check
 // Runs in a module Web Worker: loads Glimpse's wasm, holds the model, answers the page.
 // Messages in: {id, type, ...}:
-//   'load-model' {modelUrl, configUrl}  → {name, labels, methods, colormaps, drawing, layers,
-//                                         unavailable: {method: why it cannot run on this model}}
+//   'load-model' {modelUrl, configUrl} or {onnx: Uint8Array, config: string} → {name, labels,
+//                                         methods, colormaps, drawing, layers, unavailable: {method:
+//                                         why it cannot run on this model}}; a model that fails
+//                                         to load leaves the one before it in place
+//   'inspect-model' {onnx}              → what the file holds (model::inspect::Inspection)
+//   'read-labels' {bytes}               → [label] (a labels file: lines, or JSON)
+//   'check-description' {json}          → the description as the CLI reads it (JSON text)
 //   'classify' {image: Blob}            → {view: {width, height, rgba}, top: [{index, label, prob}]}
 //                                         (also makes it the image that 'explain' explains)
 //   'set-baseline' {image: Blob}        → {view} (the custom baseline, as the model sees it)
@@ -39,8 +44,8 @@
 // this worker's instance can no longer be trusted and the engine replaces it.
 
 import init, {
-  Playground, TextPlayground, checkImageFile, colorbar, colormaps, drawingDefaults, methods, metrics, textMethods,
-  trapForTests,
+  Playground, TextPlayground, checkDescription, checkImageFile, colorbar, colormaps, drawingDefaults, inspectModel,
+  methods, metrics, readLabels, textMethods, trapForTests,
   // @ts-ignore: wasm-bindgen writes this module when Trunk builds the page.
 } from './glimpse.js';
 
@@ -82,8 +87,27 @@ self.onmessage = async ({ data }) => {
  */
 const VERBS = {
   'load-model': async (data, progress) => {
-    playgroundReady = loadModel(data, progress);
-    return [await playgroundReady];
+    const attempt = loadModel(data, progress);
+    const previous = playgroundReady;
+    // Until it has loaded, requests wait for it; if it fails, the model before it stays.
+    playgroundReady = attempt.catch((error) => {
+      playgroundReady = previous;
+      if (!previous) throw error;
+      return previous;
+    });
+    return [await attempt];
+  },
+  'inspect-model': async (data) => {
+    await wasmReady;
+    return [inspectModel(data.onnx)];
+  },
+  'read-labels': async (data) => {
+    await wasmReady;
+    return [readLabels(data.bytes)];
+  },
+  'check-description': async (data) => {
+    await wasmReady;
+    return [checkDescription(new TextEncoder().encode(data.json))];
   },
   'load-text-model': async (data, progress) => {
     textReady = loadTextModel(data, progress);
@@ -206,16 +230,17 @@ async function loadTextModel({ modelUrl, configUrl, tokenizerUrl }, progress) {
   };
 }
 
-async function loadModel({ modelUrl, configUrl }, progress) {
+/** The model at `modelUrl` with its description at `configUrl`, or one brought as bytes. */
+async function loadModel({ modelUrl, configUrl, onnx, config }, progress) {
   progress('Starting the engine');
   await wasmReady;
-  const config = await download(configUrl, 'model description', () => {});
-  const onnx = await download(modelUrl, 'model', (done, total) =>
+  const description = config ? new TextEncoder().encode(config) : await download(configUrl, 'model description', () => {});
+  const bytes = onnx ?? await download(modelUrl, 'model', (done, total) =>
     progress('Downloading the model', { done, total, unit: 'bytes' }));
   progress('Preparing the model (optimising its graph)');
+  const next = new Playground(bytes, description);
   playground?.free();
-  playground = null;
-  playground = new Playground(onnx, config);
+  playground = next;
   let layers = null;
   try {
     layers = playground.layers();

@@ -10,6 +10,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::Subject;
+use crate::config::Preprocess;
 use crate::error::{Error, Result};
 
 /// Which baseline x′ a path method starts from.
@@ -80,14 +81,17 @@ pub(crate) fn rand_chacha(seed: u64) -> rand::rngs::ChaCha8Rng {
 
 /// Per-channel (pixel − mean) / std, when the input is an NCHW image with the description's
 /// channel count.
-struct PixelAffine<'a> {
-    mean: &'a [f32; 3],
-    std: &'a [f32; 3],
-}
+struct PixelAffine<'a>(&'a Preprocess);
 
 impl PixelAffine<'_> {
     fn normalise(&self, channel: usize, pixel: f32) -> f32 {
-        (pixel - self.mean[channel]) / self.std[channel]
+        let (mean, std) = self.0.affine(channel);
+        (pixel - mean) / std
+    }
+
+    fn pixel(&self, channel: usize, value: f32) -> f32 {
+        let (mean, std) = self.0.affine(channel);
+        value * std + mean
     }
 }
 
@@ -95,13 +99,13 @@ impl PixelAffine<'_> {
 pub(crate) fn to_pixels(subject: &Subject) -> Option<ArrayD<f32>> {
     let affine = pixel_affine(subject)?;
     let x = &subject.input;
-    Some(ArrayD::from_shape_fn(x.raw_dim(), |i| x[i.clone()] * affine.std[i[1]] + affine.mean[i[1]]))
+    Some(ArrayD::from_shape_fn(x.raw_dim(), |i| affine.pixel(i[1], x[i.clone()])))
 }
 
 fn pixel_affine(subject: &Subject) -> Option<PixelAffine<'_>> {
     let spec = subject.pixels.as_ref()?;
     let shape = subject.input.shape();
-    (shape.len() == 4 && shape[1] == 3).then_some(PixelAffine { mean: &spec.mean, std: &spec.std })
+    (shape.len() == 4 && shape[1] == spec.channels).then_some(PixelAffine(spec))
 }
 
 /// The smallest and largest element.
@@ -147,11 +151,9 @@ pub(crate) fn blur(x: &ArrayD<f32>, sigma: f32) -> Result<ArrayD<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Preprocess;
 
     fn subject(input: ArrayD<f32>) -> Subject {
-        let pixels =
-            Preprocess { height: 4, width: 4, resize_short_side: 4, mean: [127.0; 3], std: [128.0; 3] };
+        let pixels = Preprocess::rgb(4, 4, 4, [127.0; 3], [128.0; 3]);
         Subject { input, target: 0, pixels: Some(pixels), custom_baseline: None }
     }
 

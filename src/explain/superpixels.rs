@@ -95,18 +95,22 @@ pub fn slic(subject: &Subject, config: &SuperpixelConfig) -> Result<Segments> {
     Ok(slic_features(features.view(), segments.min(height * width), compactness))
 }
 
-/// CIELAB (D65) for an RGB image whose pixels the description can recover; otherwise each
+/// CIELAB (D65) for a colour or grey image whose pixels the description can recover; otherwise each
 /// channel mapped from its range to 0‥100. C×H×W.
 fn colour_features(subject: &Subject) -> Result<Array3<f32>> {
     let x = subject.input.index_axis(Axis(0), 0);
-    match to_pixels(subject) {
-        Some(pixels) => {
+    match to_pixels(subject).zip(subject.pixels.as_ref()) {
+        Some((pixels, spec)) => {
             let pixels = pixels.index_axis(Axis(0), 0).to_owned();
             let (h, w) = (pixels.shape()[1], pixels.shape()[2]);
             let mut lab = Array3::zeros((3, h, w));
             for y in 0..h {
                 for x in 0..w {
-                    let [l, a, b] = srgb_to_lab([pixels[[0, y, x]], pixels[[1, y, x]], pixels[[2, y, x]]]);
+                    // Red, green and blue from the model's channels (a grey one feeds all three).
+                    let rgb = std::array::from_fn(|k| {
+                        pixels.get([spec.source(k).unwrap_or(0), y, x]).copied().unwrap_or(0.0)
+                    });
+                    let [l, a, b] = srgb_to_lab(rgb);
                     lab[[0, y, x]] = l;
                     lab[[1, y, x]] = a;
                     lab[[2, y, x]] = b;
@@ -428,13 +432,7 @@ mod tests {
     #[test]
     fn no_segment_crosses_a_sharp_colour_edge() {
         // Left third red, the rest blue, as pixels through a normalisation.
-        let pixels = crate::config::Preprocess {
-            height: 48,
-            width: 48,
-            resize_short_side: 48,
-            mean: [127.0; 3],
-            std: [128.0; 3],
-        };
+        let pixels = crate::config::Preprocess::rgb(48, 48, 48, [127.0; 3], [128.0; 3]);
         let x = ArrayD::from_shape_fn(vec![1, 3, 48, 48], |i| {
             let red = i[3] < 16;
             let pixel = match (i[1], red) {

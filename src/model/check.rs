@@ -4,6 +4,8 @@
 //! cannot be caught. Each error names the node and says what is wrong, for the person who
 //! exported the model.
 
+use std::collections::{HashMap, HashSet};
+
 use tract_onnx::pb;
 
 use crate::error::{Error, Result};
@@ -15,15 +17,225 @@ const MAX_PAD: i64 = 1 << 20;
 /// The largest rank an attribute can describe.
 const MAX_RANK: usize = 64;
 
-/// Every node's attributes, in this graph and in the graphs nested in its attributes.
+/// The most elements a declared input or a constant shape may ask for (1 GB of f32).
+const MAX_ELEMENTS: u64 = 1 << 28;
+
+/// Every node's attributes, in this graph and in the graphs nested in its attributes, and the
+/// graph's outputs and declared sizes.
 pub(crate) fn attributes(model: &pb::ModelProto) -> Result<()> {
     let graph = model.graph.as_ref().ok_or_else(|| Error::NotOnnx("the file holds no graph".into()))?;
+    opset(model)?;
+    structure(graph)?;
+    outputs_made(graph)?;
+    input_sizes(graph)?;
+    weights(graph)?;
     graph_attributes(graph)
 }
 
+/// The newest ONNX operator set Glimpse reads (ONNX 1.20's).
+const MAX_OPSET: i64 = 25;
+
+fn opset(model: &pb::ModelProto) -> Result<()> {
+    let default = model.opset_import.iter().filter(|o| o.domain.is_empty() || o.domain == "ai.onnx");
+    match default.map(|o| o.version).find(|&v| !(1..=MAX_OPSET).contains(&v)) {
+        Some(version) => Err(Error::ModelPrepare(format!(
+            "it declares ONNX opset {version}; Glimpse reads opsets 1 to {MAX_OPSET}: export with an opset in \
+             that range (torch.onnx.export(..., opset_version=17))."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The graph is one: it has an output, each tensor is made once, every node's inputs are made
+/// (by a node, or as an input or a weight), and no node depends on itself.
+fn structure(graph: &pb::GraphProto) -> Result<()> {
+    if graph.output.is_empty() {
+        return Err(Error::ModelPrepare("the graph has no output.".into()));
+    }
+    let named = |index: usize, node: &pb::NodeProto| {
+        if node.name.is_empty() {
+            format!("#{}", index + 1)
+        } else {
+            node.name.clone()
+        }
+    };
+    let given: HashSet<&str> = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .collect();
+    let mut maker: HashMap<&str, usize> = HashMap::new();
+    for (index, node) in graph.node.iter().enumerate() {
+        for output in node.output.iter().filter(|o| !o.is_empty()) {
+            if maker.insert(output, index).is_some() || given.contains(output.as_str()) {
+                return Err(Error::ModelPrepare(format!(
+                    "node {} ({}): its output {output} is also made elsewhere in the graph.",
+                    named(index, node),
+                    node.op_type
+                )));
+            }
+        }
+    }
+    for (index, node) in graph.node.iter().enumerate() {
+        if let Some(missing) = node
+            .input
+            .iter()
+            .find(|i| !i.is_empty() && !given.contains(i.as_str()) && !maker.contains_key(i.as_str()))
+        {
+            return Err(Error::ModelPrepare(format!(
+                "node {} ({}): its input {missing} is made by no node, and is neither an input nor a weight.",
+                named(index, node),
+                node.op_type
+            )));
+        }
+    }
+    // Kahn's order: a node is ready once every node that makes its inputs is.
+    let mut waiting: Vec<usize> = graph
+        .node
+        .iter()
+        .map(|n| n.input.iter().filter(|i| maker.contains_key(i.as_str())).count())
+        .collect();
+    let mut readers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, node) in graph.node.iter().enumerate() {
+        for input in node.input.iter().filter(|i| maker.contains_key(i.as_str())) {
+            readers.entry(input).or_default().push(index);
+        }
+    }
+    let mut ready: Vec<usize> = (0..graph.node.len()).filter(|&i| waiting.get(i) == Some(&0)).collect();
+    let mut done = 0;
+    while let Some(index) = ready.pop() {
+        done += 1;
+        let outputs = graph.node.get(index).map(|n| n.output.as_slice()).unwrap_or_default();
+        for reader in outputs.iter().flat_map(|o| readers.get(o.as_str())).flatten() {
+            if let Some(count) = waiting.get_mut(*reader) {
+                *count -= 1;
+                if *count == 0 {
+                    ready.push(*reader);
+                }
+            }
+        }
+    }
+    if done < graph.node.len() {
+        let stuck = waiting.iter().position(|&w| w > 0).unwrap_or(0);
+        if let Some(node) = graph.node.get(stuck) {
+            return Err(Error::ModelPrepare(format!(
+                "node {} ({}) depends on its own output, through a cycle in the graph.",
+                named(stuck, node),
+                node.op_type
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every weight holds as many numbers as its shape says, and the float ones are finite.
+fn weights(graph: &pb::GraphProto) -> Result<()> {
+    use pb::tensor_proto::{DataLocation, DataType};
+    for tensor in &graph.initializer {
+        if tensor.data_location == Some(DataLocation::External as i32) {
+            continue; // refused by the loader, naming the file
+        }
+        if let Some(bad) = tensor.dims.iter().find(|&&d| d < 0) {
+            return Err(Error::ModelPrepare(format!(
+                "weight {} declares a dimension of {bad}.",
+                tensor.name
+            )));
+        }
+        let declared = elements(&tensor.dims);
+        let size = match DataType::try_from(tensor.data_type) {
+            Ok(DataType::Float | DataType::Int32 | DataType::Uint32) => 4,
+            Ok(DataType::Double | DataType::Int64 | DataType::Uint64) => 8,
+            Ok(DataType::Float16 | DataType::Bfloat16 | DataType::Int16 | DataType::Uint16) => 2,
+            Ok(DataType::Int8 | DataType::Uint8 | DataType::Bool) => 1,
+            _ => continue,
+        };
+        let held = if tensor.raw_data.is_empty() {
+            (tensor.float_data.len()
+                + tensor.int32_data.len()
+                + tensor.int64_data.len()
+                + tensor.double_data.len()
+                + tensor.uint64_data.len()) as u64
+        } else {
+            tensor.raw_data.len() as u64 / size
+        };
+        if held != declared {
+            return Err(Error::ModelPrepare(format!(
+                "weight {} is declared as {:?} ({declared} numbers) but holds {held}.",
+                tensor.name, tensor.dims
+            )));
+        }
+        if tensor.data_type == DataType::Float as i32 {
+            let raw =
+                tensor.raw_data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])));
+            if raw.chain(tensor.float_data.iter().copied()).any(|v| !v.is_finite()) {
+                return Err(Error::ModelPrepare(format!(
+                    "weight {} holds values that are not numbers (NaN or infinite): the model's outputs would be too.",
+                    tensor.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every graph output is made by a node, or is an input or a weight.
+fn outputs_made(graph: &pb::GraphProto) -> Result<()> {
+    let made: HashSet<&str> = graph
+        .node
+        .iter()
+        .flat_map(|n| n.output.iter())
+        .chain(graph.input.iter().map(|i| &i.name))
+        .chain(graph.initializer.iter().map(|t| &t.name))
+        .map(String::as_str)
+        .collect();
+    match graph.output.iter().find(|o| !made.contains(o.name.as_str())) {
+        Some(output) => Err(Error::ModelPrepare(format!(
+            "output {} is made by no node of the graph, nor is it an input or a weight.",
+            output.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// No declared input asks for more than [`MAX_ELEMENTS`] (the batch counted as 1).
+fn input_sizes(graph: &pb::GraphProto) -> Result<()> {
+    for input in &graph.input {
+        let Some(pb::type_proto::Value::TensorType(tensor)) =
+            input.r#type.as_ref().and_then(|t| t.value.as_ref())
+        else {
+            continue;
+        };
+        let dims = tensor.shape.iter().flat_map(|s| &s.dim).map(|d| match &d.value {
+            Some(pb::tensor_shape_proto::dimension::Value::DimValue(n)) => *n,
+            _ => 1,
+        });
+        let dims: Vec<i64> = dims.collect();
+        if let Some(bad) = dims.iter().find(|&&d| d < 0) {
+            return Err(Error::ModelPrepare(format!("input {} declares a dimension of {bad}.", input.name)));
+        }
+        if elements(&dims) > MAX_ELEMENTS {
+            return Err(Error::ModelPrepare(format!(
+                "input {} is declared as {dims:?}, more than the {MAX_ELEMENTS} numbers Glimpse can hold.",
+                input.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The number of elements a shape holds, saturating.
+fn elements(dims: &[i64]) -> u64 {
+    dims.iter().fold(1u64, |n, &d| n.saturating_mul(u64::try_from(d).unwrap_or(0)))
+}
+
 fn graph_attributes(graph: &pb::GraphProto) -> Result<()> {
+    let ranks = ranks(graph);
     for (index, node) in graph.node.iter().enumerate() {
         node_attributes(node, graph, index)?;
+        let check = Check { node, index };
+        check.axis_within(&ranks)?;
+        check.constant_shape(graph)?;
         for attribute in &node.attribute {
             for nested in attribute.g.iter().chain(&attribute.graphs) {
                 graph_attributes(nested)?;
@@ -93,6 +305,15 @@ impl Check<'_> {
     /// A convolution's or a pooling's window: kernel, strides and dilations positive, pads
     /// non-negative, two per spatial axis.
     fn window(&self) -> Result<()> {
+        for name in ["kernel_shape", "strides", "dilations", "pads", "output_padding"] {
+            self.integer_list(name)?;
+        }
+        let pool = matches!(self.node.op_type.as_str(), "MaxPool" | "AveragePool" | "LpPool" | "MaxUnpool");
+        match self.ints("kernel_shape") {
+            Some([]) => return self.fail("kernel_shape is empty; it needs one size per spatial axis".into()),
+            None if pool => return self.fail("it has no kernel_shape, which a pooling needs".into()),
+            _ => {}
+        }
         let positive = format!("from 1 to {MAX_WINDOW}");
         self.each("kernel_shape", &positive, |v| (1..=MAX_WINDOW).contains(&v))?;
         self.each("strides", &positive, |v| (1..=MAX_WINDOW).contains(&v))?;
@@ -124,7 +345,20 @@ impl Check<'_> {
         Ok(())
     }
 
+    /// The attribute `name`, if present, is a list of integers (not a string, a float, ...).
+    fn integer_list(&self, name: &str) -> Result<()> {
+        let ints = pb::attribute_proto::AttributeType::Ints as i32;
+        let undefined = pb::attribute_proto::AttributeType::Undefined as i32;
+        match self.node.attribute.iter().find(|a| a.name == name) {
+            Some(a) if a.r#type != ints && a.r#type != undefined => {
+                self.fail(format!("{name} is not a list of integers"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn permutation(&self) -> Result<()> {
+        self.integer_list("perm")?;
         let Some(perm) = self.ints("perm") else { return Ok(()) };
         let n = perm.len();
         let mut seen = vec![false; n.min(MAX_RANK)];
@@ -153,7 +387,117 @@ impl Check<'_> {
     }
 }
 
+/// The rank of every tensor whose rank follows simply from the graph: inputs and weights as
+/// declared, then through the operators that keep, broadcast or fix their input's rank. The
+/// rest are left out.
+fn ranks(graph: &pb::GraphProto) -> HashMap<&str, usize> {
+    let mut ranks: HashMap<&str, usize> = HashMap::new();
+    for input in &graph.input {
+        if let Some(pb::type_proto::Value::TensorType(tensor)) =
+            input.r#type.as_ref().and_then(|t| t.value.as_ref())
+        {
+            if let Some(shape) = &tensor.shape {
+                ranks.insert(&input.name, shape.dim.len());
+            }
+        }
+    }
+    for tensor in &graph.initializer {
+        ranks.insert(&tensor.name, tensor.dims.len());
+    }
+    for node in &graph.node {
+        let rank_of = |i: usize| node.input.get(i).and_then(|name| ranks.get(name.as_str()).copied());
+        let rank = match node.op_type.as_str() {
+            "Relu"
+            | "Sigmoid"
+            | "Tanh"
+            | "Clip"
+            | "LeakyRelu"
+            | "HardSigmoid"
+            | "HardSwish"
+            | "Gelu"
+            | "Erf"
+            | "Exp"
+            | "Log"
+            | "Sqrt"
+            | "Neg"
+            | "Abs"
+            | "Cast"
+            | "Identity"
+            | "Dropout"
+            | "Softmax"
+            | "LogSoftmax"
+            | "Conv"
+            | "MaxPool"
+            | "AveragePool"
+            | "GlobalAveragePool"
+            | "GlobalMaxPool"
+            | "BatchNormalization"
+            | "InstanceNormalization"
+            | "LayerNormalization"
+            | "Transpose"
+            | "Pad"
+            | "Resize"
+            | "Softplus"
+            | "Reciprocal" => rank_of(0),
+            "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Sum" | "Mean" | "Where" | "Equal"
+            | "Less" | "Greater" => {
+                let known: Option<Vec<usize>> = (0..node.input.len()).map(rank_of).collect();
+                known.and_then(|k| k.into_iter().max())
+            }
+            "Flatten" | "Gemm" => Some(2),
+            "Reshape" => node.input.get(1).and_then(|shape| constant_ints(graph, shape)).map(|s| s.len()),
+            "Constant" => node
+                .attribute
+                .iter()
+                .find(|a| a.name == "value")
+                .and_then(|a| a.t.as_ref())
+                .map(|t| t.dims.len()),
+            _ => None,
+        };
+        if let (Some(rank), Some(output)) = (rank, node.output.first()) {
+            ranks.insert(output, rank);
+        }
+    }
+    ranks
+}
+
 impl Check<'_> {
+    /// An axis attribute inside its input's rank, where the rank is known: tract indexes by it
+    /// before it checks (Flatten's, at least).
+    fn axis_within(&self, ranks: &HashMap<&str, usize>) -> Result<()> {
+        let (Some(axis), Some(input)) = (self.int("axis"), self.node.input.first()) else { return Ok(()) };
+        let Some(&rank) = ranks.get(input.as_str()) else { return Ok(()) };
+        let rank = rank as i64;
+        // Flatten's axis may be the rank itself (everything in the first factor).
+        let top = match self.node.op_type.as_str() {
+            "Flatten" => rank,
+            "Softmax" | "LogSoftmax" | "Hardmax" | "Concat" | "Gather" | "Split" | "ArgMax" | "ArgMin" => {
+                rank - 1
+            }
+            _ => return Ok(()),
+        };
+        if axis < -rank || axis > top {
+            return self.fail(format!("axis is {axis}, outside its {rank}-dimensional input"));
+        }
+        Ok(())
+    }
+
+    /// A constant shape given to `ConstantOfShape` or `Expand` asks for at most [`MAX_ELEMENTS`].
+    fn constant_shape(&self, graph: &pb::GraphProto) -> Result<()> {
+        let at = match self.node.op_type.as_str() {
+            "ConstantOfShape" => 0,
+            "Expand" => 1,
+            _ => return Ok(()),
+        };
+        let Some(shape) = self.node.input.get(at).and_then(|name| constant_ints(graph, name)) else {
+            return Ok(());
+        };
+        if shape.iter().any(|&d| d < 0) || elements(&shape) > MAX_ELEMENTS {
+            return self.fail(format!("it makes a tensor of shape {shape:?}, more than Glimpse can hold"));
+        }
+        Ok(())
+    }
+
     /// Gather's constant indices must fall inside a constant input's axis.
     fn gather_indices(&self, graph: &pb::GraphProto) -> Result<()> {
         let (Some(data), Some(indices)) = (self.node.input.first(), self.node.input.get(1)) else {

@@ -51,7 +51,15 @@ pub struct Inspection {
     pub external_data: Vec<String>,
     /// Quantised operators in the graph.
     pub quantised: Vec<String>,
+    /// The operator that makes the first output (a `Softmax` suggests probabilities).
+    pub output_operator: Option<String>,
+    /// The first output's last axis, when it is fixed: how many classes.
+    pub classes: Option<usize>,
     pub kind: Kind,
+    /// Why Glimpse cannot explain the model, when it cannot.
+    pub refusal: Option<String>,
+    /// What the person should know before describing it.
+    pub notes: Vec<String>,
 }
 
 /// What kind of classifier the inputs suggest.
@@ -77,8 +85,9 @@ pub enum Layout {
 /// Reads what `bytes` holds without loading the model.
 pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
     let mut reader = bytes;
-    let model =
-        tract_onnx::onnx().proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(format!("{e:#}")))?;
+    let model = tract_onnx::onnx()
+        .proto_model_for_read(&mut reader)
+        .map_err(|e| Error::NotOnnx(crate::model::root_cause(&e)))?;
     let graph = model.graph.as_ref().ok_or_else(|| Error::NotOnnx("the file has no graph".into()))?;
     let opset = model
         .opset_import
@@ -97,19 +106,75 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
             None => operators.push((node.op_type.clone(), 1)),
         }
     }
-    let quantised =
+    let quantised: Vec<String> =
         operators.iter().map(|(op, _)| op).filter(|op| QUANTISED.contains(&op.as_str())).cloned().collect();
+    let output_operator = outputs.first().and_then(|o| {
+        graph.node.iter().rev().find(|n| n.output.contains(&o.name)).map(|n| n.op_type.clone())
+    });
+    let classes = outputs.first().and_then(|o| fixed(o.shape.last()));
+    let kind = kind(&inputs);
+    let external_data = external_data(graph);
+    let refusal = refusal(&kind, &outputs, &external_data);
     Ok(Inspection {
         opset: opset.unwrap_or(0),
         producer: format!("{} {}", model.producer_name, model.producer_version).trim().to_owned(),
-        kind: kind(&inputs),
+        notes: notes(&kind, &quantised),
+        kind,
+        refusal,
+        output_operator,
+        classes,
         inputs,
         outputs,
         operators,
-        parameters: graph.initializer.iter().map(|t| t.dims.iter().product::<i64>().max(0) as usize).sum(),
-        external_data: external_data(graph),
+        parameters: graph.initializer.iter().fold(0usize, |sum, t| {
+            // A hostile file can declare any dims: saturate rather than overflow.
+            let size = t.dims.iter().fold(1usize, |n, &d| n.saturating_mul(usize::try_from(d).unwrap_or(0)));
+            sum.saturating_add(size)
+        }),
+        external_data,
         quantised,
     })
+}
+
+/// Why the model cannot be explained as a classifier, if it cannot.
+fn refusal(kind: &Kind, outputs: &[Slot], external_data: &[String]) -> Option<String> {
+    if !external_data.is_empty() {
+        return Some(format!(
+            "Its weights are kept in another file ({}), which the page cannot read: save the model \
+             as one file (onnx.save(model, path, save_as_external_data=False)).",
+            external_data.join(", ")
+        ));
+    }
+    if outputs.is_empty() {
+        return Some("It has no output.".into());
+    }
+    match kind {
+        Kind::Unknown { reason } => {
+            Some(format!("It does not look like an image or text classifier: {reason}."))
+        }
+        _ => None,
+    }
+}
+
+/// What the description must supply, and what will not work.
+fn notes(kind: &Kind, quantised: &[String]) -> Vec<String> {
+    let mut notes = vec![];
+    if let Kind::Image { height: None, .. } | Kind::Image { width: None, .. } = kind {
+        notes.push(
+            "The file leaves the image's height or width open: give the size the model was trained at."
+                .into(),
+        );
+    }
+    if let Kind::Text { length: None, .. } = kind {
+        notes.push("The file leaves the sentence length open: give the length the model takes.".into());
+    }
+    if !quantised.is_empty() {
+        notes.push(format!(
+            "It computes on quantised integers ({}): the forward-only methods work, the gradient methods cannot.",
+            quantised.join(", ")
+        ));
+    }
+    notes
 }
 
 /// The files a graph's initializers name as where their data is.

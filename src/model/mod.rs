@@ -94,9 +94,12 @@ impl Model {
             return Err(Error::UnsupportedOps(unsupported));
         }
         if inference.inputs.len() != 1 {
+            let names: Vec<String> =
+                inference.inputs.iter().map(|&o| inference.node(o.node).name.clone()).collect();
             return Err(Error::ModelPrepare(format!(
-                "Glimpse needs a model with one input; this one has {}.",
-                inference.inputs.len()
+                "Glimpse needs a model with one input; this one has {} ({}).",
+                names.len(),
+                names.join(", ")
             )));
         }
         if !intermediates.is_empty() {
@@ -111,7 +114,8 @@ impl Model {
         }
 
         // The declared shapes, symbols included, for descriptions and input checks.
-        let typed = inference.clone().into_typed().map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
+        let typed = inference.clone().into_typed().map_err(|e| analysis_failed(&e, &proto))?;
+        gather_indices(&typed)?;
         let input = tensor_info(&typed, typed.inputs[0])?;
         let datum_type = typed.input_fact(0).map_err(|e| Error::ModelPrepare(e.to_string()))?.datum_type;
         if datum_type != f32::datum_type() {
@@ -233,6 +237,30 @@ impl Model {
 }
 
 /// The ONNX operator types tract has no implementation for, each named once.
+/// Every Gather's constant indices fall inside the axis they index, now that the shapes are
+/// known: tract's Gather reads past its data otherwise, and on wasm that cannot be caught.
+fn gather_indices(typed: &TypedModel) -> Result<()> {
+    for node in typed.nodes() {
+        let Some(gather) = node.op_as::<tract_onnx::tract_core::ops::array::Gather>() else { continue };
+        let (Some(&data), Some(&indices)) = (node.inputs.first(), node.inputs.get(1)) else { continue };
+        let fact = |outlet| typed.outlet_fact(outlet).map_err(|e| Error::ModelPrepare(e.to_string()));
+        let Some(len) = fact(data)?.shape.get(gather.axis).and_then(|d| d.to_i64().ok()) else {
+            continue;
+        };
+        let Some(konst) = fact(indices)?.konst.clone() else { continue };
+        let Ok(values) = konst.cast_to::<i64>() else { continue };
+        let Ok(plain) = values.try_as_plain_ram() else { continue };
+        let Ok(values) = plain.as_slice::<i64>() else { continue };
+        if let Some(bad) = values.iter().find(|&&i| i < -len || i >= len) {
+            return Err(Error::ModelPrepare(format!(
+                "node {} (Gather): index {bad} is outside the {len} entries of axis {}.",
+                node.name, gather.axis
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn unsupported_ops(model: &InferenceModel) -> Vec<String> {
     let mut names: Vec<String> = model
         .nodes()
@@ -264,6 +292,51 @@ fn tensor_info(model: &TypedModel, outlet: OutletId) -> Result<TensorInfo> {
 
 /// The innermost message of a tract error chain: for a corrupt file it says what the protobuf
 /// decoder tripped on, without tract's internal context.
-fn root_cause(error: &TractError) -> String {
-    error.root_cause().to_string()
+/// Tract's shape analysis failed at a node: its name and ONNX operator, and the innermost
+/// cause ("Impossible to unify 3 with 6"), rather than tract's whole chain of rules.
+fn analysis_failed(error: &TractError, proto: &tract_onnx::pb::ModelProto) -> Error {
+    let node = error
+        .to_string()
+        .split('"')
+        .nth(1)
+        .and_then(|name| proto.graph.as_ref()?.node.iter().find(|n| n.name == name))
+        .map(|n| (n.name.clone(), n.op_type.clone()));
+    match node {
+        Some((name, op)) => Error::ModelPrepare(format!(
+            "node {name} ({op}): its inputs' shapes do not fit it ({}).",
+            plain_values(root_cause(error).trim_end_matches('.'))
+        )),
+        None => Error::ModelPrepare(format!("{error:#}")),
+    }
+}
+
+/// Tract's `Val(3)` as `3`.
+fn plain_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("Val(") {
+        let (before, after) = rest.split_at(at);
+        let inner = after.get(4..).unwrap_or_default();
+        match inner.find(')') {
+            Some(end) => {
+                out.push_str(before);
+                out.push_str(inner.get(..end).unwrap_or_default());
+                rest = inner.get(end + 1..).unwrap_or_default();
+            }
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The innermost cause; a protobuf decoding error's path through nested messages (a hundred
+/// levels deep, for a hostile file) shortened to its first and last steps.
+pub(crate) fn root_cause(error: &TractError) -> String {
+    let text = error.root_cause().to_string();
+    let parts: Vec<&str> = text.split(": ").collect();
+    match parts.as_slice() {
+        [first, .., before, last] if parts.len() > 4 => format!("{first}: …: {before}: {last}"),
+        _ => text,
+    }
 }

@@ -53,7 +53,9 @@ struct Site {
 
 fn parse(bytes: &[u8]) -> Result<pb::ModelProto> {
     let mut reader = bytes;
-    tract_onnx::onnx().proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(format!("{e:#}")))
+    tract_onnx::onnx()
+        .proto_model_for_read(&mut reader)
+        .map_err(|e| Error::NotOnnx(crate::model::root_cause(&e)))
 }
 
 fn graph_of(model: &mut pb::ModelProto) -> Result<&mut pb::GraphProto> {

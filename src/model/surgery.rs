@@ -10,7 +10,10 @@
 //! - the graph can be cut at an inner tensor, which then becomes the input (the embedding layer's
 //!   output, where the gradient methods attribute), and whatever only fed it is dropped;
 //! - a channels-last image input (N×H×W×C, as tf2onnx exports Keras) can take N×C×H×W instead,
-//!   through a `Transpose` at the graph's entrance, so that every method sees channels first.
+//!   through a `Transpose` at the graph's entrance, so that every method sees channels first;
+//! - an output of probabilities can give their logarithm instead (`Log(p + 10⁻³⁰)`, finite
+//!   where a probability underflowed to 0), which a softmax turns back into the same
+//!   probabilities: logits up to a constant, as every method expects.
 //!
 //! The graph is read and written with the protobuf types tract itself parses ONNX with.
 
@@ -37,13 +40,16 @@ pub struct Surgery {
     pub cut_at: Option<(String, Vec<Option<usize>>)>,
     /// A channels-last image input that takes channels first instead.
     pub channels_first: Option<String>,
+    /// An output of probabilities that gives their logarithm instead.
+    pub log_output: Option<String>,
 }
 
 /// Applies `surgery` to the ONNX model in `bytes` and returns the new model's bytes.
 pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
     let mut reader = bytes;
-    let mut model =
-        tract_onnx::onnx().proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(format!("{e:#}")))?;
+    let mut model = tract_onnx::onnx()
+        .proto_model_for_read(&mut reader)
+        .map_err(|e| Error::NotOnnx(crate::model::root_cause(&e)))?;
     let graph = model.graph.as_mut().ok_or_else(|| Error::NotOnnx("the file has no graph".into()))?;
 
     for (name, value) in &surgery.constants {
@@ -101,6 +107,28 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
         };
         let transpose = node("Transpose", &format!("{name}_to_channels_last"), &[name], &channels_last);
         graph.node.insert(0, pb::NodeProto { attribute: vec![perm], ..transpose });
+    }
+
+    if let Some(name) = &surgery.log_output {
+        if !graph.output.iter().any(|o| &o.name == name) {
+            return Err(Error::ModelPrepare(format!("the model has no output {name}")));
+        }
+        let probabilities = format!("{name}_probabilities");
+        for node in &mut graph.node {
+            for output in node.output.iter_mut().filter(|o| *o == name) {
+                output.clone_from(&probabilities);
+            }
+        }
+        rename_uses(graph, name, &probabilities);
+        let (floor, floored) = (format!("{name}_floor"), format!("{name}_floored"));
+        graph.initializer.push(pb::TensorProto {
+            name: floor.clone(),
+            data_type: DataType::Float as i32,
+            float_data: vec![1e-30],
+            ..Default::default()
+        });
+        graph.node.push(node("Add", &format!("{name}_add_floor"), &[&probabilities, &floor], &floored));
+        graph.node.push(node("Log", &format!("{name}_log"), &[&floored], name));
     }
 
     if let Some((name, shape)) = &surgery.cut_at {

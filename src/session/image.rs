@@ -32,7 +32,13 @@ impl ImageWorkspace {
         Self::with_config(onnx.into(), config)
     }
 
+    /// The workspace for a model under its description; the model is explained as the
+    /// description prepares it (see [`ModelConfig::prepare`]).
     fn with_config(onnx: std::sync::Arc<[u8]>, config: ModelConfig) -> Result<ImageWorkspace> {
+        let onnx: std::sync::Arc<[u8]> = match config.prepare(&onnx)? {
+            std::borrow::Cow::Borrowed(_) => onnx,
+            std::borrow::Cow::Owned(prepared) => prepared.into(),
+        };
         let explainer = crate::explain::Explainer::from_bytes(&onnx)?;
         // One forward model, shared: its optimised plans are made once.
         let classifier = ImageClassifier { model: explainer.forward().clone(), config };

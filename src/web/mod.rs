@@ -238,6 +238,26 @@ pub fn drawing_defaults() -> Result<JsValue, JsError> {
     to_js(&serde_json::json!({"opacity": render::DEFAULT_OPACITY, "percentile": render::DEFAULT_PERCENTILE}))
 }
 
+/// What an ONNX file holds, read before it is loaded (see [`crate::model::inspect`]): `{opset,
+/// producer, inputs, outputs, operators, parameters, external_data, quantised, output_operator,
+/// classes, kind, refusal, notes}`.
+#[wasm_bindgen(js_name = inspectModel)]
+pub fn inspect_model(onnx: &[u8]) -> Result<JsValue, JsError> {
+    to_js(&crate::model::inspect::inspect(onnx)?)
+}
+
+/// A labels file's labels (see [`crate::labels`]).
+#[wasm_bindgen(js_name = readLabels)]
+pub fn read_labels(bytes: &[u8]) -> Result<Vec<String>, JsError> {
+    Ok(crate::labels::read(bytes)?)
+}
+
+/// A model description checked as the CLI reads it; returns it as JSON, defaults filled in.
+#[wasm_bindgen(js_name = checkDescription)]
+pub fn check_description(json: &[u8]) -> Result<String, JsError> {
+    Ok(serde_json::to_string_pretty(&crate::ModelConfig::from_json(json)?)?)
+}
+
 /// A horizontal colour bar as RGBA bytes, for a legend.
 #[wasm_bindgen]
 pub fn colorbar(colormap: JsValue, width: usize, height: usize) -> Result<Vec<u8>, JsError> {
@@ -301,11 +321,11 @@ impl Playground {
         to_js(&layers)
     }
 
-    /// The logits for one input tensor of the model's input size (1×3×H×W), as it is.
+    /// The logits for one input tensor of the model's input size (1×C×H×W), as it is.
     pub fn logits(&self, input: &[f32]) -> Result<Vec<f32>, JsError> {
         let classifier = &self.session.work().classifier;
         let p = &classifier.config.preprocess;
-        let shape = vec![1, 3, p.height as usize, p.width as usize];
+        let shape = vec![1, p.channels, p.height as usize, p.width as usize];
         Ok(classifier.logits(ArrayD::from_shape_vec(shape, input.to_vec())?)?.to_vec())
     }
 

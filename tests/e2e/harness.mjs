@@ -81,11 +81,8 @@ export function watchProblems(page) {
  * `args`, and returns its report's results; `area(method, metric, order)` reads one.
  */
 export async function evaluateWithCli(args) {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-  const cli = path.join(process.env.CARGO_TARGET_DIR ?? path.join(root, 'target'), 'debug', 'glimpse');
   const out = path.join(os.tmpdir(), `glimpse-e2e-${process.pid}-${Date.now()}.json`);
-  const run = spawnSync(cli, ['evaluate', ...args, '--out', out], { cwd: root, encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`${cli} (built by cargo test) failed: ${run.error?.message ?? run.stderr}`);
+  runCli(['evaluate', ...args, '--out', out]);
   const rows = JSON.parse(await readFile(out, 'utf8')).results;
   const area = (method, metric, order) => {
     const row = rows.find((r) => r.method === method && r.metric === metric && r.order === order);
@@ -93,6 +90,18 @@ export async function evaluateWithCli(args) {
     return row.auc;
   };
   return { rows, area };
+}
+
+/**
+ * Runs the CLI (the debug build `cargo test` made) from the repository root with `args`, and
+ * returns what it printed, parsed as JSON.
+ */
+export function runCli(args) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const cli = path.join(process.env.CARGO_TARGET_DIR ?? path.join(root, 'target'), 'debug', 'glimpse');
+  const run = spawnSync(cli, args, { cwd: root, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`${cli} (built by cargo test) failed: ${run.error?.message ?? run.stderr}`);
+  return JSON.parse(run.stdout);
 }
 
 /** Sets a control that may be hidden (the Explanations section before an image), as a person would. */

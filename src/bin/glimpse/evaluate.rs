@@ -176,8 +176,7 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
         return evaluate_text(&args, model_path);
     }
     let input_path = args.input.as_ref().ok_or("give --input FILE_OR_DIR (or --merge REPORTS...)")?;
-    let onnx = read(model_path)?;
-    let config = super::description(args.config.as_deref(), model_path)?;
+    let (onnx, config) = super::load(args.config.as_deref(), model_path)?;
     let explainer = Explainer::from_bytes(&onnx).map_err(|e| e.to_string())?;
     let methods: Vec<Method> = match &args.methods {
         Some(list) => list

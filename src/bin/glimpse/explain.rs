@@ -19,8 +19,7 @@ pub fn explain(args: ExplainArgs) -> Result<String, String> {
         return explain_text(&args, text);
     }
     let input_path = args.input.as_deref().ok_or("give --input or --text")?;
-    let onnx = read(&args.model.model)?;
-    let config = args.model.description()?;
+    let (onnx, config) = args.model.load()?;
     let explainer = Explainer::from_bytes(&onnx).map_err(|e| e.to_string())?;
     let (input, view) = load_input(input_path, config.as_ref())?;
     let pixels = config.as_ref().map(|c| c.preprocess.clone());
@@ -154,6 +153,10 @@ pub fn load_input(
     let bytes = read(path)?;
     if path.extension().is_some_and(|e| e == "npy") {
         let input = glimpse::tensor::from_npy(&bytes).map_err(|e| e.to_string())?;
+        let input = match config {
+            Some(c) => preprocess::channels_first(input, &c.preprocess),
+            None => input,
+        };
         let view = config.and_then(|c| preprocess::from_tensor(&input, &c.preprocess));
         return Ok((input, view));
     }

@@ -200,9 +200,21 @@ fn description(named: Option<&Path>, model: &Path) -> Result<Option<ModelConfig>
     ModelConfig::from_json(&read(&path)?).map(Some).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The model as Glimpse explains it under its description (see `ModelConfig::prepare`), and
+/// the description.
+fn load(named: Option<&Path>, model: &Path) -> Result<(Vec<u8>, Option<ModelConfig>), String> {
+    let onnx = read(model)?;
+    let config = description(named, model)?;
+    let onnx = match &config {
+        Some(config) => config.prepare(&onnx).map_err(|e| e.to_string())?.into_owned(),
+        None => onnx,
+    };
+    Ok((onnx, config))
+}
+
 impl ModelArgs {
-    fn description(&self) -> Result<Option<ModelConfig>, String> {
-        description(self.config.as_deref(), &self.model)
+    fn load(&self) -> Result<(Vec<u8>, Option<ModelConfig>), String> {
+        load(self.config.as_deref(), &self.model)
     }
 
     fn config_path(&self) -> PathBuf {
@@ -253,8 +265,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
         Command::Classify { model: args, input, top } => {
-            let model = glimpse::model::Model::from_bytes(&read(&args.model)?).map_err(|e| e.to_string())?;
-            let predictions = match args.description()? {
+            let (onnx, config) = args.load()?;
+            let model = glimpse::model::Model::from_bytes(&onnx).map_err(|e| e.to_string())?;
+            let predictions = match config {
                 Some(config) => classify(&ImageClassifier { model, config }, &input, top)?,
                 // Without a description: a tensor as it is, the classes by their index.
                 None => {
@@ -299,11 +312,11 @@ fn method_names() -> Vec<&'static str> {
 }
 
 fn classify(classifier: &ImageClassifier, input: &Path, top: usize) -> Result<Vec<Prediction>, String> {
-    let bytes = read(input)?;
     let predictions = if input.extension().is_some_and(|e| e == "npy") {
-        let tensor = glimpse::tensor::from_npy(&bytes).map_err(|e| e.to_string())?;
+        let (tensor, _) = explain::load_input(input, Some(&classifier.config))?;
         classifier.classify_tensor(tensor, top)
     } else {
+        let bytes = read(input)?;
         let image = decode(input, &bytes)?;
         let (width, height) = image.dimensions();
         let pixels = RgbaPixels { width, height, data: image.as_raw() };
