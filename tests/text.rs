@@ -415,3 +415,38 @@ fn the_text_session_keeps_maps_by_tile_until_the_sentence_changes() {
     session.new_subject().set_text("great").unwrap();
     assert!(session.tiles().is_empty(), "a new sentence forgets every map");
 }
+
+/// The bundled MiniLM described with only its logits: Glimpse finds the embedding layer's
+/// output and the six attention softmaxes in the graph, and reads a sentence exactly as it
+/// does through the outputs the export carries; Integrated Gradients on the found embeddings
+/// gives the same scores.
+#[test]
+fn a_model_with_only_its_logits_has_its_embeddings_and_attentions_found() {
+    let onnx = include_bytes!("../models/minilm-sentiment.onnx");
+    let mut description: Json =
+        serde_json::from_slice(include_bytes!("../models/minilm-sentiment.json")).unwrap();
+    description["outputs"] = serde_json::json!({"logits": "logits"});
+    let bare = TextModel::from_bytes(
+        onnx,
+        description.to_string().as_bytes(),
+        include_bytes!("../models/minilm-tokenizer.json"),
+    )
+    .unwrap();
+    let full = model();
+    assert_eq!(bare.config.outputs.attentions.len(), 6, "{:?}", bare.config.outputs.attentions);
+    assert!(!bare.config.outputs.embeddings.is_empty());
+    assert_eq!(bare.heads().unwrap(), 12);
+    assert!(bare.unavailable().is_empty(), "{:?}", bare.unavailable());
+    let (a, b) = (full.read("not bad at all").unwrap(), bare.read("not bad at all").unwrap());
+    assert_eq!(a.logits, b.logits);
+    assert_eq!(a.embeddings, b.embeddings);
+    assert_eq!(a.attentions, b.attentions);
+
+    let method =
+        glimpse::text::TextMethod::new("integrated-gradients", serde_json::json!({"steps": 8})).unwrap();
+    let explain = |model: &TextModel| {
+        let mut sentence = model.sentence("not bad at all").unwrap();
+        model.explain(&mut sentence, &method, 1, &mut |_, _| {}).unwrap().scores
+    };
+    assert_eq!(explain(&full), explain(&bare));
+}

@@ -16,10 +16,14 @@ const BUNDLED = {
   name: 'EfficientNet-Lite0 (ImageNet, 1000 classes)',
   payload: { modelUrl: 'models/efficientnet-lite0.onnx', configUrl: 'models/efficientnet-lite0.json' },
 };
-const TEXT_MODEL = {
-  modelUrl: 'models/minilm-sentiment.onnx',
-  configUrl: 'models/minilm-sentiment.json',
-  tokenizerUrl: 'models/minilm-tokenizer.json',
+const BUNDLED_TEXT = {
+  id: 'bundled-text',
+  name: 'all-MiniLM-L6-v2 sentiment (negative, positive)',
+  payload: {
+    modelUrl: 'models/minilm-sentiment.onnx',
+    configUrl: 'models/minilm-sentiment.json',
+    tokenizerUrl: 'models/minilm-tokenizer.json',
+  },
 };
 const EXAMPLES = [
   { file: 'chelsea.png', title: 'Chelsea the cat' },
@@ -35,7 +39,8 @@ const ui = {
   status: $('status'), progress: $('progress'), statusText: $('status-text'), cancel: $('cancel'),
   error: $('error'), errorText: $('error-text'), errorClose: $('error-close'),
   result: $('result'), view: $('model-view'), viewCaption: $('model-view-caption'), top5: $('top5'),
-  explanations: $('explanations'), modelName: $('model-name'), models: $('models'),
+  explanations: $('explanations'), modelName: $('model-name'),
+  bringRoot: $('bring-root'), imageModels: $('image-models'), textModels: $('text-models'),
   imageTab: $('mode-images'), textTab: $('mode-text'), imageMode: $('image-mode'), textMode: $('text-mode'),
   textExamples: $('text-examples'), textForm: $('text-form'), sentence: $('sentence'),
   textResult: $('text-result'), textTop: $('text-top'),
@@ -44,15 +49,18 @@ const ui = {
 
 const engine = new Engine({ onProgress: showProgress, onRestart: restarted, size: poolSize() });
 let grid = newGrid();
-const models = new Models({ engine, bundled: BUNDLED, onUse: loadModel, onError: showError, root: ui.models });
-const textView = new TextView({
-  engine, root: ui.textExplanations, prepareSentence, onIdle: settle, onTarget: markTextTarget,
+const models = new Models({
+  engine, bundled: { image: BUNDLED, text: BUNDLED_TEXT }, onError: showError,
+  onUse: (kind, source) => (kind === 'text' ? loadTextModel(source) : loadModel(source)),
+  roots: { panel: ui.bringRoot, image: ui.imageModels, text: ui.textModels },
 });
+let textView = newTextView();
 
 /** 'image' or 'text': which half of the page shows. */
 let mode = 'image';
-/** What 'load-text-model' answered, once it has; the request in flight. */
+/** What 'load-text-model' answered, once it has; the model it is; the request in flight. */
 let textModel = null;
+let textSource = BUNDLED_TEXT;
 let textLoading = null;
 /** The newest sentence read: {text, ...what 'set-text' answered}; the text the workers hold. */
 let currentText = null;
@@ -140,7 +148,7 @@ async function loadModel(next = source) {
     }
     model = info;
     grid.setModel(info);
-    models.using(source.id);
+    models.using('image', source.id);
     describeModels();
     if (switching && current) classify(current.image, current.name);
     return true;
@@ -149,7 +157,7 @@ async function loadModel(next = source) {
     if (!model) ui.modelName.textContent = 'The model could not be loaded.';
     showIdle('');
     showError(switching ? `${next.name} could not be loaded: ${error.message}` : error.message);
-    models.using(source.id);
+    models.using('image', source.id);
     return false;
   } finally {
     if (loading === request) loading = null;
@@ -325,25 +333,47 @@ function setUpUpload() {
 
 // ---- Sentences ------------------------------------------------------------------------------
 
-async function loadTextModel() {
-  const request = engine.request('load-text-model', TEXT_MODEL);
+function newTextView() {
+  return new TextView({ engine, root: ui.textExplanations, prepareSentence, onIdle: settle, onTarget: markTextTarget });
+}
+
+/** As `loadModel`, for the text model: resolves with whether it loaded. */
+async function loadTextModel(next = textSource) {
+  const switching = next !== textSource;
+  if (switching) {
+    clearError();
+    textView.interrupt();
+  }
+  const request = engine.request('load-text-model', next.payload);
   textLoading = request;
+  if (switching) setMode('text');
   try {
     const info = await request;
+    if (next !== textSource) {
+      textSource = next;
+      workerText = null;
+      textView = newTextView();
+      ui.textExplanations.hidden = true;
+    }
     textModel = info;
     textView.setModel(info);
+    models.using('text', textSource.id);
     setUpTextExamples(info.examples);
     ui.sentenceHint.textContent = `Ctrl+Enter reads it too. The model reads the first ${info.shape.maxLength} tokens.`;
     describeModels();
     ui.textForm.querySelector('button').disabled = false;
+    if (switching && currentText) readSentence(currentText.text);
+    return true;
   } catch (error) {
-    if (error instanceof Cancelled) return;
+    if (error instanceof Cancelled) return false;
     showIdle('');
-    showError(`The text model could not be loaded: ${error.message}`);
+    showError(switching ? `${next.name} could not be loaded: ${error.message}` : `The text model could not be loaded: ${error.message}`);
+    models.using('text', textSource.id);
+    return false;
   } finally {
     if (textLoading === request) textLoading = null;
+    settle();
   }
-  settle();
 }
 
 /** Reads a sentence, shows the prediction, and starts explaining it. */

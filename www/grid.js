@@ -10,7 +10,7 @@ import { Cancelled } from './engine.js';
 import {
   DEFAULT_SELECTION, TOP_SEGMENTS, colormapName, layerName, shapeText,
 } from './methods.js';
-import { TileQueue, newTile, showState, tileParts } from './queue.js';
+import { TileQueue, methodChoices, newTile, showState, tileParts } from './queue.js';
 import { describeCheck, drawLegend, filmFrame, paintTile } from './tile.js';
 import { caption, listField, settingsFields } from './settings.js';
 import { FaithfulnessControls, FaithfulnessPanel, queueHooks } from './faithfulness.js';
@@ -359,20 +359,7 @@ export class Grid {
   // ---- Building the page ------------------------------------------------------------------
 
   #makeControls() {
-    const { methods } = this.#model;
-    const boxes = methods.map(({ id: method, title, needs, signed }, id) => {
-      const why = this.#tiles[id].unavailable;
-      const box = el('input', { type: 'checkbox', value: method, checked: this.#tiles[id].selected, disabled: Boolean(why) });
-      box.addEventListener('change', () => this.#select(this.#tiles[id], box.checked));
-      return el('label', { className: `method${why ? ' unavailable' : ''}`, title: why ?? '', dataset: { method, needs, signed: String(signed) } }, box, title);
-    });
-    // The methods this model cannot run, each with why (a gradient method names the operators
-    // the engine lacks).
-    const reasons = methods.filter((_, id) => this.#tiles[id].unavailable);
-    const notes = reasons.length ? el('details', { className: 'unavailable', id: 'methods-unavailable' },
-      el('summary', {}, `${reasons.length} method${reasons.length === 1 ? '' : 's'} cannot run on this model`),
-      el('ul', {}, ...reasons.map((m) => el('li', { dataset: { method: m.id } }, el('strong', {}, m.title), `: ${this.#tiles[methods.indexOf(m)].unavailable}`)))) : null;
-    const methodSet = el('fieldset', { className: 'methods' }, el('legend', {}, 'Methods'), ...boxes, notes);
+    const methodSet = methodChoices(this.#tiles, (tile, checked) => this.#select(tile, checked), '');
 
     const target = el('select', { id: 'target' },
       ...this.#model.labels.map((label, index) => option(String(index), label)));
@@ -401,7 +388,7 @@ export class Grid {
     });
     const scale = el('fieldset', { className: 'scale' }, el('legend', {}, 'Colour scale'),
       el('label', {}, perMap, 'Per map'),
-      el('label', { title: `One scale for the maps in the same units: ${unitGroups(methods)}` }, shared, 'Shared'),
+      el('label', { title: `One scale for the maps in the same units: ${unitGroups(this.#model.methods)}` }, shared, 'Shared'),
       el('label', { className: 'percentile' }, 'clipped at percentile', percentile));
 
     const explain = el('button', { type: 'button', id: 'explain', className: 'primary' }, 'Explain');

@@ -1,10 +1,11 @@
 // @ts-check
-// Your own model: the picker above the image (the bundled model and every model brought
-// before), and the "Bring your own model" panel. Dropped files are read here and handed to a
-// worker: it inspects the ONNX file (inputs, outputs, operators, what kind of classifier it
+// Your own model: a picker in each mode (the bundled model and every model of that kind
+// brought before), and the "Bring your own model" panel. Dropped files are read here and handed
+// to a worker: it inspects the ONNX file (inputs, outputs, operators, what kind of classifier it
 // looks like, what stops it), reads a labels file, and checks the description the form makes
-// exactly as the CLI reads it. The model and its description are kept in this browser
-// (IndexedDB) until removed; nothing is uploaded.
+// exactly as the CLI reads it. An image model needs only its description; a text model its
+// tokenizer.json too. Models are kept in this browser (IndexedDB) until removed; nothing is
+// uploaded.
 
 import { el, field, option } from './dom.js';
 
@@ -25,7 +26,10 @@ const NORMALISATIONS = [
   { id: 'custom', title: 'Custom: the mean and std below' },
 ];
 
-/** The saved models, in this browser's IndexedDB: `{id, name, description, onnx: Blob, bytes, added}`. */
+/**
+ * The saved models, in this browser's IndexedDB: `{id, kind: 'image' | 'text', name,
+ * description, tokenizer (text models), onnx: Blob, bytes, added}`.
+ */
 export class Shelf {
   #db;
 
@@ -49,7 +53,8 @@ export class Shelf {
   /** Every saved model but its bytes, oldest first. */
   async list() {
     const all = await done(this.#store('readonly').getAll());
-    return all.map(({ id, name, bytes, added }) => ({ id, name, bytes, added })).sort((a, b) => a.added - b.added);
+    return all.map(({ id, kind, name, bytes, added }) => ({ id, kind: kind ?? 'image', name, bytes, added }))
+      .sort((a, b) => a.added - b.added);
   }
 
   get(id) {
@@ -78,37 +83,45 @@ function done(request) {
 }
 
 /**
- * The picker and the panel. `onUse(source)` loads a model (`{id, name, payload}`, where
- * `payload` is what the workers' 'load-model' takes) and resolves with whether it loaded.
+ * The pickers and the panel. `onUse(kind, source)` loads a model of that kind (`{id, name,
+ * payload}`, where `payload` is what the workers' 'load-model' or 'load-text-model' takes) and
+ * resolves with whether it loaded.
  */
 export class Models {
   #engine;
   #onUse;
+  /** The bundled model of each kind. */
   #bundled;
   /** @type {Shelf | null} */
   #shelf = null;
   #ui;
-  /** The id of the model in use. */
-  #current;
-  /** The dropped model: {name, bytes: Uint8Array, inspection}. */
+  /** Each picker: {select, remove, toggle}, by kind. */
+  #pickers = {};
+  /** The id of the model in use, by kind. */
+  #current = {};
+  /** The dropped model: {name, bytes: Uint8Array, inspection, kind, tokenizer?: string}. */
   #brought = null;
   #imagenetLabels = null;
 
   /**
    * @param {object} options
    * @param {import('./engine.js').Engine} options.engine
-   * @param {{id: string, name: string, payload: object}} options.bundled the model the page ships
-   * @param {(source: {id: string, name: string, payload: object}) => Promise<boolean>} options.onUse
+   * @param {{image: {id: string, name: string, payload: object}, text: {id: string, name: string, payload: object}}} options.bundled
+   * @param {(kind: string, source: {id: string, name: string, payload: object}) => Promise<boolean>} options.onUse
    * @param {(message: string) => void} options.onError
-   * @param {HTMLElement} options.root where the picker and the panel go
+   * @param {{panel: HTMLElement, image: HTMLElement, text: HTMLElement}} options.roots where the
+   *   panel and each mode's picker go
    */
-  constructor({ engine, bundled, onUse, onError, root }) {
+  constructor({ engine, bundled, onUse, onError, roots }) {
     this.#engine = engine;
     this.#onUse = onUse;
     this.#bundled = bundled;
-    this.#current = bundled.id;
     this.onError = onError;
-    this.#ui = this.#build(root);
+    this.#ui = this.#build(roots.panel);
+    for (const kind of ['image', 'text']) {
+      this.#current[kind] = bundled[kind].id;
+      this.#pickers[kind] = this.#picker(kind, roots[kind]);
+    }
     this.#refresh();
     Shelf.open().then((shelf) => {
       this.#shelf = shelf;
@@ -117,20 +130,35 @@ export class Models {
     });
   }
 
-  /** The model in use changed (it loaded): the picker shows it. */
-  using(id) {
-    this.#current = id;
-    this.#ui.select.value = id;
-    this.#ui.remove.hidden = id === this.#bundled.id;
+  /** The model of `kind` in use changed (it loaded): its picker shows it. */
+  using(kind, id) {
+    this.#current[kind] = id;
+    const picker = this.#pickers[kind];
+    picker.select.value = id;
+    picker.remove.hidden = id === this.#bundled[kind].id;
   }
 
-  // ---- The picker ---------------------------------------------------------------------------
+  // ---- The pickers --------------------------------------------------------------------------
+
+  #picker(kind, root) {
+    const prefix = kind === 'image' ? '' : 'text-';
+    const select = el('select', { id: `${prefix}model-select` });
+    const remove = el('button', { type: 'button', id: `${prefix}model-remove`, hidden: true }, 'Remove from this browser');
+    const toggle = el('button', { type: 'button', className: 'bring-toggle', id: `${prefix}bring-toggle`, 'aria-expanded': 'false', 'aria-controls': 'bring' },
+      'Bring your own model…');
+    root.replaceChildren(el('div', { className: 'model-bar' }, field('Model', select), remove, toggle));
+    select.addEventListener('change', () => this.#pick(kind, select.value));
+    remove.addEventListener('click', () => this.#remove(kind));
+    toggle.addEventListener('click', () => this.#toggle());
+    return { select, remove, toggle };
+  }
+
+  #toggle(open = this.#ui.panel.hidden) {
+    this.#ui.panel.hidden = !open;
+    for (const { toggle } of Object.values(this.#pickers)) toggle.setAttribute('aria-expanded', String(open));
+  }
 
   #build(root) {
-    const select = el('select', { id: 'model-select' });
-    const remove = el('button', { type: 'button', id: 'model-remove', hidden: true }, 'Remove from this browser');
-    const toggle = el('button', { type: 'button', id: 'bring-toggle', 'aria-expanded': 'false', 'aria-controls': 'bring' },
-      'Bring your own model…');
     const files = el('input', { type: 'file', id: 'bring-files', multiple: true, accept: '.onnx,.json,.txt' });
     const drop = el('label', { className: 'dropzone', id: 'bring-drop' }, files,
       el('span', {}, 'Drop your ', el('b', {}, '.onnx'), ' file here, with its description (', el('b', {}, '.json'),
@@ -141,19 +169,11 @@ export class Models {
     const kept = el('p', { className: 'note' }, 'Models you bring are kept in this browser until you remove them. Nothing is uploaded.');
     const panel = el('section', { className: 'bring', id: 'bring', hidden: true, 'aria-labelledby': 'bring-heading' },
       el('h2', { id: 'bring-heading' }, 'Bring your own model'),
-      el('p', { className: 'hint' }, 'An image classifier exported to ONNX (PyTorch, Keras through tf2onnx, Hugging Face): one image in, one row of class scores out. ',
-        'The page reads the file, shows what it found, and asks for what the file cannot say.'),
+      el('p', { className: 'hint' }, 'A classifier exported to ONNX (PyTorch, Keras through tf2onnx, Hugging Face): an image or token ids in, one row of class scores out. ',
+        'A text model comes with its tokenizer.json. The page reads the files, shows what it found, and asks for what they cannot say.'),
       drop, found, form, kept);
-    root.replaceChildren(
-      el('div', { className: 'model-bar' }, field('Model', select), remove, toggle),
-      panel);
+    root.replaceChildren(panel);
 
-    select.addEventListener('change', () => this.#pick(select.value));
-    remove.addEventListener('click', () => this.#remove());
-    toggle.addEventListener('click', () => {
-      panel.hidden = !panel.hidden;
-      toggle.setAttribute('aria-expanded', String(!panel.hidden));
-    });
     files.addEventListener('change', () => {
       this.#take([...files.files]);
       files.value = '';
@@ -169,48 +189,55 @@ export class Models {
       event.preventDefault();
       this.#take([...event.dataTransfer.files]);
     });
-    return { select, remove, toggle, panel, found, form, kept };
+    return { panel, found, form, kept };
   }
 
   async #refresh() {
     const saved = this.#shelf ? await this.#shelf.list().catch(() => []) : [];
-    const { select } = this.#ui;
-    select.replaceChildren(
-      option(this.#bundled.id, this.#bundled.name, this.#current === this.#bundled.id),
-      ...saved.map((m) => option(m.id, `${m.name} (yours, ${mb(m.bytes)})`, this.#current === m.id)));
-    this.#ui.remove.hidden = this.#current === this.#bundled.id;
+    for (const [kind, { select, remove }] of Object.entries(this.#pickers)) {
+      const bundled = this.#bundled[kind];
+      const current = this.#current[kind];
+      select.replaceChildren(
+        option(bundled.id, bundled.name, current === bundled.id),
+        ...saved.filter((m) => m.kind === kind).map((m) => option(m.id, `${m.name} (yours, ${mb(m.bytes)})`, current === m.id)));
+      remove.hidden = current === bundled.id;
+    }
   }
 
-  async #pick(id) {
-    if (id === this.#bundled.id) {
-      if (!await this.#onUse(this.#bundled)) this.#ui.select.value = this.#current;
+  async #pick(kind, id) {
+    const { select } = this.#pickers[kind];
+    if (id === this.#bundled[kind].id) {
+      if (!await this.#onUse(kind, this.#bundled[kind])) select.value = this.#current[kind];
       return;
     }
     const record = await this.#shelf?.get(id);
     if (!record) return this.onError('That model is no longer kept in this browser.');
     const onnx = new Uint8Array(await record.onnx.arrayBuffer());
-    const loaded = await this.#onUse({ id, name: record.name, payload: { onnx, config: record.description } });
-    if (!loaded) this.#ui.select.value = this.#current;
+    const payload = { onnx, config: record.description, ...(record.tokenizer ? { tokenizer: record.tokenizer } : {}) };
+    if (!await this.#onUse(kind, { id, name: record.name, payload })) select.value = this.#current[kind];
   }
 
-  async #remove() {
-    const id = this.#current;
-    if (id === this.#bundled.id || !this.#shelf) return;
+  async #remove(kind) {
+    const id = this.#current[kind];
+    if (id === this.#bundled[kind].id || !this.#shelf) return;
     await this.#shelf.remove(id);
-    await this.#onUse(this.#bundled);
+    await this.#onUse(kind, this.#bundled[kind]);
     await this.#refresh();
   }
 
   // ---- Dropped files ------------------------------------------------------------------------
 
-  /** Sorts dropped files into the model, a description, labels; reads each. */
+  /** Sorts dropped files into the model, a description, a tokenizer, labels; reads each. */
   async #take(files) {
     const onnx = files.find((f) => /\.onnx$/i.test(f.name));
     const others = files.filter((f) => f !== onnx);
     try {
       if (onnx) await this.#inspect(onnx);
-      for (const file of others) await this.#side(file);
-      if (!onnx && !this.#brought) throw new Error('Drop the model’s .onnx file too: the description and labels go with it.');
+      // A tokenizer first: a text description's form shows what it found in it.
+      const json = await Promise.all(others.map(async (file) => ({ file, parsed: await parseJson(file) })));
+      const rank = ({ parsed }) => (isTokenizer(parsed) ? 0 : isDescription(parsed) ? 1 : 2);
+      for (const item of json.sort((a, b) => rank(a) - rank(b))) await this.#side(item.file, item.parsed);
+      if (!onnx && !this.#brought) throw new Error('Drop the model’s .onnx file too: the description, tokenizer and labels go with it.');
     } catch (error) {
       this.onError(error.message);
     }
@@ -232,76 +259,61 @@ export class Models {
       this.#ui.found.replaceChildren(el('p', { className: 'refusal' }, `${file.name} is not an ONNX model Glimpse can read: ${error.message}`));
       return;
     }
-    const name = file.name.replace(/\.onnx$/i, '');
     this.#ui.found.replaceChildren(...found(file, inspection));
     if (inspection.refusal) return;
-    if (inspection.kind.kind === 'text') {
-      this.#ui.found.append(el('p', { className: 'refusal' },
-        'This is a text classifier (token ids in). The page explains the image classifiers you bring; ',
-        'explain a text model of your own with the CLI (glimpse explain --model … --text …, with its tokenizer.json).'));
-      return;
-    }
-    this.#brought = { name, bytes, inspection };
-    this.#fillForm(guess(name, inspection));
+    const kind = inspection.kind.kind === 'text' ? 'text' : 'image';
+    this.#brought = { name: file.name.replace(/\.onnx$/i, ''), bytes, inspection, kind, tokenizer: null };
+    this.#fillForm(kind === 'image' ? guess(this.#brought.name, inspection) : guessText(this.#brought.name, inspection, null));
   }
 
-  /** A description (.json with "preprocess") or a labels file (.txt, or any other .json). */
-  async #side(file) {
-    if (file.size > MAX_SIDE_FILE_BYTES) throw new Error(`${file.name} is ${mb(file.size)}: too large for a description or labels.`);
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    if (/\.json$/i.test(file.name)) {
-      let parsed = null;
-      try {
-        parsed = JSON.parse(new TextDecoder().decode(bytes));
-      } catch {
-        // Not JSON: the labels reader says why.
-      }
-      if (parsed && typeof parsed === 'object' && 'preprocess' in parsed) return this.#loadDescription(file.name, bytes);
-    }
-    const labels = await this.#engine.request('read-labels', { bytes }).catch((error) => {
-      throw new Error(`${file.name}: ${error.message}`);
-    });
-    if (!this.#brought) throw new Error(`${file.name}: drop the model’s .onnx file first, then its labels.`);
+  /** A description, a tokenizer or a labels file, told apart by what they hold. */
+  async #side(file, parsed = undefined) {
+    if (file.size > MAX_SIDE_FILE_BYTES) throw new Error(`${file.name} is ${mb(file.size)}: too large for a description, tokenizer or labels.`);
+    const content = parsed === undefined ? await parseJson(file) : parsed;
+    if (!this.#brought) throw new Error(`${file.name}: drop the model’s .onnx file first, or with it.`);
+    if (isTokenizer(content)) return this.#takeTokenizer(file);
+    if (isDescription(content)) return this.#loadDescription(file.name, new Uint8Array(await file.arrayBuffer()));
+    const labels = await this.#engine.request('read-labels', { bytes: new Uint8Array(await file.arrayBuffer()) })
+      .catch((error) => {
+        throw new Error(`${file.name}: ${error.message}`);
+      });
     this.#ui.form.elements.labels.value = labels.join('\n');
     this.#checkLabels();
   }
 
+  async #takeTokenizer(file) {
+    if (this.#brought.kind !== 'text') throw new Error(`${file.name} is a tokenizer, and ${this.#brought.name} is an image model.`);
+    this.#brought.tokenizer = await file.text();
+    // The special tokens' ids come from the tokenizer: fill them in, keeping what was typed.
+    const fields = this.#ui.form.elements;
+    const guessed = guessText(this.#brought.name, this.#brought.inspection, JSON.parse(this.#brought.tokenizer));
+    for (const name of ['pad', 'cls', 'sep']) if (guessed[name] !== '') fields[name].value = guessed[name];
+    this.#ui.form.querySelector('#bring-tokenizer').textContent = `Tokenizer: ${file.name} (${mb(file.size)}).`;
+  }
+
   async #loadDescription(fileName, bytes) {
-    if (!this.#brought) throw new Error(`${fileName}: drop the model’s .onnx file first, then its description.`);
-    const checked = await this.#engine.request('check-description', { json: new TextDecoder().decode(bytes) })
+    const { kind } = this.#brought;
+    const checked = await this.#engine.request('check-description', { json: new TextDecoder().decode(bytes), kind })
       .catch((error) => {
-        throw new Error(`${fileName} is not a description Glimpse can follow: ${error.message}`);
+        throw new Error(`${fileName} is not a description of ${kind === 'text' ? 'a text' : 'an image'} model Glimpse can follow: ${error.message}`);
       });
-    this.#fillForm(fromDescription(JSON.parse(checked)));
+    const description = JSON.parse(checked);
+    this.#fillForm(kind === 'image' ? fromDescription(description) : fromTextDescription(description));
   }
 
   // ---- The description form -----------------------------------------------------------------
 
-  /** Builds the form (once per model) and fills it with `values`. */
+  /** Builds the form for the brought model's kind and fills it with `values`. */
   #fillForm(values) {
     const { form } = this.#ui;
-    const { inspection } = this.#brought;
-    const number = (name, min, max) => el('input', { type: 'number', name, min, max, step: 1, required: true });
-    const choice = (name, choices) => el('select', { name }, ...choices.map(([v, t]) => option(v, t)));
+    const { inspection, kind } = this.#brought;
     const classes = inspection.classes;
     const imagenet = el('button', { type: 'button', hidden: classes !== 1000 }, 'ImageNet’s 1000 labels');
     const labelsFile = el('input', { type: 'file', accept: '.txt,.json', id: 'bring-labels-file' });
     const descriptionFile = el('input', { type: 'file', accept: '.json', id: 'bring-description-file' });
     form.replaceChildren(
       el('h3', {}, 'Describe it'),
-      el('div', { className: 'bring-fields' },
-        field('Name', el('input', { type: 'text', name: 'name', required: true, maxLength: 80 })),
-        field('Height', number('height', 1, 2048), 'pixels the model takes'),
-        field('Width', number('width', 1, 2048)),
-        field('Resize the short side to', number('resize', 1, 8192), 'then centre-crop; ImageNet models: 256 for 224'),
-        field('Layout', choice('layout', [['NCHW', 'NCHW: channels first (PyTorch)'], ['NHWC', 'NHWC: channels last (Keras)']])),
-        field('Channels', choice('channels', [['3', '3: colour'], ['1', '1: grey']])),
-        field('Channel order', choice('order', [['RGB', 'RGB'], ['BGR', 'BGR (Caffe, OpenCV)']])),
-        field('Normalisation', choice('normalisation', NORMALISATIONS.map((n) => [n.id, n.title]))),
-        field('Custom scale', choice('scale', [['1', 'pixels in 0‥1'], ['255', 'pixels in 0‥255']]), 'the mean and std are in these units'),
-        field('Custom mean', el('input', { type: 'text', name: 'mean', placeholder: '0.485, 0.456, 0.406' }), 'one per channel, in the model’s channel order'),
-        field('Custom std', el('input', { type: 'text', name: 'std', placeholder: '0.229, 0.224, 0.225' })),
-        field('Output', choice('output', [['logits', 'logits (scores before a softmax)'], ['probabilities', 'probabilities (the graph ends in a softmax)']]))),
+      kind === 'image' ? imageFields() : textFields(inspection),
       el('div', { className: 'bring-labels' },
         field('Labels', el('textarea', { name: 'labels', rows: 5, placeholder: 'one class a line, in output order; none: “class 0”, “class 1”, …' }),
           classes ? `The model has ${classes} outputs.` : 'The file does not say how many outputs.'),
@@ -317,13 +329,13 @@ export class Models {
     for (const [name, value] of Object.entries(values)) {
       if (fields[name]) fields[name].value = value;
     }
-    this.#syncForm();
+    if (kind === 'image') this.#syncForm();
     this.#checkLabels();
 
-    form.onchange = () => this.#syncForm();
+    form.onchange = () => kind === 'image' && this.#syncForm();
     fields.labels.oninput = () => this.#checkLabels();
     labelsFile.onchange = () => {
-      if (labelsFile.files[0]) this.#side(labelsFile.files[0]).catch((e) => this.onError(e.message));
+      if (labelsFile.files[0]) this.#side(labelsFile.files[0], null).catch((e) => this.onError(e.message));
       labelsFile.value = '';
     };
     descriptionFile.onchange = () => {
@@ -383,6 +395,26 @@ export class Models {
   /** The description the form says, as the CLI reads it. */
   #description() {
     const fields = this.#ui.form.elements;
+    const { kind, inspection, name } = this.#brought;
+    if (kind === 'text') {
+      const classes = inspection.classes ?? this.#labels().length;
+      return {
+        name: fields.name.value.trim() || name,
+        // A text model without labels still needs one per class: "class i".
+        labels: this.#labels().length ? this.#labels() : Array.from({ length: classes }, (_, i) => `class ${i}`),
+        tokenizer: 'tokenizer.json',
+        max_length: Number(fields.max_length.value),
+        inputs: {
+          input_ids: fields.ids.value,
+          attention_mask: fields.mask.value,
+          ...(fields.types.value ? { token_type_ids: fields.types.value } : {}),
+        },
+        outputs: { logits: inspection.outputs[0].name },
+        special_tokens: { pad: Number(fields.pad.value), cls: Number(fields.cls.value), sep: Number(fields.sep.value) },
+        pooling: fields.pooling.value,
+        examples: [],
+      };
+    }
     const channels = Number(fields.channels.value);
     const order = fields.order.value;
     let mean;
@@ -399,7 +431,7 @@ export class Models {
       if (order === 'BGR') [mean, std] = [[...mean].reverse(), [...std].reverse()];
     }
     return {
-      name: fields.name.value.trim() || this.#brought.name,
+      name: fields.name.value.trim() || name,
       preprocess: {
         height: Number(fields.height.value), width: Number(fields.width.value), resize_short_side: Number(fields.resize.value),
         mean, std, layout: fields.layout.value, channels, channel_order: order,
@@ -409,10 +441,16 @@ export class Models {
     };
   }
 
+  /** The form's description, checked by the core as the CLI would read it (JSON text). */
+  #checked() {
+    const { kind } = this.#brought;
+    return this.#engine.request('check-description', { json: JSON.stringify(this.#description()), kind });
+  }
+
   /** Downloads the description as JSON. */
   async #save() {
     try {
-      const json = await this.#engine.request('check-description', { json: JSON.stringify(this.#description()) });
+      const json = await this.#checked();
       const link = el('a', { href: URL.createObjectURL(new Blob([json], { type: 'application/json' })), download: `${this.#brought.name}.json` });
       link.click();
       setTimeout(() => URL.revokeObjectURL(link.href), 1000);
@@ -425,25 +463,85 @@ export class Models {
   async #use() {
     let config;
     try {
-      config = await this.#engine.request('check-description', { json: JSON.stringify(this.#description()) });
+      config = await this.#checked();
     } catch (error) {
       return this.onError(`The description cannot be followed: ${error.message}`);
     }
-    const { bytes } = this.#brought;
+    const { bytes, kind, tokenizer } = this.#brought;
+    if (kind === 'text' && !tokenizer) return this.onError('A text model needs its tokenizer: drop its tokenizer.json.');
     const name = JSON.parse(config).name;
     const id = `model-${Date.now()}`;
-    const loaded = await this.#onUse({ id, name, payload: { onnx: bytes, config } });
-    if (!loaded) return;
+    const payload = { onnx: bytes, config, ...(kind === 'text' ? { tokenizer } : {}) };
+    if (!await this.#onUse(kind, { id, name, payload })) return;
     try {
-      await this.#shelf?.put({ id, name, description: config, onnx: new Blob([bytes]), bytes: bytes.length, added: Date.now() });
+      await this.#shelf?.put({ id, kind, name, description: config, tokenizer, onnx: new Blob([bytes]), bytes: bytes.length, added: Date.now() });
     } catch (error) {
       this.#ui.kept.textContent = `This browser would not keep the model (${error.message}): bring it again next time.`;
     }
-    this.using(id);
+    this.using(kind, id);
     await this.#refresh();
-    this.#ui.panel.hidden = true;
-    this.#ui.toggle.setAttribute('aria-expanded', 'false');
+    this.#toggle(false);
   }
+}
+
+/** A file's JSON, or null when it is not JSON (a labels .txt). */
+async function parseJson(file) {
+  if (!/\.json$/i.test(file.name) || file.size > MAX_SIDE_FILE_BYTES) return null;
+  try {
+    return JSON.parse(await file.text());
+  } catch {
+    return null;
+  }
+}
+
+function isTokenizer(json) {
+  return Boolean(json && typeof json === 'object' && 'model' in json && ('added_tokens' in json || 'normalizer' in json || 'pre_tokenizer' in json));
+}
+
+function isDescription(json) {
+  return Boolean(json && typeof json === 'object' && ('preprocess' in json || ('max_length' in json && 'inputs' in json)));
+}
+
+/** The image form's fields. */
+function imageFields() {
+  return el('div', { className: 'bring-fields' },
+    field('Name', el('input', { type: 'text', name: 'name', required: true, maxLength: 80 })),
+    field('Height', number('height', 1, 2048), 'pixels the model takes'),
+    field('Width', number('width', 1, 2048)),
+    field('Resize the short side to', number('resize', 1, 8192), 'then centre-crop; ImageNet models: 256 for 224'),
+    field('Layout', choice('layout', [['NCHW', 'NCHW: channels first (PyTorch)'], ['NHWC', 'NHWC: channels last (Keras)']])),
+    field('Channels', choice('channels', [['3', '3: colour'], ['1', '1: grey']])),
+    field('Channel order', choice('order', [['RGB', 'RGB'], ['BGR', 'BGR (Caffe, OpenCV)']])),
+    field('Normalisation', choice('normalisation', NORMALISATIONS.map((n) => [n.id, n.title]))),
+    field('Custom scale', choice('scale', [['1', 'pixels in 0‥1'], ['255', 'pixels in 0‥255']]), 'the mean and std are in these units'),
+    field('Custom mean', el('input', { type: 'text', name: 'mean', placeholder: '0.485, 0.456, 0.406' }), 'one per channel, in the model’s channel order'),
+    field('Custom std', el('input', { type: 'text', name: 'std', placeholder: '0.229, 0.224, 0.225' })),
+    field('Output', choice('output', [['logits', 'logits (scores before a softmax)'], ['probabilities', 'probabilities (the graph ends in a softmax)']])));
+}
+
+/** The text form's fields: which input is which, the length, the pooling, the special tokens. */
+function textFields(inspection) {
+  const inputs = inspection.inputs.map((i) => [i.name, `${i.name} (${i.element})`]);
+  return el('div', {},
+    el('div', { className: 'bring-fields' },
+      field('Name', el('input', { type: 'text', name: 'name', required: true, maxLength: 80 })),
+      field('Token ids', choice('ids', inputs)),
+      field('Attention mask', choice('mask', inputs)),
+      field('Token types', choice('types', [['', 'none (the graph takes none)'], ...inputs]), 'fed as zeros: one sentence'),
+      field('Length', number('max_length', 2, 4096), 'tokens per sentence, [CLS] and [SEP] included'),
+      field('Pooling', choice('pooling', [['cls', 'the first token ([CLS]: BERT, RoBERTa, DistilBERT)'], ['mean', 'the mean of the tokens (sentence-transformers)']])),
+      field('Padding id', number('pad', 0, 10_000_000)),
+      field('[CLS] id', number('cls', 0, 10_000_000)),
+      field('[SEP] id', number('sep', 0, 10_000_000))),
+    el('p', { className: 'note', id: 'bring-tokenizer' }, 'Tokenizer: none yet. Drop the model’s tokenizer.json here too.'));
+}
+
+function number(name, min, max) {
+  return el('input', { type: 'number', name, min, max, step: 1, required: true });
+}
+
+function choice(name, choices) {
+  return el('select', { name }, ...choices.map(([v, t]) => option(v, t)));
 }
 
 /** What the inspection found, as the panel shows it. */
@@ -515,6 +613,53 @@ function fromDescription(d) {
     mean: p.mean.join(', '),
     std: p.std.join(', '),
     output: d.output,
+    labels: d.labels.join('\n'),
+  };
+}
+
+/** A text model's first values: the inputs by name, the special tokens from its tokenizer. */
+function guessText(name, inspection, tokenizer) {
+  const { kind } = inspection;
+  const id = (...tokens) => {
+    const vocab = tokenizer?.model?.vocab;
+    for (const token of tokens) {
+      const added = tokenizer?.added_tokens?.find((t) => t.content === token);
+      if (added) return added.id;
+      if (Array.isArray(vocab)) {
+        const index = vocab.findIndex((entry) => entry[0] === token);
+        if (index >= 0) return index;
+      } else if (vocab && token in vocab) {
+        return vocab[token];
+      }
+    }
+    return '';
+  };
+  return {
+    name,
+    ids: kind.ids,
+    mask: kind.mask ?? kind.ids,
+    types: kind.token_types ?? '',
+    max_length: kind.length ?? 64,
+    pooling: 'cls',
+    pad: id('[PAD]', '<pad>'),
+    cls: id('[CLS]', '<s>'),
+    sep: id('[SEP]', '</s>'),
+    labels: '',
+  };
+}
+
+/** The text form's values for a description. */
+function fromTextDescription(d) {
+  return {
+    name: d.name,
+    ids: d.inputs.input_ids,
+    mask: d.inputs.attention_mask,
+    types: d.inputs.token_type_ids ?? '',
+    max_length: d.max_length,
+    pooling: d.pooling,
+    pad: d.special_tokens.pad,
+    cls: d.special_tokens.cls,
+    sep: d.special_tokens.sep,
     labels: d.labels.join('\n'),
   };
 }

@@ -54,6 +54,26 @@ export function newTile(id, info, fields) {
  * The parts every view's tile has: its caption, progress bar, state line, completeness line
  * and colour legend (`legend.root` holds the bar, its ticks and a note).
  */
+/**
+ * The Methods fieldset both views show: a box per tile (`select(tile, checked)` on change),
+ * disabled with why for a method the model cannot run (`tile.unavailable`), and those reasons
+ * listed under it (a gradient method names the operators the engine lacks).
+ */
+export function methodChoices(tiles, select, idPrefix) {
+  const boxes = tiles.map((tile) => {
+    const { id, title, needs, signed } = tile.info;
+    const why = tile.unavailable;
+    const box = el('input', { type: 'checkbox', value: id, checked: tile.selected, disabled: Boolean(why) });
+    box.addEventListener('change', () => select(tile, box.checked));
+    return el('label', { className: `method${why ? ' unavailable' : ''}`, title: why ?? '', dataset: { method: id, needs, signed: String(signed) } }, box, title);
+  });
+  const refused = tiles.filter((t) => t.unavailable);
+  const notes = refused.length ? el('details', { className: 'unavailable', id: `${idPrefix}methods-unavailable` },
+    el('summary', {}, `${refused.length} method${refused.length === 1 ? '' : 's'} cannot run on this model`),
+    el('ul', {}, ...refused.map((t) => el('li', { dataset: { method: t.info.id } }, el('strong', {}, t.info.title), `: ${t.unavailable}`)))) : null;
+  return el('fieldset', { className: 'methods' }, el('legend', {}, 'Methods'), ...boxes, notes);
+}
+
 export function tileParts() {
   const legend = {
     bar: el('canvas', { className: 'bar', width: COLORBAR_WIDTH, height: 1 }),

@@ -8,7 +8,7 @@
 import { COLORBAR_WIDTH, Colorbars, el, field, option } from './dom.js';
 import { Cancelled } from './engine.js';
 import { colormapName, formatNumber } from './methods.js';
-import { TileQueue, newTile, showState, tileParts } from './queue.js';
+import { TileQueue, methodChoices, newTile, showState, tileParts } from './queue.js';
 import { FaithfulnessControls, FaithfulnessPanel, queueHooks } from './faithfulness.js';
 import { SanityCheck } from './sanity.js';
 import { Stability } from './stability.js';
@@ -403,12 +403,7 @@ export class TextView {
   // ---- Building the view ------------------------------------------------------------------
 
   #makeControls() {
-    const boxes = this.#tiles.map((tile) => {
-      const box = el('input', { type: 'checkbox', value: tile.info.id, checked: tile.selected });
-      box.addEventListener('change', () => this.#select(tile, box.checked));
-      return el('label', { className: 'method', dataset: { method: tile.info.id } }, box, tile.info.title);
-    });
-    const methodSet = el('fieldset', { className: 'methods' }, el('legend', {}, 'Methods'), ...boxes);
+    const methodSet = methodChoices(this.#tiles, (tile, checked) => this.#select(tile, checked), 'text-');
     const target = el('select', { id: 'text-target' },
       ...this.#model.labels.map((label, index) => option(String(index), label)));
     target.addEventListener('change', () => this.setTarget(Number(target.value)));
@@ -441,8 +436,9 @@ export class TextView {
     const { colormaps } = this.#model;
     const tile = newTile(id, info, {
       fromAttention: info.needs === 'attention',
-      // Every text method is shown at first.
-      selected: true,
+      unavailable: this.#model.unavailable?.[info.id] ?? null,
+      // Every text method the model can run is shown at first.
+      selected: !this.#model.unavailable?.[info.id],
       // Highlights always use a diverging map, white at zero: magnitudes use its positive half.
       colormap: colormaps.diverging[0],
       drawn: null,

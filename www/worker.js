@@ -7,7 +7,8 @@
 //                                         to load leaves the one before it in place
 //   'inspect-model' {onnx}              → what the file holds (model::inspect::Inspection)
 //   'read-labels' {bytes}               → [label] (a labels file: lines, or JSON)
-//   'check-description' {json}          → the description as the CLI reads it (JSON text)
+//   'check-description' {json, kind}    → the description ('image' or 'text') as the CLI reads
+//                                         it (JSON text)
 //   'classify' {image: Blob}            → {view: {width, height, rgba}, top: [{index, label, prob}]}
 //                                         (also makes it the image that 'explain' explains)
 //   'set-baseline' {image: Blob}        → {view} (the custom baseline, as the model sees it)
@@ -32,8 +33,9 @@
 //   'randomisation-steps' {metric}    → [{layers, label}] (the sanity check's steps on this model)
 //   'randomisation-step' {metric, step, target, maps: [{tile, method}], values} → {step, label,
 //                                       layers, maps: [{tile, similarity, picture}]}
-//   'load-text-model' {modelUrl, configUrl, tokenizerUrl} → {name, labels, examples, methods,
-//                                         colormaps, shape: {layers, heads, maxLength}}
+//   'load-text-model' {modelUrl, configUrl, tokenizerUrl} or {onnx, config, tokenizer} → {name,
+//                                         labels, examples, methods, colormaps, shape: {layers,
+//                                         heads, maxLength}, unavailable}
 //   'set-text' {text}                   → {tokens: [{token, start, end, word}], truncated, top}
 //   'agreement'                         → [{attention, other, tau}] (Kendall's τ between tiles)
 // With `mode: 'text'`, the verbs about maps and metrics go to the
@@ -107,11 +109,18 @@ const VERBS = {
   },
   'check-description': async (data) => {
     await wasmReady;
-    return [checkDescription(new TextEncoder().encode(data.json))];
+    return [checkDescription(new TextEncoder().encode(data.json), data.kind ?? 'image')];
   },
   'load-text-model': async (data, progress) => {
-    textReady = loadTextModel(data, progress);
-    return [await textReady];
+    const attempt = loadTextModel(data, progress);
+    const previous = textReady;
+    // As for images: if it fails, the model before it stays.
+    textReady = attempt.catch((error) => {
+      textReady = previous;
+      if (!previous) throw error;
+      return previous;
+    });
+    return [await attempt];
   },
   classify: async (data, progress) => {
     const model = await session('image');
@@ -208,17 +217,19 @@ async function session(mode) {
   return playground;
 }
 
-async function loadTextModel({ modelUrl, configUrl, tokenizerUrl }, progress) {
+/** The text model at the URLs, or one brought as bytes (`onnx`, `config` and `tokenizer` text). */
+async function loadTextModel({ modelUrl, configUrl, tokenizerUrl, onnx, config, tokenizer }, progress) {
   progress('Starting the engine');
   await wasmReady;
-  const config = await download(configUrl, 'text model description', () => {});
-  const tokenizer = await download(tokenizerUrl, 'tokenizer', () => {});
-  const onnx = await download(modelUrl, 'text model', (done, total) =>
+  const text = (value) => new TextEncoder().encode(value);
+  const description = config ? text(config) : await download(configUrl, 'text model description', () => {});
+  const vocabulary = tokenizer ? text(tokenizer) : await download(tokenizerUrl, 'tokenizer', () => {});
+  const bytes = onnx ?? await download(modelUrl, 'text model', (done, total) =>
     progress('Downloading the text model', { done, total, unit: 'bytes' }));
   progress('Preparing the text model (optimising its graph)');
+  const next = new TextPlayground(bytes, description, vocabulary);
   textPlayground?.free();
-  textPlayground = null;
-  textPlayground = new TextPlayground(onnx, config, tokenizer);
+  textPlayground = next;
   return {
     name: textPlayground.name,
     labels: textPlayground.labels(),
@@ -227,6 +238,7 @@ async function loadTextModel({ modelUrl, configUrl, tokenizerUrl }, progress) {
     metrics: metrics(),
     colormaps: colormaps(),
     shape: textPlayground.shape(),
+    unavailable: textPlayground.unavailable(),
   };
 }
 

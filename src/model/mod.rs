@@ -290,8 +290,6 @@ fn tensor_info(model: &TypedModel, outlet: OutletId) -> Result<TensorInfo> {
     Ok(TensorInfo { name, shape })
 }
 
-/// The innermost message of a tract error chain: for a corrupt file it says what the protobuf
-/// decoder tripped on, without tract's internal context.
 /// Tract's shape analysis failed at a node: its name and ONNX operator, and the innermost
 /// cause ("Impossible to unify 3 with 6"), rather than tract's whole chain of rules.
 fn analysis_failed(error: &TractError, proto: &tract_onnx::pb::ModelProto) -> Error {
@@ -330,7 +328,8 @@ fn plain_values(text: &str) -> String {
     out
 }
 
-/// The innermost cause; a protobuf decoding error's path through nested messages (a hundred
+/// The innermost message of a tract error chain (for a corrupt file, what the protobuf decoder
+/// tripped on, without tract's internal context); a protobuf decoding error's path through nested messages (a hundred
 /// levels deep, for a hostile file) shortened to its first and last steps.
 pub(crate) fn root_cause(error: &TractError) -> String {
     let text = error.root_cause().to_string();

@@ -6,7 +6,7 @@
 //! - an integer input can be fed as `f32` through a `Cast` at the graph's entrance (token ids
 //!   are far below 2²⁴, so the round trip is exact);
 //! - an attention mask can be derived from the token ids (1 where the id is not padding), so a
-//!   token replaced by padding is not attended to at all;
+//!   token replaced by padding is not attended to at all; token type ids, as zeros;
 //! - the graph can be cut at an inner tensor, which then becomes the input (the embedding layer's
 //!   output, where the gradient methods attribute), and whatever only fed it is dropped;
 //! - a channels-last image input (N×H×W×C, as tf2onnx exports Keras) can take N×C×H×W instead,
@@ -35,6 +35,11 @@ pub struct Surgery {
     pub float_input: Option<String>,
     /// An i64 mask input computed instead from `float_input` as ids ≠ the padding id.
     pub mask_from_ids: Option<(String, i64)>,
+    /// i64 inputs computed instead as zeros shaped like `float_input` (BERT's token types).
+    pub zeros_like_ids: Vec<String>,
+    /// The length `float_input`'s second axis is fixed to (a sentence's tokens), so that only
+    /// the batch is left symbolic: tract cannot flatten a shape with two symbols in it.
+    pub length: Option<usize>,
     /// An inner tensor that becomes the (f32) input, with its shape; `None` for a symbolic
     /// dimension (the batch).
     pub cut_at: Option<(String, Vec<Option<usize>>)>,
@@ -66,6 +71,9 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
     if let Some(name) = &surgery.float_input {
         let input = input_mut(graph, name)?;
         set_elem_type(input, DataType::Float)?;
+        if let Some(length) = surgery.length {
+            set_dim(input, 1, length)?;
+        }
         let integer = format!("{name}_as_int64");
         rename_uses(graph, name, &integer);
         let mut entrance = vec![cast(&format!("{name}_cast"), name, &integer, DataType::Int64)];
@@ -83,9 +91,20 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
             entrance.push(node("Not", &format!("{mask}_not"), &[&is_pad], &is_token));
             entrance.push(cast(&format!("{mask}_cast"), &is_token, mask, DataType::Int64));
         }
+        for zeros in &surgery.zeros_like_ids {
+            take_input(graph, zeros)?;
+            let zero = format!("{zeros}_zero");
+            graph.initializer.push(pb::TensorProto {
+                name: zero.clone(),
+                data_type: DataType::Int64 as i32,
+                int64_data: vec![0],
+                ..Default::default()
+            });
+            entrance.push(node("Mul", &format!("{zeros}_zeros"), &[&integer, &zero], zeros));
+        }
         graph.node.splice(0..0, entrance);
-    } else if surgery.mask_from_ids.is_some() {
-        return Err(Error::ModelPrepare("a mask is derived from ids fed as f32".into()));
+    } else if surgery.mask_from_ids.is_some() || !surgery.zeros_like_ids.is_empty() {
+        return Err(Error::ModelPrepare("a mask or token types are derived from ids fed as f32".into()));
     }
 
     if let Some(name) = &surgery.channels_first {
@@ -195,6 +214,18 @@ fn take_input(graph: &mut pb::GraphProto, name: &str) -> Result<()> {
     if graph.input.len() == before {
         return Err(Error::ModelPrepare(format!("the model has no input {name}")));
     }
+    Ok(())
+}
+
+fn set_dim(info: &mut pb::ValueInfoProto, axis: usize, size: usize) -> Result<()> {
+    let dim = match info.r#type.as_mut().and_then(|t| t.value.as_mut()) {
+        Some(type_proto::Value::TensorType(tensor)) => {
+            tensor.shape.as_mut().and_then(|s| s.dim.get_mut(axis))
+        }
+        _ => None,
+    };
+    let dim = dim.ok_or_else(|| Error::ModelPrepare(format!("input {} has no axis {axis}", info.name)))?;
+    dim.value = Some(dimension::Value::DimValue(size as i64));
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Text: tokenising a sentence for a BERT-style model, and what attention says about it.
 
+pub mod anatomy;
 pub mod explain;
 pub mod model;
 pub mod rollout;

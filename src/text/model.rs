@@ -11,12 +11,17 @@
 use ndarray::{Array2, ArrayD, Axis, Ix4};
 use serde::{Deserialize, Serialize};
 
+use super::anatomy;
 use super::tokenizer::{Encoding, TextTokenizer};
+use super::TextMethod;
 use crate::error::{Error, Result};
 use crate::explain::Explainer;
 use crate::model::surgery::{operate, Surgery};
 use crate::model::Model;
 use crate::tensor::Value;
+
+/// The longest sentence a description may ask for, in tokens.
+pub const MAX_LENGTH: usize = 4096;
 
 /// A text model's sidecar file (`models/minilm-sentiment.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,14 +47,22 @@ pub struct TextModelConfig {
 pub struct TextInputs {
     pub input_ids: String,
     pub attention_mask: String,
+    /// BERT's segment ids, when the graph takes them: all zeros (one sentence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type_ids: Option<String>,
 }
 
+/// The tensors Glimpse reads, by name: outputs of the graph, or tensors inside it. Those left
+/// out are found in the graph ([`crate::text::anatomy`]), as a model exported with only its
+/// logits needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TextOutputs {
     pub logits: String,
-    /// One output per layer, each batch × heads × T × T, first layer first.
+    /// One per layer, each batch × heads × T × T, first layer first.
+    #[serde(default)]
     pub attentions: Vec<String>,
     /// The embedding layer's output, batch × T × hidden.
+    #[serde(default)]
     pub embeddings: String,
 }
 
@@ -78,6 +91,12 @@ impl TextModelConfig {
         if config.max_length < 2 || config.labels.is_empty() {
             return Err(Error::Config("a text model needs max_length ≥ 2 and at least one label".into()));
         }
+        if config.max_length > MAX_LENGTH {
+            return Err(Error::Config(format!(
+                "max_length is {}; Glimpse reads at most {MAX_LENGTH} tokens a sentence",
+                config.max_length
+            )));
+        }
         Ok(config)
     }
 }
@@ -93,13 +112,24 @@ pub struct Reading {
     pub embeddings: ArrayD<f32>,
 }
 
-/// The reading model's surgery: ids fed as f32, the mask derived from them.
+/// The reading model's surgery: ids fed as f32, the mask derived from them, token types zeros.
 fn reading_surgery(config: &TextModelConfig) -> Surgery {
     Surgery {
         float_input: Some(config.inputs.input_ids.clone()),
         mask_from_ids: Some((config.inputs.attention_mask.clone(), i64::from(config.special_tokens.pad))),
+        zeros_like_ids: config.inputs.token_type_ids.iter().cloned().collect(),
+        length: Some(config.max_length),
         ..Surgery::default()
     }
+}
+
+/// The reading model: the graph after its surgery, with the attentions and embeddings that are
+/// not already outputs exposed as outputs.
+fn reading_model(onnx: &[u8], config: &TextModelConfig, outputs: &[String]) -> Result<Model> {
+    let wanted = config.outputs.attentions.iter().chain(std::iter::once(&config.outputs.embeddings));
+    let exposed: Vec<String> =
+        wanted.filter(|name| !name.is_empty() && !outputs.contains(name)).cloned().collect();
+    Model::from_bytes_exposing(&operate(onnx, &reading_surgery(config))?, &exposed)
 }
 
 /// A text classifier, ready to read sentences.
@@ -109,25 +139,72 @@ pub struct TextModel {
     pub tokenizer: TextTokenizer,
     onnx: Vec<u8>,
     reading: Model,
+    /// The graph's own outputs.
+    outputs: Vec<String>,
 }
 
 impl TextModel {
     pub fn from_bytes(onnx: &[u8], config_json: &[u8], tokenizer_json: &[u8]) -> Result<TextModel> {
-        let config = TextModelConfig::from_json(config_json)?;
-        let tokenizer = TextTokenizer::from_json(tokenizer_json, config.max_length)?;
-        let reading = Model::from_bytes(&operate(onnx, &reading_surgery(&config))?)?;
-        Ok(TextModel { config, tokenizer, onnx: onnx.to_vec(), reading })
+        let mut config = TextModelConfig::from_json(config_json)?;
+        let mut tokenizer = TextTokenizer::from_json(tokenizer_json, config.max_length)?;
+        tokenizer.pad_with(config.special_tokens.pad);
+        let found = anatomy::find(onnx, &config.inputs.input_ids)?;
+        if let Some(rows) = found.vocabulary {
+            let special = &config.special_tokens;
+            let largest = [special.pad, special.cls, special.sep].into_iter().max().unwrap_or(0) as usize;
+            if tokenizer.vocabulary() > rows || largest >= rows {
+                return Err(Error::Config(format!(
+                    "The tokenizer knows {} tokens (special ids up to {largest}), but the model's embedding \
+                     table has {rows} rows: it is not this model's tokenizer.",
+                    tokenizer.vocabulary()
+                )));
+            }
+        }
+        if config.outputs.attentions.is_empty() {
+            config.outputs.attentions = found.attentions;
+        }
+        if config.outputs.embeddings.is_empty() {
+            config.outputs.embeddings = found.embeddings.unwrap_or_default();
+        }
+        let reading = reading_model(onnx, &config, &found.outputs)?;
+        Ok(TextModel { config, tokenizer, onnx: onnx.to_vec(), reading, outputs: found.outputs })
+    }
+
+    /// The methods that cannot run on this model, each with why: the attention methods when
+    /// the graph has no attention softmax, the gradient methods when it has no embedding layer
+    /// Glimpse can find.
+    pub fn unavailable(&self) -> Vec<(&'static str, String)> {
+        use crate::explain::schema::Needs;
+        TextMethod::all()
+            .iter()
+            .filter_map(|m| {
+                let why = match m.needs() {
+                    Needs::Attention if self.config.outputs.attentions.is_empty() => {
+                        "Glimpse found no attention softmax in the graph (a Softmax whose output \
+                         multiplies the values): name each layer's in the description \
+                         (outputs.attentions)."
+                    }
+                    Needs::Gradients if self.config.outputs.embeddings.is_empty() => {
+                        "Glimpse found no embedding layer in the graph (the tensor the first weight \
+                         matrix multiplies): name it in the description (outputs.embeddings)."
+                    }
+                    _ => return None,
+                };
+                Some((m.descriptor().id, why.to_owned()))
+            })
+            .collect()
     }
 
     /// The same description and tokenizer on another ONNX file of the same inputs and outputs
     /// (a randomised copy of this one).
     pub fn with_onnx(&self, onnx: &[u8]) -> Result<TextModel> {
-        let reading = Model::from_bytes(&operate(onnx, &reading_surgery(&self.config))?)?;
+        let reading = reading_model(onnx, &self.config, &self.outputs)?;
         Ok(TextModel {
             config: self.config.clone(),
             tokenizer: self.tokenizer.clone(),
             onnx: onnx.to_vec(),
             reading,
+            outputs: self.outputs.clone(),
         })
     }
 
@@ -185,7 +262,10 @@ impl TextModel {
                 Ok(a.index_axis(Axis(0), 0).to_owned())
             })
             .collect::<Result<Vec<_>>>()?;
-        let embeddings = named(&self.config.outputs.embeddings)?;
+        let embeddings = match self.config.outputs.embeddings.as_str() {
+            "" => ArrayD::zeros(vec![0]),
+            name => named(name)?,
+        };
         Ok((logits, attentions, embeddings))
     }
 
@@ -212,14 +292,10 @@ impl TextModel {
         operate(&self.onnx, &surgery)
     }
 
-    /// Attention heads per layer, from the first attention output's declared shape.
+    /// Attention heads per layer, from the first attention output's declared shape; 0 when the
+    /// model has no attention Glimpse can read.
     pub fn heads(&self) -> Result<usize> {
-        let name = self
-            .config
-            .outputs
-            .attentions
-            .first()
-            .ok_or_else(|| Error::Config("the model lists no attention output".into()))?;
+        let Some(name) = self.config.outputs.attentions.first() else { return Ok(0) };
         let output = self.reading.outputs().iter().find(|o| &o.name == name);
         match output.map(|o| o.shape.as_slice()) {
             Some([_, crate::model::Dim::Fixed(heads), _, _]) => Ok(*heads),

@@ -58,6 +58,21 @@ impl TextTokenizer {
         Ok(TextTokenizer { inner, max_length })
     }
 
+    /// Pads with token `id` (the model's padding id, which the description gives: a tokenizer
+    /// file often says none, and RoBERTa's is 1, not 0).
+    pub fn pad_with(&mut self, id: u32) {
+        let token = self.inner.id_to_token(id).unwrap_or_else(|| "[PAD]".to_owned());
+        if let Some(padding) = self.inner.get_padding_mut() {
+            padding.pad_id = id;
+            padding.pad_token = token;
+        }
+    }
+
+    /// How many tokens it knows, added tokens included: ids run below this.
+    pub fn vocabulary(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
     pub fn max_length(&self) -> usize {
         self.max_length
     }

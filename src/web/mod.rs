@@ -252,10 +252,14 @@ pub fn read_labels(bytes: &[u8]) -> Result<Vec<String>, JsError> {
     Ok(crate::labels::read(bytes)?)
 }
 
-/// A model description checked as the CLI reads it; returns it as JSON, defaults filled in.
+/// A model description (`kind` "image" or "text") checked as the CLI reads it; returns it as
+/// JSON, defaults filled in.
 #[wasm_bindgen(js_name = checkDescription)]
-pub fn check_description(json: &[u8]) -> Result<String, JsError> {
-    Ok(serde_json::to_string_pretty(&crate::ModelConfig::from_json(json)?)?)
+pub fn check_description(json: &[u8], kind: &str) -> Result<String, JsError> {
+    Ok(match kind {
+        "text" => serde_json::to_string_pretty(&crate::text::TextModelConfig::from_json(json)?)?,
+        _ => serde_json::to_string_pretty(&crate::ModelConfig::from_json(json)?)?,
+    })
 }
 
 /// A horizontal colour bar as RGBA bytes, for a legend.

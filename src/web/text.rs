@@ -47,6 +47,13 @@ impl TextPlayground {
         self.model().config.examples.clone()
     }
 
+    /// The methods that cannot run on this model, each with why: `{id: reason}`.
+    pub fn unavailable(&self) -> Result<JsValue, JsError> {
+        let reasons: serde_json::Map<String, serde_json::Value> =
+            self.model().unavailable().into_iter().map(|(id, why)| (id.to_owned(), why.into())).collect();
+        to_js(&reasons)
+    }
+
     /// `{layers, heads, maxLength}`.
     pub fn shape(&self) -> Result<JsValue, JsError> {
         let model = self.model();

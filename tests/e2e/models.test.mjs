@@ -6,7 +6,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,6 +185,73 @@ test('malformed models each get their message, and the page carries on with its 
   await classifyChelsea(page);
   assert.match((await topFive(page))[0].label, /cat/);
   assert.equal(await page.$eval('#model-select', (s) => s.value), 'bundled');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a text model of your own, dropped with its tokenizer, highlights a sentence as the CLI scores it', { timeout: 600_000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  const problems = watchProblems(page);
+  await page.goto(`${server.url}#sentences`);
+  await page.waitForFunction(() => document.getElementById('status-text').textContent.startsWith('Ready'),
+    null, { timeout: READY_TIMEOUT });
+  const TEXT_ZOO = path.join(ROOT, 'tests/data/text_zoo');
+  await page.click('#text-bring-toggle');
+  await page.setInputFiles('#bring-files', [path.join(TEXT_ZOO, 'bert.onnx'), path.join(TEXT_ZOO, 'wordpiece-tokenizer.json')]);
+  await page.waitForFunction(() => document.getElementById('bring-tokenizer')?.textContent.includes('wordpiece-tokenizer.json'));
+  const found = await page.$eval('#bring-found', (e) => e.textContent);
+  assert.match(found, /a text classifier: token ids \(input_ids\), a mask \(attention_mask\), token types \(token_type_ids\)/);
+  const value = (name) => page.$eval(`#bring-form [name="${name}"]`, (e) => e.value);
+  // The special tokens' ids come from the tokenizer.
+  assert.deepEqual([await value('pad'), await value('cls'), await value('sep')], ['0', '2', '3']);
+  assert.equal(await value('types'), 'token_type_ids');
+  await page.fill('#bring-form [name="name"]', 'Tiny BERT');
+  await page.fill('#bring-form [name="max_length"]', '16');
+  await page.fill('#bring-form [name="labels"]', 'negative\npositive');
+  await page.click('#bring-form button[type="submit"]');
+  await page.waitForFunction(() => document.getElementById('text-model-select').selectedOptions[0]?.textContent.startsWith('Tiny BERT (yours'),
+    null, { timeout: READY_TIMEOUT });
+
+  await page.fill('#sentence', 'not bad at all');
+  await page.click('#text-form button[type="submit"]');
+  await page.waitForFunction(() => !document.getElementById('text-result').hidden, null, { timeout: 60_000 });
+  const methods = ['gradient', 'integrated-gradients', 'occlusion', 'attention'];
+  await page.waitForFunction((names) => names.every((name) => {
+    const tile = document.querySelector(`.text-tile[data-method="${name}"]`);
+    return tile && ['done', 'error'].includes(tile.dataset.state);
+  }), methods, { timeout: 300_000, polling: 250 });
+  for (const method of methods) {
+    const tile = await page.$eval(`.text-tile[data-method="${method}"]`, (t) => ({
+      state: t.dataset.state, text: t.querySelector('.state').textContent,
+      tokens: [...t.querySelectorAll('.tokens .token')].map((s) => s.textContent),
+      coloured: [...t.querySelectorAll('.tokens .token')].filter((s) => s.style.backgroundColor && s.style.backgroundColor !== 'rgb(255, 255, 255)').length,
+    }));
+    assert.equal(tile.state, 'done', `${method}: ${tile.text}`);
+    assert.ok(tile.coloured >= 2, `${method}: tokens highlighted (${JSON.stringify(tile)})`);
+  }
+  // The page's occlusion scores are the CLI's on the same model, description and sentence.
+  const description = path.join(scratch, 'tiny-bert.json');
+  await writeFile(description, JSON.stringify(JSON.parse(await page.evaluate(async () => {
+    const db = await new Promise((resolve) => { const r = indexedDB.open('glimpse', 1); r.onsuccess = () => resolve(r.result); });
+    const all = await new Promise((resolve) => { const r = db.transaction('models').objectStore('models').getAll(); r.onsuccess = () => resolve(r.result); });
+    return all.find((m) => m.name === 'Tiny BERT').description;
+  }))));
+  const out = path.join(scratch, 'occlusion.json');
+  runCli(['explain', '--model', path.join(TEXT_ZOO, 'bert.onnx'), '--config', description,
+    '--tokenizer', path.join(TEXT_ZOO, 'wordpiece-tokenizer.json'), '--text', 'not bad at all',
+    '--method', 'occlusion', '--target', String(await page.$eval('#text-target', (s) => s.value)), '--out', out]);
+  const cli = JSON.parse(await readFile(out, 'utf8'));
+  const shown = await page.$eval('.text-tile[data-method="occlusion"]', (t) => [...t.querySelectorAll('.tokens .token')].map((s) => s.title));
+  const scored = cli.tokens.filter((t) => t.score !== null);
+  const titles = shown.filter((t) => !t.includes('not scored'));
+  assert.equal(titles.length, scored.length);
+  for (const [i, token] of scored.entries()) {
+    const [text, number] = titles[i].split(': ');
+    assert.equal(text, token.token);
+    const value = Number(number.replace('−', '-'));
+    assert.ok(Math.abs(value - token.score) <= 0.0005 * Math.max(1, Math.abs(token.score)) + 1e-4, `${text}: page ${value}, CLI ${token.score}`);
+  }
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'your-text-model.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -118,6 +118,9 @@ impl TextModel {
                 self.config.labels.len()
             )));
         }
+        if let Some((_, why)) = self.unavailable().into_iter().find(|(id, _)| *id == method.name()) {
+            return Err(Error::Explain(why));
+        }
         if method.forward_only() {
             let plan = self.plan(sentence, method, target)?;
             let scores = self.scores(&plan, 0..plan.len(), progress)?;
