@@ -8,8 +8,9 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::inspect::{inspect, Slot};
+use crate::model::inspect::inspect;
 use crate::model::surgery::{operate, Surgery};
+use crate::model::Dim;
 
 /// A model's sidecar file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,25 +179,36 @@ impl ModelConfig {
         Ok(())
     }
 
-    /// The model as Glimpse explains it: a channels-last input made to take channels first,
-    /// an output of probabilities made to give their logarithm (see [`Output`]); the file
-    /// itself when neither applies.
+    /// The model as Glimpse explains it: an image size the file leaves open fixed to the
+    /// description's, a channels-last input made to take channels first, an output of
+    /// probabilities made to give their logarithm (see [`Output`]); the file itself when none
+    /// applies.
     pub fn prepare<'a>(&self, onnx: &'a [u8]) -> Result<Cow<'a, [u8]>> {
         let channels_last = self.preprocess.layout == Layout::ChannelsLast;
         let probabilities = self.output == Output::Probabilities;
-        if !channels_last && !probabilities {
+        let found = inspect(onnx)?;
+        let input = found.inputs.first().ok_or_else(|| Error::NotOnnx("the model has no input".into()))?;
+        // An image size the file leaves open is the description's.
+        let (p, (h, w)) = (&self.preprocess, if channels_last { (1, 2) } else { (2, 3) });
+        let fixed: Vec<(String, usize, usize)> = [(h, p.height), (w, p.width)]
+            .into_iter()
+            .filter(|&(axis, _)| matches!(input.shape.get(axis), Some(Dim::Symbolic(_))))
+            .map(|(axis, size)| (input.name.clone(), axis, size as usize))
+            .collect();
+        if !channels_last && !probabilities && fixed.is_empty() {
             return Ok(Cow::Borrowed(onnx));
         }
-        let found = inspect(onnx)?;
-        let first = |slots: &[Slot], what: &str| {
-            slots
+        let output = || {
+            found
+                .outputs
                 .first()
                 .map(|s| s.name.clone())
-                .ok_or_else(|| Error::NotOnnx(format!("the model has no {what}")))
+                .ok_or_else(|| Error::NotOnnx("the model has no output".into()))
         };
         let surgery = Surgery {
-            channels_first: channels_last.then(|| first(&found.inputs, "input")).transpose()?,
-            log_output: probabilities.then(|| first(&found.outputs, "output")).transpose()?,
+            fixed,
+            channels_first: channels_last.then(|| input.name.clone()),
+            log_output: probabilities.then(output).transpose()?,
             ..Surgery::default()
         };
         Ok(Cow::Owned(operate(onnx, &surgery)?))

@@ -84,7 +84,8 @@ fn every_zoo_model_has_pytorchs_input_gradient() {
 fn every_image_method_that_applies_runs_on_every_zoo_model() {
     let mut failed = vec![];
     let mut refused = vec![];
-    for entry in zoo().into_iter().filter(|e| e.name != "nhwc") {
+    // The channels-last model and the one of any size run under their descriptions (below).
+    for entry in zoo().into_iter().filter(|e| e.name != "nhwc" && e.name != "any_size") {
         let explainer = Explainer::from_bytes(&onnx(&entry)).unwrap();
         let unavailable = explainer.unavailable();
         let subject = Subject {
@@ -133,7 +134,9 @@ fn inspecting_a_model_finds_its_kind_its_operators_and_missing_weights() {
             [_, c, h, w] => (Layout::Nchw, c, h, w),
             _ => panic!("{}: an image input", entry.name),
         };
-        let want = Kind::Image { layout, channels, height: Some(height), width: Some(width) };
+        let open = entry.name == "any_size";
+        let size = |n: usize| (!open).then_some(n);
+        let want = Kind::Image { layout, channels, height: size(height), width: size(width) };
         assert_eq!(found.kind, want, "{}", entry.name);
         let batch = &found.inputs[0].shape[0];
         if entry.name == "batch1" || entry.name.ends_with("dynamo") {
@@ -364,4 +367,25 @@ fn a_description_that_cannot_be_followed_says_why() {
         .unwrap_err()
         .to_string()
         .contains("unknown variant `odds`"));
+}
+
+/// A model whose height and width the file leaves open (dynamic axes): the inspection says the
+/// description must give them, and under a description it runs every method at that size.
+#[test]
+fn an_image_of_any_size_takes_the_descriptions() {
+    let found = glimpse::model::inspect::inspect(&read("any_size.onnx")).unwrap();
+    assert!(found.notes.iter().any(|n| n.contains("height or width open")), "{:?}", found.notes);
+    let description = r#"{"name": "any size", "preprocess": {"height": 28, "width": 28, "resize_short_side": 28,
+        "mean": [127.5], "std": [127.5], "channels": 1}}"#;
+    let raw = Explainer::from_bytes(&read("any_size.onnx")).unwrap();
+    let why = raw.unavailable().into_iter().find(|(id, _)| *id == "grad-cam").map(|(_, why)| why);
+    println!("without a size, Grad-CAM: {why:?}");
+    let mut session = described("any_size", description, 40);
+    assert!(session.work().explainer.unavailable().is_empty());
+    every_method_runs(&mut session, "any_size");
+    let entry = zoo().into_iter().find(|e| e.name == "any_size").unwrap();
+    let top = session.work().classifier.classify_tensor(npy(&entry, "input"), 1).unwrap();
+    let logits = npy(&entry, "logits");
+    let best = logits.iter().enumerate().fold(0, |b, (i, &v)| if v > logits[[0, b]] { i } else { b });
+    assert_eq!(top[0].index, best);
 }

@@ -133,17 +133,23 @@ impl Model {
             input,
             outputs,
         };
-        // Optimise now for the common shape, so a broken model fails at load, not at first use.
-        let first_shape: Vec<usize> = model
-            .input
-            .shape
-            .iter()
-            .map(|d| match d {
-                Dim::Fixed(n) => *n,
-                Dim::Symbolic(_) => 1,
-            })
-            .collect();
-        model.plan(&first_shape)?;
+        // Optimise now for the common shape (a batch of 1), so a broken model fails at load, not
+        // at first use; a model whose other dimensions are open (an image of any size) waits for
+        // its first input.
+        let mut dims = model.input.shape.iter();
+        let batch = dims.next().map(|d| matches!(d, Dim::Fixed(_) | Dim::Symbolic(_)));
+        if batch.is_some() && dims.all(|d| matches!(d, Dim::Fixed(_))) {
+            let first_shape: Vec<usize> = model
+                .input
+                .shape
+                .iter()
+                .map(|d| match d {
+                    Dim::Fixed(n) => *n,
+                    Dim::Symbolic(_) => 1,
+                })
+                .collect();
+            model.plan(&first_shape)?;
+        }
         Ok(model)
     }
 

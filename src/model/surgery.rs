@@ -37,9 +37,10 @@ pub struct Surgery {
     pub mask_from_ids: Option<(String, i64)>,
     /// i64 inputs computed instead as zeros shaped like `float_input` (BERT's token types).
     pub zeros_like_ids: Vec<String>,
-    /// The length `float_input`'s second axis is fixed to (a sentence's tokens), so that only
-    /// the batch is left symbolic: tract cannot flatten a shape with two symbols in it.
-    pub length: Option<usize>,
+    /// Input axes fixed to a size (`(input, axis, size)`): a sentence's length, an image's
+    /// height and width, so that only the batch is left symbolic (tract cannot flatten a shape
+    /// with two symbols in it, nor plan a convolution for an image of any size).
+    pub fixed: Vec<(String, usize, usize)>,
     /// An inner tensor that becomes the (f32) input, with its shape; `None` for a symbolic
     /// dimension (the batch).
     pub cut_at: Option<(String, Vec<Option<usize>>)>,
@@ -71,9 +72,7 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
     if let Some(name) = &surgery.float_input {
         let input = input_mut(graph, name)?;
         set_elem_type(input, DataType::Float)?;
-        if let Some(length) = surgery.length {
-            set_dim(input, 1, length)?;
-        }
+
         let integer = format!("{name}_as_int64");
         rename_uses(graph, name, &integer);
         let mut entrance = vec![cast(&format!("{name}_cast"), name, &integer, DataType::Int64)];
@@ -105,6 +104,10 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
         graph.node.splice(0..0, entrance);
     } else if surgery.mask_from_ids.is_some() || !surgery.zeros_like_ids.is_empty() {
         return Err(Error::ModelPrepare("a mask or token types are derived from ids fed as f32".into()));
+    }
+
+    for (name, axis, size) in &surgery.fixed {
+        set_dim(input_mut(graph, name)?, *axis, *size)?;
     }
 
     if let Some(name) = &surgery.channels_first {

@@ -118,7 +118,7 @@ fn reading_surgery(config: &TextModelConfig) -> Surgery {
         float_input: Some(config.inputs.input_ids.clone()),
         mask_from_ids: Some((config.inputs.attention_mask.clone(), i64::from(config.special_tokens.pad))),
         zeros_like_ids: config.inputs.token_type_ids.iter().cloned().collect(),
-        length: Some(config.max_length),
+        fixed: vec![(config.inputs.input_ids.clone(), 1, config.max_length)],
         ..Surgery::default()
     }
 }

@@ -150,6 +150,7 @@ MODELS = {
     "batch1": (Grey, (1, 1, 28, 28), "fixed", 13, "a batch fixed at 1 (no dynamic axes)"),
     "probabilities": (lambda: Probabilities(Grey()), (1, 1, 28, 28), "torchscript", 13,
                       "softmax probabilities as the output"),
+    "any_size": (Grey, (1, 1, 28, 28), "any-size", 13, "height and width left open (dynamic axes)"),
 }
 
 
@@ -157,6 +158,10 @@ def export(model, x, path, exporter, opset):
     common = dict(input_names=["input"], output_names=["logits"], opset_version=opset)
     if exporter == "dynamo":
         torch.onnx.export(model, (x,), str(path), dynamo=True, external_data=False, **common)
+    elif exporter == "any-size":
+        torch.onnx.export(model, (x,), str(path), dynamo=False,
+                          dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch"}},
+                          **common)
     elif exporter == "fixed":
         torch.onnx.export(model, (x,), str(path), dynamo=False, **common)
     else:
