@@ -111,3 +111,29 @@ fn inspection_names_what_the_page_cannot_take() {
     assert!(inspect(&read("random_bytes.onnx")).is_err());
     assert!(inspect(&read("valid.onnx")).unwrap().refusal.is_none());
 }
+
+/// Every input with which the fuzzer (`fuzz/`, afl.rs) crashed or hung the model loader or the
+/// gradient engine's setup: each is now refused with a message (or, where it is a model Glimpse
+/// can run, loaded), and none panics. The test profile checks overflow and debug assertions, as
+/// the fuzzer's build did.
+#[test]
+fn every_input_that_crashed_the_fuzzer_is_refused_or_loaded() {
+    let root = format!("{}/tests/data/fuzz", env!("CARGO_MANIFEST_DIR"));
+    let mut seen = 0;
+    for target in ["model", "gradients"] {
+        let mut files: Vec<_> =
+            std::fs::read_dir(format!("{root}/{target}")).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for path in files {
+            let bytes = std::fs::read(&path).unwrap();
+            eprintln!("{}", path.display());
+            let _ = inspect(&bytes);
+            let _ = glimpse::grad::GradModel::from_bytes(&bytes, &[]);
+            if let Err(e) = Explainer::from_bytes(&bytes) {
+                assert!(!e.to_string().is_empty(), "{}", path.display());
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 100, "{seen} inputs");
+}

@@ -132,13 +132,20 @@ fn structure(graph: &pb::GraphProto) -> Result<()> {
 /// Every weight holds as many numbers as its shape says, and the float ones are finite.
 fn weights(graph: &pb::GraphProto) -> Result<()> {
     use pb::tensor_proto::{DataLocation, DataType};
-    for tensor in &graph.initializer {
+    let constants = graph.node.iter().flat_map(|n| &n.attribute).flat_map(|a| a.t.iter().chain(&a.tensors));
+    for tensor in graph.initializer.iter().chain(constants) {
         if tensor.data_location == Some(DataLocation::External as i32) {
             continue; // refused by the loader, naming the file
         }
         if let Some(bad) = tensor.dims.iter().find(|&&d| d < 0) {
             return Err(Error::ModelPrepare(format!(
                 "weight {} declares a dimension of {bad}.",
+                tensor.name
+            )));
+        }
+        if tensor.data_type == DataType::String as i32 {
+            return Err(Error::ModelPrepare(format!(
+                "weight {} holds strings; Glimpse reads models of numbers.",
                 tensor.name
             )));
         }
@@ -211,7 +218,7 @@ fn input_sizes(graph: &pb::GraphProto) -> Result<()> {
             _ => 1,
         });
         let dims: Vec<i64> = dims.collect();
-        if let Some(bad) = dims.iter().find(|&&d| d < 0) {
+        if let Some(bad) = dims.iter().find(|&&d| d <= 0) {
             return Err(Error::ModelPrepare(format!("input {} declares a dimension of {bad}.", input.name)));
         }
         if elements(&dims) > MAX_ELEMENTS {
@@ -235,6 +242,8 @@ fn graph_attributes(graph: &pb::GraphProto) -> Result<()> {
         node_attributes(node, graph, index)?;
         let check = Check { node, index };
         check.axis_within(&ranks)?;
+        check.axes(graph)?;
+        check.input_rank(&ranks, graph)?;
         check.constant_shape(graph)?;
         for attribute in &node.attribute {
             for nested in attribute.g.iter().chain(&attribute.graphs) {
@@ -251,10 +260,12 @@ fn node_attributes(node: &pb::NodeProto, graph: &pb::GraphProto, index: usize) -
         "Conv" | "ConvTranspose" | "ConvInteger" | "QLinearConv" | "MaxPool" | "AveragePool" | "LpPool"
         | "MaxUnpool" => check.window(),
         "Transpose" => check.permutation(),
-        "Split" => check.each("split", "a size", |v| v >= 0),
+        "Split" => check.split(graph),
         "DepthToSpace" | "SpaceToDepth" => check.positive("blocksize"),
         "LRN" => check.positive("size"),
         "Slice" => check.slice_steps(graph),
+        "Pad" => check.pads(graph),
+        "Resize" | "Upsample" => check.scales(graph),
         "Gather" => check.gather_indices(graph),
         _ => Ok(()),
     }
@@ -378,10 +389,23 @@ impl Check<'_> {
 
     /// Slice's steps (an input since opset 10) must not be 0, when they are a constant.
     fn slice_steps(&self, graph: &pb::GraphProto) -> Result<()> {
+        for (at, what) in [(1, "starts"), (2, "ends"), (3, "axes"), (4, "steps")] {
+            let Some(name) = self.node.input.get(at).filter(|n| !n.is_empty()) else { continue };
+            if constant_tensor(graph, name).is_some_and(|t| {
+                ![pb::tensor_proto::DataType::Int64 as i32, pb::tensor_proto::DataType::Int32 as i32]
+                    .contains(&t.data_type)
+            }) {
+                return self.fail(format!("its {what} are not integers"));
+            }
+        }
         let Some(name) = self.node.input.get(4).filter(|n| !n.is_empty()) else { return Ok(()) };
         let Some(steps) = constant_ints(graph, name) else { return Ok(()) };
         if steps.contains(&0) {
             return self.fail(format!("its steps are {steps:?}, and a step of 0 never ends"));
+        }
+        if steps.iter().any(|s| s.abs() > MAX_WINDOW) {
+            return self
+                .fail(format!("its steps are {steps:?}; each must be at most {MAX_WINDOW} either way"));
         }
         Ok(())
     }
@@ -445,6 +469,17 @@ fn ranks(graph: &pb::GraphProto) -> HashMap<&str, usize> {
                 known.and_then(|k| k.into_iter().max())
             }
             "Flatten" | "Gemm" => Some(2),
+            op @ ("Squeeze" | "Unsqueeze") => {
+                let axes =
+                    node.attribute.iter().find(|a| a.name == "axes").map(|a| a.ints.len()).or_else(|| {
+                        node.input.get(1).and_then(|name| constant_ints(graph, name)).map(|a| a.len())
+                    });
+                match (rank_of(0), axes) {
+                    (Some(r), Some(n)) if op == "Unsqueeze" => Some(r + n),
+                    (Some(r), Some(n)) => r.checked_sub(n),
+                    _ => None,
+                }
+            }
             "Reshape" => node.input.get(1).and_then(|shape| constant_ints(graph, shape)).map(|s| s.len()),
             "Constant" => node
                 .attribute
@@ -462,6 +497,109 @@ fn ranks(graph: &pb::GraphProto) -> HashMap<&str, usize> {
 }
 
 impl Check<'_> {
+    /// Every `axis` and `axes` a node has, as an attribute or a constant input (Squeeze,
+    /// Unsqueeze, the reductions, Slice), is a small number: tract loops to it or indexes by it.
+    fn axes(&self, graph: &pb::GraphProto) -> Result<()> {
+        let small = |v: i64| (-(MAX_RANK as i64)..=MAX_RANK as i64).contains(&v);
+        if let Some(axis) = self.int("axis").filter(|&a| !small(a)) {
+            return self.fail(format!("axis is {axis}; at most {MAX_RANK} axes make sense"));
+        }
+        self.each("axes", &format!("from −{MAX_RANK} to {MAX_RANK}"), small)?;
+        let input = match self.node.op_type.as_str() {
+            "Squeeze" | "Unsqueeze" | "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin"
+            | "ReduceProd" | "ReduceL1" | "ReduceL2" | "ReduceLogSum" | "ReduceLogSumExp"
+            | "ReduceSumSquare" => 1,
+            "Slice" => 3,
+            _ => return Ok(()),
+        };
+        let axes = self.node.input.get(input).and_then(|name| constant_ints(graph, name)).unwrap_or_default();
+        if let Some(bad) = axes.iter().find(|&&a| !small(a)) {
+            return self.fail(format!("its axes include {bad}; at most {MAX_RANK} axes make sense"));
+        }
+        Ok(())
+    }
+
+    /// The first input's rank, where it is known, is one the operator takes: a window over its
+    /// spatial axes, a normalisation over its channels.
+    fn input_rank(&self, ranks: &HashMap<&str, usize>, graph: &pb::GraphProto) -> Result<()> {
+        let Some(&rank) = self.node.input.first().and_then(|i| ranks.get(i.as_str())) else { return Ok(()) };
+        match self.node.op_type.as_str() {
+            // Squeeze's axes are the input's, Unsqueeze's the output's.
+            op @ ("Squeeze" | "Unsqueeze") => {
+                let axes = self
+                    .ints("axes")
+                    .map(<[i64]>::to_vec)
+                    .or_else(|| self.node.input.get(1).and_then(|name| constant_ints(graph, name)))
+                    .unwrap_or_default();
+                let out = if op == "Unsqueeze" { rank + axes.len() } else { rank } as i64;
+                match axes.iter().find(|&&a| a < -out || a >= out) {
+                    Some(bad) => self.fail(format!("axis {bad} is outside the {out} axes it has")),
+                    None => Ok(()),
+                }
+            }
+            "Conv" | "ConvTranspose" | "MaxPool" | "AveragePool" | "LpPool" => {
+                if let Some(kernel) = self.ints("kernel_shape").filter(|k| k.len() + 2 != rank) {
+                    return self.fail(format!(
+                        "its kernel has {} axes for a {rank}-dimensional input (batch, channels and {} more)",
+                        kernel.len(),
+                        rank.saturating_sub(2)
+                    ));
+                }
+                Ok(())
+            }
+            "BatchNormalization" | "InstanceNormalization" | "GlobalAveragePool" | "GlobalMaxPool"
+                if rank < 2 =>
+            {
+                self.fail(format!("its input has {rank} axis; it needs a batch and channels"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Pad's amounts (an attribute before opset 11, then a constant input) are from 0 to
+    /// [`MAX_PAD`].
+    fn pads(&self, graph: &pb::GraphProto) -> Result<()> {
+        self.each("pads", &format!("from 0 to {MAX_PAD}"), |v| (0..=MAX_PAD).contains(&v))?;
+        let pads = self.node.input.get(1).and_then(|name| constant_ints(graph, name)).unwrap_or_default();
+        if pads.len() > 2 * MAX_RANK || pads.iter().any(|v| !(0..=MAX_PAD).contains(v)) {
+            return self.fail(format!("its pads are {pads:?}, and each must be from 0 to {MAX_PAD}"));
+        }
+        Ok(())
+    }
+
+    /// Resize's constant scales are positive and finite, its sizes positive.
+    fn scales(&self, graph: &pb::GraphProto) -> Result<()> {
+        let scales = self.node.input.get(2).and_then(|name| constant_floats(graph, name)).unwrap_or_default();
+        if scales.iter().any(|s| !(s.is_finite() && *s > 0.0 && *s <= MAX_WINDOW as f32)) {
+            return self.fail(format!(
+                "its scales are {scales:?}, and each must be positive and at most {MAX_WINDOW}"
+            ));
+        }
+        let sizes = self.node.input.get(3).and_then(|name| constant_ints(graph, name)).unwrap_or_default();
+        if sizes.iter().any(|&s| s <= 0) || elements(&sizes) > MAX_ELEMENTS {
+            return self.fail(format!("its sizes are {sizes:?}: each must be positive, and all of them at most {MAX_ELEMENTS} numbers"));
+        }
+        Ok(())
+    }
+
+    /// Split's sizes (an attribute, or a constant input since opset 13) are non-negative, one
+    /// per output.
+    fn split(&self, graph: &pb::GraphProto) -> Result<()> {
+        self.each("split", "a size", |v| v >= 0)?;
+        let sizes = self.ints("split").map(<[i64]>::to_vec).or_else(|| {
+            self.node.input.get(1).filter(|n| !n.is_empty()).and_then(|name| constant_ints(graph, name))
+        });
+        match sizes {
+            Some(sizes) if sizes.iter().any(|&s| s < 0) => {
+                self.fail(format!("its sizes are {sizes:?}, and none may be negative"))
+            }
+            Some(sizes) if sizes.len() != self.node.output.len() => {
+                self.fail(format!("it has {} sizes for {} outputs", sizes.len(), self.node.output.len()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// An axis attribute inside its input's rank, where the rank is known: tract indexes by it
     /// before it checks (Flatten's, at least).
     fn axis_within(&self, ranks: &HashMap<&str, usize>) -> Result<()> {
@@ -521,15 +659,36 @@ impl Check<'_> {
     }
 }
 
+/// The tensor named `name` when it is a constant: an initializer or a `Constant` node's value.
+fn constant_tensor<'g>(graph: &'g pb::GraphProto, name: &str) -> Option<&'g pb::TensorProto> {
+    let from_node = || {
+        graph
+            .node
+            .iter()
+            .filter(|n| n.op_type == "Constant" && n.output.first().is_some_and(|o| o == name))
+            .find_map(|n| n.attribute.iter().find(|a| a.name == "value").and_then(|a| a.t.as_ref()))
+    };
+    graph.initializer.iter().find(|t| t.name == name).or_else(from_node)
+}
+
+/// The values of a constant f32 tensor (an initializer or a `Constant` node), if it is one.
+fn constant_floats(graph: &pb::GraphProto, name: &str) -> Option<Vec<f32>> {
+    let tensor = constant_tensor(graph, name)?;
+    if tensor.data_type != pb::tensor_proto::DataType::Float as i32 {
+        return None;
+    }
+    if !tensor.float_data.is_empty() {
+        return Some(tensor.float_data.clone());
+    }
+    Some(
+        tensor.raw_data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect(),
+    )
+}
+
 /// The values of a small constant integer tensor (an initializer or a `Constant` node), if it
 /// is one.
 fn constant_ints(graph: &pb::GraphProto, name: &str) -> Option<Vec<i64>> {
-    let from_node = graph
-        .node
-        .iter()
-        .filter(|n| n.op_type == "Constant" && n.output.first().is_some_and(|o| o == name))
-        .find_map(|n| n.attribute.iter().find(|a| a.name == "value").and_then(|a| a.t.as_ref()));
-    let tensor = graph.initializer.iter().find(|t| t.name == name).or(from_node)?;
+    let tensor = constant_tensor(graph, name)?;
     if !tensor.int64_data.is_empty() {
         return Some(tensor.int64_data.clone());
     }

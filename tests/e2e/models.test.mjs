@@ -185,6 +185,21 @@ test('malformed models each get their message, and the page carries on with its 
   await classifyChelsea(page);
   assert.match((await topFive(page))[0].label, /cat/);
   assert.equal(await page.$eval('#model-select', (s) => s.value), 'bundled');
+
+  // A model some methods cannot run on (SqueezeNet's classifier is a convolution, not global
+  // pooling then a linear layer, so CAM does not apply): the page lists it with why, unticked.
+  await bring(page, [path.join(ZOO, 'squeezenet.onnx')]);
+  await page.waitForSelector('#bring-form:not([hidden])');
+  await page.click('#bring-form button[type="submit"]');
+  await page.waitForFunction(() => document.getElementById('model-name').textContent.includes('squeezenet'),
+    null, { timeout: READY_TIMEOUT });
+  const refused = await page.$$eval('#methods-unavailable li', (items) => items.map((i) => [i.dataset.method, i.textContent]));
+  assert.deepEqual(refused.map(([id]) => id), ['cam']);
+  assert.match(refused[0][1], /CAM: .+/);
+  assert.ok(await page.$eval('.methods input[value="cam"]', (box) => box.disabled && !box.checked));
+  await page.click('#model-remove');
+  await page.waitForFunction(() => document.getElementById('model-name').textContent.includes('EfficientNet-Lite0'),
+    null, { timeout: READY_TIMEOUT });
   assert.deepEqual(problems, []);
   await page.close();
 });
