@@ -26,10 +26,10 @@ pub(crate) fn attributes(model: &pb::ModelProto) -> Result<()> {
     let graph = model.graph.as_ref().ok_or_else(|| Error::NotOnnx("the file holds no graph".into()))?;
     opset(model)?;
     structure(graph)?;
-    outputs_made(graph)?;
+    outputs_made(graph, &HashSet::new())?;
     input_sizes(graph)?;
     weights(graph)?;
-    graph_attributes(graph)
+    graph_attributes(graph, &HashSet::new())
 }
 
 /// The newest ONNX operator set Glimpse reads (ONNX 1.20's).
@@ -187,22 +187,27 @@ fn weights(graph: &pb::GraphProto) -> Result<()> {
 }
 
 /// Every graph output is made by a node, or is an input or a weight.
-fn outputs_made(graph: &pb::GraphProto) -> Result<()> {
-    let made: HashSet<&str> = graph
-        .node
-        .iter()
-        .flat_map(|n| n.output.iter())
-        .chain(graph.input.iter().map(|i| &i.name))
-        .chain(graph.initializer.iter().map(|t| &t.name))
-        .map(String::as_str)
-        .collect();
-    match graph.output.iter().find(|o| !made.contains(o.name.as_str())) {
+fn outputs_made(graph: &pb::GraphProto, outer: &HashSet<&str>) -> Result<()> {
+    let made = names(graph);
+    match graph.output.iter().find(|o| !made.contains(o.name.as_str()) && !outer.contains(o.name.as_str())) {
         Some(output) => Err(Error::ModelPrepare(format!(
             "output {} is made by no node of the graph, nor is it an input or a weight.",
             output.name
         ))),
         None => Ok(()),
     }
+}
+
+/// The tensors a graph makes or is given.
+fn names(graph: &pb::GraphProto) -> HashSet<&str> {
+    graph
+        .node
+        .iter()
+        .flat_map(|n| n.output.iter())
+        .chain(graph.input.iter().map(|i| &i.name))
+        .chain(graph.initializer.iter().map(|t| &t.name))
+        .map(String::as_str)
+        .collect()
 }
 
 /// No declared input asks for more than [`MAX_ELEMENTS`] (the batch counted as 1).
@@ -236,18 +241,26 @@ fn elements(dims: &[i64]) -> u64 {
     dims.iter().fold(1u64, |n, &d| n.saturating_mul(u64::try_from(d).unwrap_or(0)))
 }
 
-fn graph_attributes(graph: &pb::GraphProto) -> Result<()> {
+fn graph_attributes(graph: &pb::GraphProto, outer: &HashSet<&str>) -> Result<()> {
     let ranks = ranks(graph);
+    // A nested graph (an If's branches) may also read what encloses it.
+    let mut scope = names(graph);
+    scope.extend(outer.iter().copied());
     for (index, node) in graph.node.iter().enumerate() {
         node_attributes(node, graph, index)?;
         let check = Check { node, index };
         check.axis_within(&ranks)?;
         check.axes(graph)?;
         check.input_rank(&ranks, graph)?;
+        check.inputs(graph)?;
+        if node.op_type == "Gather" {
+            check.gather_indices(graph, &ranks)?;
+        }
         check.constant_shape(graph)?;
         for attribute in &node.attribute {
             for nested in attribute.g.iter().chain(&attribute.graphs) {
-                graph_attributes(nested)?;
+                outputs_made(nested, &scope)?;
+                graph_attributes(nested, &scope)?;
             }
         }
     }
@@ -266,7 +279,6 @@ fn node_attributes(node: &pb::NodeProto, graph: &pb::GraphProto, index: usize) -
         "Slice" => check.slice_steps(graph),
         "Pad" => check.pads(graph),
         "Resize" | "Upsample" => check.scales(graph),
-        "Gather" => check.gather_indices(graph),
         _ => Ok(()),
     }
 }
@@ -391,10 +403,7 @@ impl Check<'_> {
     fn slice_steps(&self, graph: &pb::GraphProto) -> Result<()> {
         for (at, what) in [(1, "starts"), (2, "ends"), (3, "axes"), (4, "steps")] {
             let Some(name) = self.node.input.get(at).filter(|n| !n.is_empty()) else { continue };
-            if constant_tensor(graph, name).is_some_and(|t| {
-                ![pb::tensor_proto::DataType::Int64 as i32, pb::tensor_proto::DataType::Int32 as i32]
-                    .contains(&t.data_type)
-            }) {
+            if constant_tensor(graph, name).is_some_and(|t| !is_integer(t)) {
                 return self.fail(format!("its {what} are not integers"));
             }
         }
@@ -462,7 +471,13 @@ fn ranks(graph: &pb::GraphProto) -> HashMap<&str, usize> {
             | "Pad"
             | "Resize"
             | "Softplus"
-            | "Reciprocal" => rank_of(0),
+            | "Reciprocal"
+            | "Concat" => rank_of(0),
+            "Shape" => Some(1),
+            "Gather" => {
+                rank_of(0).zip(rank_of(1)).and_then(|(data, indices)| (data + indices).checked_sub(1))
+            }
+            "MatMul" => rank_of(0).zip(rank_of(1)).map(|(a, b)| a.max(b)),
             "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Sum" | "Mean" | "Where" | "Equal"
             | "Less" | "Greater" => {
                 let known: Option<Vec<usize>> = (0..node.input.len()).map(rank_of).collect();
@@ -474,9 +489,16 @@ fn ranks(graph: &pb::GraphProto) -> HashMap<&str, usize> {
                     node.attribute.iter().find(|a| a.name == "axes").map(|a| a.ints.len()).or_else(|| {
                         node.input.get(1).and_then(|name| constant_ints(graph, name)).map(|a| a.len())
                     });
+                // A Squeeze without axes drops every axis of 1, which only a weight's dims tell.
+                let weight = || {
+                    let input = node.input.first()?;
+                    let dims = &graph.initializer.iter().find(|t| &t.name == input)?.dims;
+                    Some(dims.iter().filter(|&&d| d != 1).count())
+                };
                 match (rank_of(0), axes) {
                     (Some(r), Some(n)) if op == "Unsqueeze" => Some(r + n),
                     (Some(r), Some(n)) => r.checked_sub(n),
+                    (_, None) if op == "Squeeze" => weight(),
                     _ => None,
                 }
             }
@@ -489,8 +511,13 @@ fn ranks(graph: &pb::GraphProto) -> HashMap<&str, usize> {
                 .map(|t| t.dims.len()),
             _ => None,
         };
-        if let (Some(rank), Some(output)) = (rank, node.output.first()) {
-            ranks.insert(output, rank);
+        // Split's outputs all have its input's rank; every other operator here has one output.
+        let split = node.op_type == "Split";
+        let outputs = if split { node.output.as_slice() } else { node.output.get(..1).unwrap_or_default() };
+        if let Some(rank) = if split { rank_of(0) } else { rank } {
+            for output in outputs {
+                ranks.insert(output, rank);
+            }
         }
     }
     ranks
@@ -512,6 +539,11 @@ impl Check<'_> {
             "Slice" => 3,
             _ => return Ok(()),
         };
+        if let Some(name) = self.node.input.get(input).filter(|n| !n.is_empty()) {
+            if constant_tensor(graph, name).is_some_and(|t| !is_integer(t)) {
+                return self.fail("its axes are not integers (int64)".into());
+            }
+        }
         let axes = self.node.input.get(input).and_then(|name| constant_ints(graph, name)).unwrap_or_default();
         if let Some(bad) = axes.iter().find(|&&a| !small(a)) {
             return self.fail(format!("its axes include {bad}; at most {MAX_RANK} axes make sense"));
@@ -532,20 +564,43 @@ impl Check<'_> {
                     .or_else(|| self.node.input.get(1).and_then(|name| constant_ints(graph, name)))
                     .unwrap_or_default();
                 let out = if op == "Unsqueeze" { rank + axes.len() } else { rank } as i64;
-                match axes.iter().find(|&&a| a < -out || a >= out) {
-                    Some(bad) => self.fail(format!("axis {bad} is outside the {out} axes it has")),
-                    None => Ok(()),
+                if let Some(bad) = axes.iter().find(|&&a| a < -out || a >= out) {
+                    return self.fail(format!("axis {bad} is outside the {out} axes it has"));
                 }
-            }
-            "Conv" | "ConvTranspose" | "MaxPool" | "AveragePool" | "LpPool" => {
-                if let Some(kernel) = self.ints("kernel_shape").filter(|k| k.len() + 2 != rank) {
-                    return self.fail(format!(
-                        "its kernel has {} axes for a {rank}-dimensional input (batch, channels and {} more)",
-                        kernel.len(),
-                        rank.saturating_sub(2)
-                    ));
+                let mut seen: Vec<i64> = axes.iter().map(|&a| if a < 0 { a + out } else { a }).collect();
+                seen.sort_unstable();
+                if seen.windows(2).any(|w| w.first() == w.get(1)) {
+                    return self.fail(format!("its axes {axes:?} name an axis twice"));
                 }
                 Ok(())
+            }
+            "Conv" | "ConvTranspose" | "MaxPool" | "AveragePool" | "LpPool" => {
+                if rank < 3 {
+                    return self
+                        .fail(format!("its input has {rank} axes; it needs batch, channels and space"));
+                }
+                let spatial = rank - 2;
+                for (name, per_axis) in [("kernel_shape", 1), ("strides", 1), ("dilations", 1), ("pads", 2)] {
+                    if let Some(values) = self.ints(name).filter(|v| v.len() != per_axis * spatial) {
+                        return self.fail(format!(
+                            "{name} has {} entries for a {rank}-dimensional input (batch, channels and {spatial} more)",
+                            values.len()
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            op if op.starts_with("Reduce") => {
+                let axes = self
+                    .ints("axes")
+                    .map(<[i64]>::to_vec)
+                    .or_else(|| self.node.input.get(1).and_then(|name| constant_ints(graph, name)))
+                    .unwrap_or_default();
+                let r = rank as i64;
+                match axes.iter().find(|&&a| a < -r || a >= r) {
+                    Some(bad) => self.fail(format!("axis {bad} is outside its {rank}-dimensional input")),
+                    None => Ok(()),
+                }
             }
             "BatchNormalization" | "InstanceNormalization" | "GlobalAveragePool" | "GlobalMaxPool"
                 if rank < 2 =>
@@ -556,10 +611,54 @@ impl Check<'_> {
         }
     }
 
+    /// The node has the inputs its operator needs (tract indexes them), and a `Pow` does not
+    /// raise what a `Cast` made other than floats (tract finds no common type for a shape's
+    /// integers and a float exponent).
+    fn inputs(&self, graph: &pb::GraphProto) -> Result<()> {
+        let needed = match self.node.op_type.as_str() {
+            "Constant" | "RandomNormal" | "RandomUniform" | "EyeLike" => 0,
+            "Where" => 3,
+            "BatchNormalization" => 5,
+            "InstanceNormalization" => 3,
+            "Add" | "Sub" | "Mul" | "Div" | "Pow" | "MatMul" | "Gemm" | "Conv" | "ConvTranspose"
+            | "Gather" | "Equal" | "Less" | "Greater" | "And" | "Or" | "PRelu" | "Expand" | "Tile"
+            | "Reshape" | "LayerNormalization" => 2,
+            _ => 1,
+        };
+        let present = self.node.input.iter().take(needed).filter(|i| !i.is_empty()).count();
+        if present < needed {
+            return self.fail(format!("it has {present} of the {needed} inputs it needs"));
+        }
+        if self.node.op_type == "Pow" {
+            use pb::tensor_proto::DataType;
+            let floats =
+                [DataType::Float, DataType::Double, DataType::Float16, DataType::Bfloat16].map(|t| t as i64);
+            let cast_to_other = self.node.input.iter().any(|input| {
+                graph.node.iter().any(|n| {
+                    n.op_type == "Cast"
+                        && n.output.first() == Some(input)
+                        && !floats.contains(&n.attribute.iter().find(|a| a.name == "to").map_or(0, |a| a.i))
+                })
+            });
+            if cast_to_other {
+                return self.fail(
+                    "it raises integers, booleans or strings made by a Cast to a power, which tract cannot"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Pad's amounts (an attribute before opset 11, then a constant input) are from 0 to
     /// [`MAX_PAD`].
     fn pads(&self, graph: &pb::GraphProto) -> Result<()> {
         self.each("pads", &format!("from 0 to {MAX_PAD}"), |v| (0..=MAX_PAD).contains(&v))?;
+        if let Some(name) = self.node.input.get(1).filter(|n| !n.is_empty()) {
+            if constant_tensor(graph, name).is_some_and(|t| !is_integer(t)) {
+                return self.fail("its pads are not integers (int64)".into());
+            }
+        }
         let pads = self.node.input.get(1).and_then(|name| constant_ints(graph, name)).unwrap_or_default();
         if pads.len() > 2 * MAX_RANK || pads.iter().any(|v| !(0..=MAX_PAD).contains(v)) {
             return self.fail(format!("its pads are {pads:?}, and each must be from 0 to {MAX_PAD}"));
@@ -567,8 +666,15 @@ impl Check<'_> {
         Ok(())
     }
 
-    /// Resize's constant scales are positive and finite, its sizes positive.
+    /// Resize's constant scales are positive and finite, its sizes positive; an input it leaves
+    /// out is an empty tensor, not an empty name (tract counts the inputs it is given).
     fn scales(&self, graph: &pb::GraphProto) -> Result<()> {
+        let last = self.node.input.iter().rposition(|i| !i.is_empty()).unwrap_or(0);
+        if self.node.input.iter().take(last).any(String::is_empty) {
+            return self.fail(
+                "it leaves out an input by an empty name before one it gives: give an empty tensor".into(),
+            );
+        }
         let scales = self.node.input.get(2).and_then(|name| constant_floats(graph, name)).unwrap_or_default();
         if scales.iter().any(|s| !(s.is_finite() && *s > 0.0 && *s <= MAX_WINDOW as f32)) {
             return self.fail(format!(
@@ -609,9 +715,8 @@ impl Check<'_> {
         // Flatten's axis may be the rank itself (everything in the first factor).
         let top = match self.node.op_type.as_str() {
             "Flatten" => rank,
-            "Softmax" | "LogSoftmax" | "Hardmax" | "Concat" | "Gather" | "Split" | "ArgMax" | "ArgMin" => {
-                rank - 1
-            }
+            "Softmax" | "LogSoftmax" | "Hardmax" | "Concat" | "Gather" | "Split" | "ArgMax" | "ArgMin"
+            | "LayerNormalization" => rank - 1,
             _ => return Ok(()),
         };
         if axis < -rank || axis > top {
@@ -637,11 +742,21 @@ impl Check<'_> {
     }
 
     /// Gather's constant indices must fall inside a constant input's axis.
-    fn gather_indices(&self, graph: &pb::GraphProto) -> Result<()> {
+    fn gather_indices(&self, graph: &pb::GraphProto, ranks: &HashMap<&str, usize>) -> Result<()> {
         let (Some(data), Some(indices)) = (self.node.input.first(), self.node.input.get(1)) else {
             return Ok(());
         };
-        let Some(dims) = graph.initializer.iter().find(|t| &t.name == data).map(|t| &t.dims) else {
+        // The data's dims: a weight's, or a Shape's output (as many entries as its input's rank).
+        let of_shape = graph
+            .node
+            .iter()
+            .find(|n| n.op_type == "Shape" && n.output.first() == Some(data))
+            .and_then(|n| n.input.first())
+            .and_then(|input| ranks.get(input.as_str()))
+            .map(|&rank| vec![rank as i64]);
+        let Some(dims) =
+            graph.initializer.iter().find(|t| &t.name == data).map(|t| t.dims.clone()).or(of_shape)
+        else {
             return Ok(());
         };
         let Some(indices) = constant_ints(graph, indices) else { return Ok(()) };
@@ -657,6 +772,12 @@ impl Check<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a constant holds int64 or int32, the integers ONNX gives axes, shapes and indices in.
+fn is_integer(tensor: &pb::TensorProto) -> bool {
+    [pb::tensor_proto::DataType::Int64 as i32, pb::tensor_proto::DataType::Int32 as i32]
+        .contains(&tensor.data_type)
 }
 
 /// The tensor named `name` when it is a constant: an initializer or a `Constant` node's value.
@@ -718,6 +839,7 @@ mod tests {
         pb::NodeProto {
             name: "n".into(),
             op_type: op.into(),
+            input: vec!["x".into(), "w".into()],
             attribute: attributes
                 .iter()
                 .map(|(name, ints)| pb::AttributeProto {
@@ -732,7 +854,7 @@ mod tests {
 
     fn check(node: pb::NodeProto) -> Result<()> {
         let graph = pb::GraphProto { node: vec![node], ..Default::default() };
-        graph_attributes(&graph)
+        graph_attributes(&graph, &HashSet::new())
     }
 
     #[test]
@@ -774,9 +896,9 @@ mod tests {
             initializer: vec![int64("table", vec![3, 2], vec![0; 6]), int64("indices", vec![1], vec![index])],
             ..Default::default()
         };
-        assert!(graph_attributes(&graph(2)).is_ok());
-        assert!(graph_attributes(&graph(-3)).is_ok());
-        let error = graph_attributes(&graph(3)).unwrap_err().to_string();
+        assert!(graph_attributes(&graph(2), &HashSet::new()).is_ok());
+        assert!(graph_attributes(&graph(-3), &HashSet::new()).is_ok());
+        let error = graph_attributes(&graph(3), &HashSet::new()).unwrap_err().to_string();
         assert!(error.contains("index 3 is outside the 3 entries of axis 0"), "{error}");
     }
 
@@ -792,6 +914,6 @@ mod tests {
             ..Default::default()
         };
         let graph = pb::GraphProto { node: vec![slice], initializer: vec![steps], ..Default::default() };
-        assert!(graph_attributes(&graph).unwrap_err().to_string().contains("a step of 0"));
+        assert!(graph_attributes(&graph, &HashSet::new()).unwrap_err().to_string().contains("a step of 0"));
     }
 }
