@@ -29,7 +29,27 @@ pub(crate) fn attributes(model: &pb::ModelProto) -> Result<()> {
     outputs_made(graph, &HashSet::new())?;
     input_sizes(graph)?;
     weights(graph)?;
+    old_resize(graph, model)?;
     graph_attributes(graph, &HashSet::new())
+}
+
+/// Before opset 13, Resize's roi is not optional: tract counts the inputs it is given, so one
+/// left out by an empty name shifts the scales out of place.
+fn old_resize(graph: &pb::GraphProto, model: &pb::ModelProto) -> Result<()> {
+    let default = model.opset_import.iter().filter(|o| o.domain.is_empty() || o.domain == "ai.onnx");
+    if default.map(|o| o.version).max().is_some_and(|v| v >= 13) {
+        return Ok(());
+    }
+    for (index, node) in graph.node.iter().enumerate().filter(|(_, n)| n.op_type == "Resize") {
+        let last = node.input.iter().rposition(|i| !i.is_empty()).unwrap_or(0);
+        if node.input.iter().take(last).any(String::is_empty) {
+            return Check { node, index }.fail(
+                "before opset 13 it needs every input up to its scales: give an empty tensor for the roi"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The newest ONNX operator set Glimpse reads (ONNX 1.20's).
@@ -666,15 +686,8 @@ impl Check<'_> {
         Ok(())
     }
 
-    /// Resize's constant scales are positive and finite, its sizes positive; an input it leaves
-    /// out is an empty tensor, not an empty name (tract counts the inputs it is given).
+    /// Resize's constant scales are positive and finite, its sizes positive.
     fn scales(&self, graph: &pb::GraphProto) -> Result<()> {
-        let last = self.node.input.iter().rposition(|i| !i.is_empty()).unwrap_or(0);
-        if self.node.input.iter().take(last).any(String::is_empty) {
-            return self.fail(
-                "it leaves out an input by an empty name before one it gives: give an empty tensor".into(),
-            );
-        }
         let scales = self.node.input.get(2).and_then(|name| constant_floats(graph, name)).unwrap_or_default();
         if scales.iter().any(|s| !(s.is_finite() && *s > 0.0 && *s <= MAX_WINDOW as f32)) {
             return self.fail(format!(
