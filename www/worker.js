@@ -88,17 +88,9 @@ self.onmessage = async ({ data }) => {
  * go to the session of the request's mode.
  */
 const VERBS = {
-  'load-model': async (data, progress) => {
-    const attempt = loadModel(data, progress);
-    const previous = playgroundReady;
-    // Until it has loaded, requests wait for it; if it fails, the model before it stays.
-    playgroundReady = attempt.catch((error) => {
-      playgroundReady = previous;
-      if (!previous) throw error;
-      return previous;
-    });
-    return [await attempt];
-  },
+  'load-model': async (data, progress) => [
+    await replacing(loadModel(data, progress), playgroundReady, (ready) => { playgroundReady = ready; }),
+  ],
   'inspect-model': async (data) => {
     await wasmReady;
     return [inspectModel(data.onnx)];
@@ -111,17 +103,9 @@ const VERBS = {
     await wasmReady;
     return [checkDescription(new TextEncoder().encode(data.json), data.kind ?? 'image')];
   },
-  'load-text-model': async (data, progress) => {
-    const attempt = loadTextModel(data, progress);
-    const previous = textReady;
-    // As for images: if it fails, the model before it stays.
-    textReady = attempt.catch((error) => {
-      textReady = previous;
-      if (!previous) throw error;
-      return previous;
-    });
-    return [await attempt];
-  },
+  'load-text-model': async (data, progress) => [
+    await replacing(loadTextModel(data, progress), textReady, (ready) => { textReady = ready; }),
+  ],
   classify: async (data, progress) => {
     const model = await session('image');
     const { pixels, width, height } = await decode(data.image, progress);
@@ -204,6 +188,20 @@ const VERBS = {
     return [bar, [bar.buffer]];
   },
 };
+
+/**
+ * A model loading (`attempt`) in place of the one `previous` loaded: until it has loaded,
+ * requests wait for it (`setReady` stores what they wait on); if it fails, the model before it
+ * stays. Resolves or rejects as `attempt` does.
+ */
+function replacing(attempt, previous, setReady) {
+  setReady(attempt.catch((error) => {
+    setReady(previous);
+    if (!previous) throw error;
+    return previous;
+  }));
+  return attempt;
+}
 
 /** The loaded session of a mode: the image playground, or the text one. */
 async function session(mode) {

@@ -36,8 +36,7 @@ pub(crate) fn attributes(model: &pb::ModelProto) -> Result<()> {
 /// Before opset 13, Resize's roi is not optional: tract counts the inputs it is given, so one
 /// left out by an empty name shifts the scales out of place.
 fn old_resize(graph: &pb::GraphProto, model: &pb::ModelProto) -> Result<()> {
-    let default = model.opset_import.iter().filter(|o| o.domain.is_empty() || o.domain == "ai.onnx");
-    if default.map(|o| o.version).max().is_some_and(|v| v >= 13) {
+    if super::default_opset(model).is_some_and(|v| v >= 13) {
         return Ok(());
     }
     for (index, node) in graph.node.iter().enumerate().filter(|(_, n)| n.op_type == "Resize") {
@@ -56,8 +55,7 @@ fn old_resize(graph: &pb::GraphProto, model: &pb::ModelProto) -> Result<()> {
 const MAX_OPSET: i64 = 25;
 
 fn opset(model: &pb::ModelProto) -> Result<()> {
-    let default = model.opset_import.iter().filter(|o| o.domain.is_empty() || o.domain == "ai.onnx");
-    match default.map(|o| o.version).find(|&v| !(1..=MAX_OPSET).contains(&v)) {
+    match super::default_opset(model).filter(|v| !(1..=MAX_OPSET).contains(v)) {
         Some(version) => Err(Error::ModelPrepare(format!(
             "it declares ONNX opset {version}; Glimpse reads opsets 1 to {MAX_OPSET}: export with an opset in \
              that range (torch.onnx.export(..., opset_version=17))."
@@ -72,13 +70,6 @@ fn structure(graph: &pb::GraphProto) -> Result<()> {
     if graph.output.is_empty() {
         return Err(Error::ModelPrepare("the graph has no output.".into()));
     }
-    let named = |index: usize, node: &pb::NodeProto| {
-        if node.name.is_empty() {
-            format!("#{}", index + 1)
-        } else {
-            node.name.clone()
-        }
-    };
     let given: HashSet<&str> = graph
         .input
         .iter()
@@ -89,11 +80,8 @@ fn structure(graph: &pb::GraphProto) -> Result<()> {
     for (index, node) in graph.node.iter().enumerate() {
         for output in node.output.iter().filter(|o| !o.is_empty()) {
             if maker.insert(output, index).is_some() || given.contains(output.as_str()) {
-                return Err(Error::ModelPrepare(format!(
-                    "node {} ({}): its output {output} is also made elsewhere in the graph.",
-                    named(index, node),
-                    node.op_type
-                )));
+                return Check { node, index }
+                    .fail(format!("its output {output} is also made elsewhere in the graph"));
             }
         }
     }
@@ -103,11 +91,9 @@ fn structure(graph: &pb::GraphProto) -> Result<()> {
             .iter()
             .find(|i| !i.is_empty() && !given.contains(i.as_str()) && !maker.contains_key(i.as_str()))
         {
-            return Err(Error::ModelPrepare(format!(
-                "node {} ({}): its input {missing} is made by no node, and is neither an input nor a weight.",
-                named(index, node),
-                node.op_type
-            )));
+            return Check { node, index }.fail(format!(
+                "its input {missing} is made by no node, and is neither an input nor a weight"
+            ));
         }
     }
     // Kahn's order: a node is ready once every node that makes its inputs is.
@@ -139,11 +125,8 @@ fn structure(graph: &pb::GraphProto) -> Result<()> {
     if done < graph.node.len() {
         let stuck = waiting.iter().position(|&w| w > 0).unwrap_or(0);
         if let Some(node) = graph.node.get(stuck) {
-            return Err(Error::ModelPrepare(format!(
-                "node {} ({}) depends on its own output, through a cycle in the graph.",
-                named(stuck, node),
-                node.op_type
-            )));
+            return Check { node, index: stuck }
+                .fail("it depends on its own output, through a cycle in the graph".into());
         }
     }
     Ok(())

@@ -133,11 +133,7 @@ impl Graph {
         let inputs =
             graph.input.iter().map(|i| i.name.clone()).filter(|name| !constants.contains_key(name)).collect();
         let outputs = graph.output.iter().map(|o| o.name.clone()).collect();
-        let opset = proto
-            .opset_import
-            .iter()
-            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
-            .map_or(1, |o| o.version);
+        let opset = super::default_opset(&proto).unwrap_or(1);
         Ok(Graph { inputs, outputs, nodes, constants, opset })
     }
 }

@@ -89,12 +89,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
         .proto_model_for_read(&mut reader)
         .map_err(|e| Error::NotOnnx(crate::model::root_cause(&e)))?;
     let graph = model.graph.as_ref().ok_or_else(|| Error::NotOnnx("the file has no graph".into()))?;
-    let opset = model
-        .opset_import
-        .iter()
-        .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
-        .map(|o| o.version)
-        .max();
+    let opset = super::default_opset(&model);
     let initialised: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
     let inputs: Vec<Slot> =
         graph.input.iter().filter(|i| !initialised.contains(i.name.as_str())).map(slot).collect();

@@ -136,9 +136,7 @@ impl Model {
         // Optimise now for the common shape (a batch of 1), so a broken model fails at load, not
         // at first use; a model whose other dimensions are open (an image of any size) waits for
         // its first input.
-        let mut dims = model.input.shape.iter();
-        let batch = dims.next().map(|d| matches!(d, Dim::Fixed(_) | Dim::Symbolic(_)));
-        if batch.is_some() && dims.all(|d| matches!(d, Dim::Fixed(_))) {
+        if model.input.shape.iter().skip(1).all(|d| matches!(d, Dim::Fixed(_))) {
             let first_shape: Vec<usize> = model
                 .input
                 .shape
@@ -294,6 +292,17 @@ fn tensor_info(model: &TypedModel, outlet: OutletId) -> Result<TensorInfo> {
     let name =
         model.outlet_label(outlet).map(str::to_owned).unwrap_or_else(|| model.node(outlet.node).name.clone());
     Ok(TensorInfo { name, shape })
+}
+
+/// The ONNX operator set a model declares for the default domain (the newest, if it names
+/// several); `None` when it declares none.
+pub(crate) fn default_opset(model: &tract_onnx::pb::ModelProto) -> Option<i64> {
+    model
+        .opset_import
+        .iter()
+        .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map(|o| o.version)
+        .max()
 }
 
 /// Tract's shape analysis failed at a node: its name and ONNX operator, and the innermost
