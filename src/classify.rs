@@ -64,6 +64,7 @@ mod tests {
     fn top_k_ranks_and_labels() {
         let config = ModelConfig {
             name: "t".into(),
+            input: None,
             preprocess: Preprocess::rgb(1, 1, 1, [0.0; 3], [1.0; 3]),
             output: crate::config::Output::Logits,
             labels: vec!["a".into(), "b".into()],

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::inspect::inspect;
+use crate::model::inspect::{inspect, Kind};
 use crate::model::surgery::{operate, Surgery};
 use crate::model::Dim;
 
@@ -18,6 +18,10 @@ use crate::model::Dim;
 pub struct ModelConfig {
     /// Human-readable name, shown in the page.
     pub name: String,
+    /// Which of the model's inputs is the image, for a model with several; the others are held
+    /// at zero. Default: the one the inspection guesses (see [`crate::model::inspect::Kind`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     pub preprocess: Preprocess,
     /// What the model's output holds.
     #[serde(default)]
@@ -179,15 +183,32 @@ impl ModelConfig {
         Ok(())
     }
 
-    /// The model as Glimpse explains it: an image size the file leaves open fixed to the
-    /// description's, a channels-last input made to take channels first, an output of
-    /// probabilities made to give their logarithm (see [`Output`]); the file itself when none
-    /// applies.
+    /// The model as Glimpse explains it: the other inputs of a model with several held at
+    /// zero, an image size the file leaves open fixed to the description's, a channels-last
+    /// input made to take channels first, an output of probabilities made to give their
+    /// logarithm (see [`Output`]); the file itself when none applies.
     pub fn prepare<'a>(&self, onnx: &'a [u8]) -> Result<Cow<'a, [u8]>> {
         let channels_last = self.preprocess.layout == Layout::ChannelsLast;
         let probabilities = self.output == Output::Probabilities;
         let found = inspect(onnx)?;
-        let input = found.inputs.first().ok_or_else(|| Error::NotOnnx("the model has no input".into()))?;
+        let named = match (&self.input, &found.kind) {
+            (Some(name), _) => name.as_str(),
+            (None, Kind::Image { image, .. }) => image.input.as_str(),
+            (None, _) => found.inputs.first().map_or("", |i| i.name.as_str()),
+        };
+        let input = found.inputs.iter().find(|i| i.name == named).ok_or_else(|| {
+            let names: Vec<&str> = found.inputs.iter().map(|i| i.name.as_str()).collect();
+            Error::Config(format!("the model has no input {named:?} (its inputs: {})", names.join(", ")))
+        })?;
+        if input.shape.len() != 4 {
+            return Err(Error::Config(format!(
+                "input {} is {}-D, not an image (N×C×H×W or N×H×W×C)",
+                input.name,
+                input.shape.len()
+            )));
+        }
+        let held_at_zero: Vec<String> =
+            found.inputs.iter().filter(|i| i.name != input.name).map(|i| i.name.clone()).collect();
         // An image size the file leaves open is the description's.
         let (p, (h, w)) = (&self.preprocess, if channels_last { (1, 2) } else { (2, 3) });
         let fixed: Vec<(String, usize, usize)> = [(h, p.height), (w, p.width)]
@@ -195,7 +216,7 @@ impl ModelConfig {
             .filter(|&(axis, _)| matches!(input.shape.get(axis), Some(Dim::Symbolic(_))))
             .map(|(axis, size)| (input.name.clone(), axis, size as usize))
             .collect();
-        if !channels_last && !probabilities && fixed.is_empty() {
+        if !channels_last && !probabilities && fixed.is_empty() && held_at_zero.is_empty() {
             return Ok(Cow::Borrowed(onnx));
         }
         let output = || {
@@ -206,6 +227,7 @@ impl ModelConfig {
                 .ok_or_else(|| Error::NotOnnx("the model has no output".into()))
         };
         let surgery = Surgery {
+            held_at_zero,
             fixed,
             channels_first: channels_last.then(|| input.name.clone()),
             log_output: probabilities.then(output).transpose()?,

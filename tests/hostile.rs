@@ -104,10 +104,16 @@ fn every_hostile_model_is_refused_naming_what_is_wrong() {
 #[test]
 fn inspection_names_what_the_page_cannot_take() {
     let refusal = |file: &str| inspect(&read(file)).unwrap().refusal.unwrap_or_default();
-    assert!(refusal("two_inputs.onnx").contains("several image inputs (x1, x2)"));
+    // Two image inputs are not refused: the form asks which one is the image.
+    assert!(refusal("two_inputs.onnx").is_empty());
+    let notes = inspect(&read("two_inputs.onnx")).unwrap().notes;
+    assert!(
+        notes.iter().any(|n| n.contains("2 inputs: choose which is the image (the guess is x1)")),
+        "{notes:?}"
+    );
     assert!(refusal("external_data_missing.onnx").contains("another file (weights.bin)"));
     assert!(refusal("no_outputs.onnx").contains("no output"));
-    assert!(refusal("string_input.onnx").contains("no image or token input"));
+    assert!(refusal("string_input.onnx").contains("no float32 image or integer token input"));
     assert!(inspect(&read("random_bytes.onnx")).is_err());
     assert!(inspect(&read("valid.onnx")).unwrap().refusal.is_none());
 }

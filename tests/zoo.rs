@@ -124,7 +124,7 @@ fn every_image_method_that_applies_runs_on_every_zoo_model() {
 /// in the inspection and when it is loaded.
 #[test]
 fn inspecting_a_model_finds_its_kind_its_operators_and_missing_weights() {
-    use glimpse::model::inspect::{inspect, Kind, Layout};
+    use glimpse::model::inspect::{inspect, ImageInput, Kind, Layout};
     use glimpse::model::Dim;
 
     for entry in zoo() {
@@ -136,7 +136,9 @@ fn inspecting_a_model_finds_its_kind_its_operators_and_missing_weights() {
         };
         let open = entry.name == "any_size";
         let size = |n: usize| (!open).then_some(n);
-        let want = Kind::Image { layout, channels, height: size(height), width: size(width) };
+        let input = found.inputs[0].name.clone();
+        let image = ImageInput { input, layout, channels, height: size(height), width: size(width) };
+        let want = Kind::Image { image, others: vec![] };
         assert_eq!(found.kind, want, "{}", entry.name);
         let batch = &found.inputs[0].shape[0];
         if entry.name == "batch1" || entry.name.ends_with("dynamo") {
@@ -388,4 +390,111 @@ fn an_image_of_any_size_takes_the_descriptions() {
     let logits = npy(&entry, "logits");
     let best = logits.iter().enumerate().fold(0, |b, (i, &v)| if v > logits[[0, b]] { i } else { b });
     assert_eq!(top[0].index, best);
+}
+
+/// A model with inputs besides the image (`make_zoo.py`'s `two_inputs`: a reference image and a
+/// bias row): the inspection guesses the input named as an image and offers the other 4-D one;
+/// under a description the others are held at zero, batch for batch, so the logits are
+/// onnxruntime's with zeros fed, the gradient PyTorch's, and every method runs. A description
+/// naming the reference makes it the image; naming the bias is refused, as is no description.
+#[test]
+fn a_model_with_several_inputs_explains_the_one_named_and_holds_the_others_at_zero() {
+    use glimpse::model::inspect::{inspect, Kind};
+
+    let onnx = read("two_inputs.onnx");
+    let found = inspect(&onnx).unwrap();
+    let Kind::Image { image, others } = &found.kind else { panic!("{:?}", found.kind) };
+    assert_eq!(image.input, "image");
+    assert_eq!(others.iter().map(|o| o.input.as_str()).collect::<Vec<_>>(), ["reference"]);
+    assert!(
+        found.notes.iter().any(|n| n.contains("3 inputs: choose which is the image")),
+        "{:?}",
+        found.notes
+    );
+    assert!(found.refusal.is_none());
+    let no_description = Model::from_bytes(&onnx).unwrap_err().to_string();
+    assert!(no_description.contains("(reference, image, bias)"), "{no_description}");
+
+    let description = |input: &str| {
+        format!(
+            r#"{{"name": "two", {input} "preprocess": {{"height": 16, "width": 16, "resize_short_side": 16,
+            "mean": [127, 127, 127], "std": [64, 64, 64]}}}}"#
+        )
+    };
+    let input = common::npy(&read("two_inputs_input.npy"));
+    let logits = common::npy(&read("two_inputs_logits.npy"));
+    let target = logits.iter().enumerate().fold(0, |b, (i, &v)| if v > logits[[0, b]] { i } else { b });
+    let config = glimpse::ModelConfig::from_json(description("").as_bytes()).unwrap();
+    let prepared = config.prepare(&onnx).unwrap().into_owned();
+    let got = Model::from_bytes(&prepared).unwrap().run(input.clone()).unwrap();
+    assert!(relative_l2(&got, &logits) < 1e-6);
+    // A batch of three meets three rows of zeros.
+    let three = ndarray::concatenate(ndarray::Axis(0), &[input.view(), input.view(), input.view()]).unwrap();
+    let rows = Model::from_bytes(&prepared).unwrap().run(three).unwrap();
+    for row in rows.outer_iter() {
+        assert!(relative_l2(&row.insert_axis(ndarray::Axis(0)).to_owned(), &logits) < 1e-6);
+    }
+    let grads = GradModel::from_bytes(&prepared, &[])
+        .and_then(|m| m.gradients(input.clone(), &Target::Index(target), Mode::Plain))
+        .unwrap();
+    assert!(relative_l2(&grads.input, &common::npy(&read("two_inputs_grad.npy"))) < 1e-4);
+    let mut session = described("two_inputs", &description(""), 16);
+    every_method_runs(&mut session, "two_inputs");
+
+    let reference =
+        glimpse::ModelConfig::from_json(description(r#""input": "reference","#).as_bytes()).unwrap();
+    let prepared = reference.prepare(&onnx).unwrap().into_owned();
+    let got = Model::from_bytes(&prepared).unwrap().run(input).unwrap();
+    assert!(relative_l2(&got, &common::npy(&read("two_inputs_as_reference.npy"))) < 1e-6);
+    for (input, says) in [("bias", "input bias is 2-D, not an image"), ("left", r#"no input "left""#)] {
+        let config =
+            glimpse::ModelConfig::from_json(description(&format!(r#""input": "{input}","#)).as_bytes());
+        let error = config.unwrap().prepare(&onnx).unwrap_err().to_string();
+        assert!(error.contains(says), "{error}");
+    }
+}
+
+/// The grey model quantised to 8 bits by onnxruntime's quantiser (QuantizeLinear and
+/// DequantizeLinear around each layer, and shapes recorded for a batch of 1): it runs forward as
+/// onnxruntime does; the gradient methods are listed as unavailable, naming the quantised
+/// operators, and every forward-only method runs, Score-CAM (which finds its layers without
+/// the gradient engine) included.
+#[test]
+fn a_quantised_model_runs_the_forward_only_methods_and_says_why_not_the_others() {
+    let onnx = read("quantised.onnx");
+    let found = glimpse::model::inspect::inspect(&onnx).unwrap();
+    assert_eq!(found.quantised, ["DequantizeLinear", "QuantizeLinear"]);
+    assert!(found.notes.iter().any(|n| n.contains("the forward-only methods work")), "{:?}", found.notes);
+    let input = common::npy(&read("grey_input.npy"));
+    let got = Model::from_bytes(&onnx).unwrap().run(input.clone()).unwrap();
+    let want = common::npy(&read("quantised_logits.npy"));
+    let err = relative_l2(&got, &want);
+    assert!(err < 1e-5, "relative L2 {err}");
+
+    let explainer = Explainer::from_bytes(&onnx).unwrap();
+    let unavailable = explainer.unavailable();
+    let subject = Subject { input, target: 0, pixels: None, custom_baseline: None };
+    let mut ran = vec![];
+    for method in Method::all() {
+        match unavailable.iter().find(|(id, _)| *id == method.name()) {
+            // Quantise–dequantise pairs stand between the pooling and the linear layer.
+            Some((_, why)) if method.name() == "cam" => {
+                assert!(why.contains("global average pooling"), "{why}")
+            }
+            Some((_, why)) => assert!(why.contains("QuantizeLinear"), "{}: {why}", method.name()),
+            None => {
+                let map = explainer
+                    .explain(&subject, &method, &mut |_, _| {})
+                    .unwrap_or_else(|e| panic!("{}: {e}", method.name()))
+                    .map;
+                assert!(map.iter().all(|v| v.is_finite()), "{}", method.name());
+                ran.push(method.name());
+            }
+        }
+    }
+    assert!(
+        ran.contains(&"occlusion") && ran.contains(&"kernel-shap") && ran.contains(&"score-cam"),
+        "{ran:?}"
+    );
+    assert!(!ran.contains(&"gradient") && !ran.contains(&"grad-cam"), "{ran:?}");
 }

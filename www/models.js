@@ -313,7 +313,7 @@ export class Models {
     const descriptionFile = el('input', { type: 'file', accept: '.json', id: 'bring-description-file' });
     form.replaceChildren(
       el('h3', {}, 'Describe it'),
-      kind === 'image' ? imageFields() : textFields(inspection),
+      kind === 'image' ? imageFields(inspection) : textFields(inspection),
       el('div', { className: 'bring-labels' },
         field('Labels', el('textarea', { name: 'labels', rows: 5, placeholder: 'one class a line, in output order; none: “class 0”, “class 1”, …' }),
           classes ? `The model has ${classes} outputs.` : 'The file does not say how many outputs.'),
@@ -332,7 +332,16 @@ export class Models {
     if (kind === 'image') this.#syncForm();
     this.#checkLabels();
 
-    form.onchange = () => kind === 'image' && this.#syncForm();
+    form.onchange = (event) => {
+      if (kind !== 'image') return;
+      // Another input as the image: its size, layout and channels.
+      if (event.target === fields.image_input) {
+        const { kind: found } = this.#brought.inspection;
+        const image = [found, ...found.others].find((i) => i.input === fields.image_input.value);
+        for (const [name, value] of Object.entries(imageGuess(image))) fields[name].value = value;
+      }
+      this.#syncForm();
+    };
     fields.labels.oninput = () => this.#checkLabels();
     labelsFile.onchange = () => {
       if (labelsFile.files[0]) this.#side(labelsFile.files[0], null).catch((e) => this.onError(e.message));
@@ -432,6 +441,7 @@ export class Models {
     }
     return {
       name: fields.name.value.trim() || name,
+      ...(fields.image_input ? { input: fields.image_input.value } : {}),
       preprocess: {
         height: Number(fields.height.value), width: Number(fields.width.value), resize_short_side: Number(fields.resize.value),
         mean, std, layout: fields.layout.value, channels, channel_order: order,
@@ -502,10 +512,14 @@ function isDescription(json) {
   return Boolean(json && typeof json === 'object' && ('preprocess' in json || ('max_length' in json && 'inputs' in json)));
 }
 
-/** The image form's fields. */
-function imageFields() {
+/** The image form's fields; which input is the image, for a model with several. */
+function imageFields(inspection) {
+  const { kind } = inspection;
+  const images = kind.others.length ? [kind, ...kind.others] : [];
   return el('div', { className: 'bring-fields' },
     field('Name', el('input', { type: 'text', name: 'name', required: true, maxLength: 80 })),
+    images.length ? field('Image input', choice('image_input', images.map((i) => [i.input, i.input])),
+      'the input the image goes into; the others are fed zeros') : null,
     field('Height', number('height', 1, 2048), 'pixels the model takes'),
     field('Width', number('width', 1, 2048)),
     field('Resize the short side to', number('resize', 1, 8192), 'then centre-crop; ImageNet models: 256 for 224'),
@@ -571,24 +585,32 @@ function found(file, inspection) {
 /** The form's first values, from what the file says and what most models of its kind take. */
 function guess(name, inspection) {
   const { kind } = inspection;
-  const height = kind.height ?? '';
-  const width = kind.width ?? '';
-  const side = Math.min(Number(height) || 0, Number(width) || 0);
   return {
     name,
-    height,
-    width,
-    // ImageNet models resize the short side to 256 for a 224 crop; small models take the crop.
-    resize: side >= 64 ? Math.round(side * 256 / 224) : side || '',
-    layout: kind.layout,
-    channels: String(kind.channels),
+    ...imageGuess(kind),
     order: 'RGB',
-    normalisation: kind.channels === 3 ? 'imagenet' : 'unit',
     scale: '1',
     mean: '',
     std: '',
     output: inspection.output_operator === 'Softmax' ? 'probabilities' : 'logits',
     labels: '',
+  };
+}
+
+/** The size, layout, channels and normalisation an image input suggests. */
+function imageGuess(image) {
+  const height = image.height ?? '';
+  const width = image.width ?? '';
+  const side = Math.min(Number(height) || 0, Number(width) || 0);
+  return {
+    image_input: image.input,
+    height,
+    width,
+    // ImageNet models resize the short side to 256 for a 224 crop; small models take the crop.
+    resize: side >= 64 ? Math.round(side * 256 / 224) : side || '',
+    layout: image.layout,
+    channels: String(image.channels),
+    normalisation: image.channels === 3 ? 'imagenet' : 'unit',
   };
 }
 
@@ -602,6 +624,7 @@ function fromDescription(d) {
     : p.channels === 3 && same(rgb(p.mean), n.mean) && same(rgb(p.std), n.std)));
   return {
     name: d.name,
+    ...(d.input ? { image_input: d.input } : {}),
     height: p.height,
     width: p.width,
     resize: p.resize_short_side,

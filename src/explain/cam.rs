@@ -1,9 +1,10 @@
 //! Class Activation Mapping (Zhou et al. 2016), for models that end in global average pooling
 //! and a linear layer: M_c = Σ_k W[c, k] · A_k, with A the pooled layer and W the linear
 //! layer's weights. No bias, no rectification: the map is signed, and its mean plus the bias
-//! is the logit. One forward pass (the backward pass stops at the layer, one step away).
+//! is the logit. One forward pass, exposing the layer: no gradient, so it runs on any model with
+//! such a head, quantised ones included.
 
-use super::layers::{activations_and_gradients, linear_head, weighted_sum, LinearHead};
+use super::layers::{linear_head, weighted_sum, LinearHead};
 use super::perturbation::Outcome;
 use super::schema::{Cost, Descriptor, Needs, Units};
 use super::{Display, Explainer, ImageMethod, Progress, Settings, Subject};
@@ -17,7 +18,7 @@ impl ImageMethod for Cam {
             "cam",
             "CAM",
             "Σₖ wₖAₖ, the classifier's weights on {layer}",
-            Needs::Gradients,
+            Needs::Activations,
             Cost::Single,
             Display::Signed,
             Units::Own,
@@ -43,7 +44,7 @@ impl ImageMethod for Cam {
                 head.weight.nrows()
             )));
         }
-        let (activations, _) = activations_and_gradients(explainer, subject, &head.layer)?;
+        let activations = explainer.layer_activations(subject, &head.layer)?;
         let weights = head.weight.row(subject.target).to_vec();
         if weights.len() != activations.dim().0 {
             return Err(Error::Explain(format!(
@@ -59,7 +60,7 @@ impl ImageMethod for Cam {
 
 /// The global average pooling and linear layer the model ends in, or why CAM cannot run.
 fn head(explainer: &Explainer) -> Result<LinearHead> {
-    linear_head(explainer.gradient_model()?)?.ok_or_else(|| {
+    linear_head(explainer.route()?)?.ok_or_else(|| {
         Error::Explain(
             "CAM needs a model that ends in global average pooling and a linear layer; \
              Grad-CAM works on any convolutional model."

@@ -12,9 +12,9 @@ use super::perturbation::Outcome;
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
 use super::{Display, Explainer, LayerConfig, Settings, Subject};
 use crate::error::{Error, Result};
-use crate::grad::{GradModel, Target};
+use crate::grad::{Route, Target};
 use crate::model::graph::{Graph, Node};
-use crate::model::Dim;
+use crate::model::{Dim, Model};
 use crate::tensor::Value;
 
 /// A tensor a CAM method can look at: a convolution's or an activation's N×C×H×W output.
@@ -47,10 +47,10 @@ const LAYER_OPS: &[&str] = &[
 
 /// Every N×C×H×W tensor (H·W > 1) on the gradient path that a convolution or an activation
 /// makes, in graph order, and the tensor feeding the global pooling if that is not one of them.
-pub fn candidates(model: &GradModel) -> Result<Vec<Layer>> {
-    let shapes = model.model().tensor_shapes(&one_input_shape(model)?)?;
-    let head = linear_head(model)?;
-    let graph = model.graph();
+pub fn candidates(route: &Route, model: &Model) -> Result<Vec<Layer>> {
+    let shapes = model.tensor_shapes(&one_input_shape(model)?)?;
+    let head = linear_head(route)?;
+    let graph = route.graph();
     let mut layers = Vec::new();
     for node in &graph.nodes {
         let Some(name) = node.outputs.first() else { continue };
@@ -58,7 +58,7 @@ pub fn candidates(model: &GradModel) -> Result<Vec<Layer>> {
             LAYER_OPS.contains(&node.op_type.as_str()) || head.as_ref().is_some_and(|h| &h.layer == name);
         let Some(shape) = shapes.get(name) else { continue };
         let spatial = matches!(shape[..], [_, _, h, w] if h * w > 1);
-        if qualifies && spatial && model.on_path(name) {
+        if qualifies && spatial && route.on_path(name) {
             layers.push(Layer { name: name.clone(), op: node.op_type.clone(), shape: shape.clone() });
         }
     }
@@ -66,8 +66,8 @@ pub fn candidates(model: &GradModel) -> Result<Vec<Layer>> {
 }
 
 /// The model input's shape for one item, with symbolic dimensions other than the batch refused.
-fn one_input_shape(model: &GradModel) -> Result<Vec<usize>> {
-    let input = model.model().input();
+fn one_input_shape(model: &Model) -> Result<Vec<usize>> {
+    let input = model.input();
     input
         .shape
         .iter()
@@ -93,8 +93,8 @@ pub struct LinearHead {
 
 /// Finds `GlobalAveragePool (or ReduceMean over H, W) → [Flatten | Reshape | Squeeze]* →
 /// Gemm | MatMul [+ Add]` at the model's first output, reading the weights from constants.
-pub fn linear_head(model: &GradModel) -> Result<Option<LinearHead>> {
-    let graph = model.graph();
+pub fn linear_head(route: &Route) -> Result<Option<LinearHead>> {
+    let graph = route.graph();
     let Some(output) = graph.outputs.first() else { return Ok(None) };
     let mut node = producer(graph, output);
     // A bias added after a MatMul.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Preprocess;
 use crate::error::{Error, Result};
-use crate::grad::{GradModel, Mode, Target};
+use crate::grad::{GradModel, Mode, Route, Target};
 use crate::model::Model;
 
 pub mod baseline;
@@ -207,6 +207,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 1;
 pub struct Explainer {
     onnx: Vec<u8>,
     forward: Model,
+    /// The nodes between input and output, which the CAMs find their layers on.
+    route: Result<Route>,
     /// The error names the operators without a VJP, when there are any.
     gradients: Result<GradModel>,
     layer_models: Mutex<HashMap<String, Arc<GradModel>>>,
@@ -227,6 +229,7 @@ impl Explainer {
         Ok(Explainer {
             onnx: onnx.to_vec(),
             forward,
+            route: Route::from_bytes(onnx),
             gradients: GradModel::from_bytes(onnx, &[]),
             layer_models: Mutex::default(),
             exposing: Mutex::default(),
@@ -245,6 +248,11 @@ impl Explainer {
         self.gradients.as_ref().map_err(Clone::clone)
     }
 
+    /// The model's route from input to output.
+    pub(crate) fn route(&self) -> Result<&Route> {
+        self.route.as_ref().map_err(Clone::clone)
+    }
+
     /// The methods that cannot run on this model, each with why (see [`ImageMethod::applies`]).
     pub fn unavailable(&self) -> Vec<(&'static str, String)> {
         Method::all()
@@ -255,12 +263,12 @@ impl Explainer {
 
     /// The layers a CAM method can look at, in graph order.
     pub fn layers(&self) -> Result<Vec<Layer>> {
-        layers::candidates(self.gradient_model()?)
+        layers::candidates(self.route()?, &self.forward)
     }
 
     /// The default CAM layer: the one feeding the global pooling, or else the last candidate.
     pub fn default_layer(&self) -> Result<String> {
-        if let Some(head) = layers::linear_head(self.gradient_model()?)? {
+        if let Some(head) = layers::linear_head(self.route()?)? {
             return Ok(head.layer);
         }
         self.layers()?
@@ -357,7 +365,7 @@ impl Explainer {
     fn resolve_layer(&self, config: &LayerConfig) -> Result<String> {
         match &config.layer {
             None => self.default_layer(),
-            Some(name) if self.gradient_model()?.on_path(name) => Ok(name.clone()),
+            Some(name) if self.route()?.on_path(name) => Ok(name.clone()),
             Some(name) => Err(Error::Explain(format!(
                 "tensor {name} is not a layer between the model's input and its output"
             ))),

@@ -113,6 +113,8 @@ pub enum Needs {
     Gradients,
     /// Forward passes only: any model the page can run. Laid out as a plan the workers share.
     ForwardPasses,
+    /// One forward pass that exposes a layer: any model the page can run.
+    Activations,
     /// The model's attention probabilities.
     Attention,
 }

@@ -73,29 +73,22 @@ enum Until {
     Kept,
 }
 
-/// A model prepared for gradients: the ONNX graph, and a tract plan that exposes the tensors
-/// the backward pass reads.
+/// The nodes between a model's input and its first output: what gradients would flow
+/// through. It can be traced on any model, differentiable or not (the CAMs that need only
+/// forward passes find their layers on it).
 #[derive(Debug, Clone)]
-pub struct GradModel {
+pub struct Route {
     graph: Graph,
-    plan: Model,
     input: String,
     output: String,
     /// Indices into `graph.nodes` of the nodes between input and output, in graph order.
     path: Vec<usize>,
-    /// Tensor names the plan outputs after the model's own outputs, in order.
-    exposed: Vec<String>,
     /// Tensors that depend on the input: the only ones gradients flow into.
     on_path: HashSet<String>,
-    /// Intermediate tensors whose gradients the caller asked for.
-    keep: Vec<String>,
 }
 
-impl GradModel {
-    /// Prepares `bytes` for gradients of its first output, keeping the gradients of the named
-    /// intermediate tensors as well. Fails, naming them, if the path from input to output
-    /// crosses operators the engine cannot differentiate.
-    pub fn from_bytes(bytes: &[u8], keep: &[String]) -> Result<GradModel> {
+impl Route {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Route> {
         let graph = Graph::from_bytes(bytes)?;
         let input = graph
             .inputs
@@ -127,36 +120,7 @@ impl GradModel {
             }
         }
         path.reverse();
-
-        for name in keep {
-            if !needed.contains(name) {
-                return Err(Error::ModelPrepare(format!(
-                    "tensor {name} is not between the model's input and its output"
-                )));
-            }
-        }
-        let missing = ops::unsupported(path.iter().filter_map(|&i| graph.nodes.get(i)));
-        if !missing.is_empty() {
-            return Err(Error::NotDifferentiable(missing));
-        }
-
-        // Expose every tensor a VJP on the path reads, except the input and constants, and
-        // the intermediates whose gradients are kept (their values are returned too).
-        let mut exposed = Vec::new();
-        let mut seen = HashSet::from([input.clone(), output.clone()]);
-        let read = path.iter().filter_map(|&index| graph.nodes.get(index)).flat_map(ops::reads);
-        for name in read.chain(keep) {
-            if !graph.constants.contains_key(name) && seen.insert(name.clone()) {
-                exposed.push(name.clone());
-            }
-        }
-        let plan = Model::from_bytes_exposing(bytes, &exposed)?;
-        Ok(GradModel { graph, plan, input, output, path, exposed, on_path, keep: keep.to_vec() })
-    }
-
-    /// The forward pass's model, with its input and output descriptions.
-    pub fn model(&self) -> &Model {
-        &self.plan
+        Ok(Route { graph, input, output, path, on_path })
     }
 
     /// The ONNX graph, as plain data.
@@ -164,13 +128,68 @@ impl GradModel {
         &self.graph
     }
 
+    fn nodes(&self) -> impl DoubleEndedIterator<Item = &crate::model::graph::Node> {
+        self.path.iter().filter_map(|&i| self.graph.nodes.get(i))
+    }
+
     /// Whether gradients flow from the target to this tensor: it depends on the input and the
     /// output depends on it.
     pub fn on_path(&self, tensor: &str) -> bool {
-        self.path
-            .iter()
-            .filter_map(|&i| self.graph.nodes.get(i))
-            .any(|node| node.outputs.iter().any(|o| o == tensor))
+        self.nodes().any(|node| node.outputs.iter().any(|o| o == tensor))
+    }
+}
+
+/// A model prepared for gradients: its route from input to output, and a tract plan that
+/// exposes the tensors the backward pass reads.
+#[derive(Debug, Clone)]
+pub struct GradModel {
+    route: Route,
+    plan: Model,
+    /// Tensor names the plan outputs after the model's own outputs, in order.
+    exposed: Vec<String>,
+    /// Intermediate tensors whose gradients the caller asked for.
+    keep: Vec<String>,
+}
+
+impl GradModel {
+    /// Prepares `bytes` for gradients of its first output, keeping the gradients of the named
+    /// intermediate tensors as well. Fails, naming them, if the path from input to output
+    /// crosses operators the engine cannot differentiate.
+    pub fn from_bytes(bytes: &[u8], keep: &[String]) -> Result<GradModel> {
+        let route = Route::from_bytes(bytes)?;
+        for name in keep {
+            if !route.on_path(name) && *name != route.input {
+                return Err(Error::ModelPrepare(format!(
+                    "tensor {name} is not between the model's input and its output"
+                )));
+            }
+        }
+        let missing = ops::unsupported(route.nodes());
+        if !missing.is_empty() {
+            return Err(Error::NotDifferentiable(missing));
+        }
+
+        // Expose every tensor a VJP on the path reads, except the input and constants, and
+        // the intermediates whose gradients are kept (their values are returned too).
+        let mut exposed = Vec::new();
+        let mut seen = HashSet::from([route.input.clone(), route.output.clone()]);
+        for name in route.nodes().flat_map(ops::reads).chain(keep) {
+            if !route.graph.constants.contains_key(name) && seen.insert(name.clone()) {
+                exposed.push(name.clone());
+            }
+        }
+        let plan = Model::from_bytes_exposing(bytes, &exposed)?;
+        Ok(GradModel { route, plan, exposed, keep: keep.to_vec() })
+    }
+
+    /// The forward pass's model, with its input and output descriptions.
+    pub fn model(&self) -> &Model {
+        &self.plan
+    }
+
+    /// The route gradients take from input to output.
+    pub fn route(&self) -> &Route {
+        &self.route
     }
 
     /// One forward and backward pass over a batch of inputs.
@@ -205,29 +224,29 @@ impl GradModel {
             _ => return Err(Error::ModelRun("the model's first output is not f32".into())),
         };
         // The model's other outputs come before the exposed tensors.
-        let mut exposed_values = outputs.skip(self.graph.outputs.len().saturating_sub(1));
+        let mut exposed_values = outputs.skip(self.route.graph.outputs.len().saturating_sub(1));
         let mut values: HashMap<&str, Value> = HashMap::with_capacity(self.exposed.len() + 2);
         for name in &self.exposed {
             let value =
                 exposed_values.next().ok_or_else(|| Error::ModelRun("missing exposed tensor".into()))?;
             values.insert(name, value);
         }
-        values.insert(&self.input, Value::F32(input.clone()));
-        values.insert(&self.output, Value::F32(output.clone()));
+        values.insert(&self.route.input, Value::F32(input.clone()));
+        values.insert(&self.route.output, Value::F32(output.clone()));
 
         let shapes = self.plan.tensor_shapes(input.shape())?;
         let (seed, target_values) = seed(&output, target)?;
-        let mut grads: HashMap<String, ArrayD<f32>> = HashMap::from([(self.output.clone(), seed)]);
+        let mut grads: HashMap<String, ArrayD<f32>> = HashMap::from([(self.route.output.clone(), seed)]);
         let mut intermediates = HashMap::new();
 
         let lookup = |name: &str| -> Option<&Value> {
             if name.is_empty() {
                 None
             } else {
-                values.get(name).or_else(|| self.graph.constants.get(name))
+                values.get(name).or_else(|| self.route.graph.constants.get(name))
             }
         };
-        for node in self.path.iter().rev().filter_map(|&index| self.graph.nodes.get(index)) {
+        for node in self.route.nodes().rev() {
             let grad_outputs: Vec<Option<ArrayD<f32>>> =
                 node.outputs.iter().map(|o| grads.remove(o)).collect();
             if grad_outputs.iter().all(Option::is_none) {
@@ -256,10 +275,10 @@ impl GradModel {
                 node.inputs.iter().zip(&inputs).map(|(n, v)| shape_of(&shapes, n, *v)).collect();
             let output_shapes: Vec<Option<&[usize]>> =
                 node.outputs.iter().zip(&outputs).map(|(n, v)| shape_of(&shapes, n, *v)).collect();
-            let wants: Vec<bool> = node.inputs.iter().map(|i| self.on_path.contains(i)).collect();
+            let wants: Vec<bool> = node.inputs.iter().map(|i| self.route.on_path.contains(i)).collect();
             let context = ops::Context {
                 node,
-                opset: self.graph.opset,
+                opset: self.route.graph.opset,
                 inputs: &inputs,
                 outputs: &outputs,
                 input_shapes: &input_shapes,
@@ -275,7 +294,7 @@ impl GradModel {
                 }
             }
         }
-        let input_grad = match grads.remove(&self.input) {
+        let input_grad = match grads.remove(&self.route.input) {
             Some(g) => g.as_standard_layout().into_owned(),
             None => ArrayD::zeros(input.shape()),
         };

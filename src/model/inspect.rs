@@ -66,13 +66,29 @@ pub struct Inspection {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Kind {
-    /// One 4-D float input: an image, channels first (N×C×H×W) or last (N×H×W×C). The size is
-    /// `None` where the file leaves it symbolic.
-    Image { layout: Layout, channels: usize, height: Option<usize>, width: Option<usize> },
+    /// A 4-D float input: an image, channels first (N×C×H×W) or last (N×H×W×C). A model with
+    /// several float inputs names the likeliest image here and the others that could be in
+    /// `others`; whichever the description names, the rest are held at zero.
+    Image {
+        #[serde(flatten)]
+        image: ImageInput,
+        others: Vec<ImageInput>,
+    },
     /// Integer token ids, perhaps with an attention mask and token type ids.
     Text { ids: String, mask: Option<String>, token_types: Option<String>, length: Option<usize> },
     /// Neither, and why.
     Unknown { reason: String },
+}
+
+/// An input that could be the image, and how it would take it. The size is `None` where the
+/// file leaves it symbolic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageInput {
+    pub input: String,
+    pub layout: Layout,
+    pub channels: usize,
+    pub height: Option<usize>,
+    pub width: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,7 +129,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
     Ok(Inspection {
         opset: opset.unwrap_or(0),
         producer: format!("{} {}", model.producer_name, model.producer_version).trim().to_owned(),
-        notes: notes(&kind, &quantised),
+        notes: notes(&kind, &inputs, &quantised),
         kind,
         refusal,
         output_operator,
@@ -152,13 +168,22 @@ fn refusal(kind: &Kind, outputs: &[Slot], external_data: &[String]) -> Option<St
 }
 
 /// What the description must supply, and what will not work.
-fn notes(kind: &Kind, quantised: &[String]) -> Vec<String> {
+fn notes(kind: &Kind, inputs: &[Slot], quantised: &[String]) -> Vec<String> {
     let mut notes = vec![];
-    if let Kind::Image { height: None, .. } | Kind::Image { width: None, .. } = kind {
-        notes.push(
-            "The file leaves the image's height or width open: give the size the model was trained at."
-                .into(),
-        );
+    if let Kind::Image { image, .. } = kind {
+        if image.height.is_none() || image.width.is_none() {
+            notes.push(
+                "The file leaves the image's height or width open: give the size the model was trained at."
+                    .into(),
+            );
+        }
+    }
+    if let (Kind::Image { image, .. }, [_, _, ..]) = (kind, inputs) {
+        notes.push(format!(
+            "It has {} inputs: choose which is the image (the guess is {}); the others are held at zero.",
+            inputs.len(),
+            image.input
+        ));
     }
     if let Kind::Text { length: None, .. } = kind {
         notes.push("The file leaves the sentence length open: give the length the model takes.".into());
@@ -240,55 +265,68 @@ fn fixed(dim: Option<&Dim>) -> Option<usize> {
 
 /// Guesses the kind of classifier from its inputs.
 fn kind(inputs: &[Slot]) -> Kind {
-    let images: Vec<&Slot> = inputs.iter().filter(|s| s.element == "float32" && s.shape.len() == 4).collect();
+    let floats = inputs.iter().all(|s| s.element == "float32");
     let integers: Vec<&Slot> =
         inputs.iter().filter(|s| s.element == "int64" || s.element == "int32").collect();
     let names = || inputs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
-    match (images.as_slice(), integers.is_empty()) {
-        ([image], true) if inputs.len() == 1 => {
-            let channels = |at: usize| fixed(image.shape.get(at)).filter(|&c| c == 1 || c == 3);
-            match (channels(1), channels(3)) {
-                (Some(c), _) => Kind::Image {
-                    layout: Layout::Nchw,
-                    channels: c,
-                    height: fixed(image.shape.get(2)),
-                    width: fixed(image.shape.get(3)),
-                },
-                (None, Some(c)) => Kind::Image {
-                    layout: Layout::Nhwc,
-                    channels: c,
-                    height: fixed(image.shape.get(1)),
-                    width: fixed(image.shape.get(2)),
-                },
-                (None, None) => Kind::Unknown {
-                    reason: format!("input {} has no axis of 1 or 3 channels second or last", image.name),
-                },
-            }
-        }
-        ([], false) => {
-            let find = |words: &[&str]| {
-                integers.iter().find(|s| words.iter().any(|w| s.name.contains(w))).map(|s| s.name.clone())
-            };
-            let ids = find(&["input_ids", "ids"]).or_else(|| integers.first().map(|s| s.name.clone()));
-            match ids {
-                Some(ids) => {
-                    let length = integers.iter().find(|s| s.name == ids).and_then(|s| fixed(s.shape.get(1)));
-                    Kind::Text {
-                        mask: find(&["attention_mask", "mask"]).filter(|m| *m != ids),
-                        token_types: find(&["token_type"]).filter(|t| *t != ids),
-                        ids,
-                        length,
-                    }
-                }
-                None => Kind::Unknown { reason: "no input".into() },
-            }
-        }
-        ([], true) => Kind::Unknown { reason: format!("no image or token input among {}", names()) },
-        (many, _) if many.len() > 1 => {
-            Kind::Unknown { reason: format!("several image inputs ({}): which one is the image?", names()) }
-        }
-        _ => Kind::Unknown { reason: format!("its inputs ({}) mix images and other tensors", names()) },
+    if inputs.is_empty() {
+        return Kind::Unknown { reason: "no input".into() };
     }
+    if floats {
+        let mut images: Vec<ImageInput> = inputs.iter().filter_map(image_input).collect();
+        // The likeliest image: one named so, else the first.
+        let named =
+            |i: &ImageInput| ["image", "pixel", "img"].iter().any(|w| i.input.to_lowercase().contains(w));
+        if let Some(at) = images.iter().position(named) {
+            images[..=at].rotate_right(1);
+        }
+        return match (images.is_empty(), inputs) {
+            (false, _) => Kind::Image { image: images.remove(0), others: images },
+            (true, [one]) if one.shape.len() == 4 => Kind::Unknown {
+                reason: format!("input {} has no axis of 1 or 3 channels second or last", one.name),
+            },
+            (true, _) => Kind::Unknown { reason: format!("none of its inputs ({}) is an image", names()) },
+        };
+    }
+    if integers.is_empty() {
+        return Kind::Unknown {
+            reason: format!("no float32 image or integer token input among {}", names()),
+        };
+    }
+    if integers.len() != inputs.len() {
+        return Kind::Unknown { reason: format!("its inputs ({}) mix images and other tensors", names()) };
+    }
+    let find = |words: &[&str]| {
+        integers.iter().find(|s| words.iter().any(|w| s.name.contains(w))).map(|s| s.name.clone())
+    };
+    let ids = find(&["input_ids", "ids"]).unwrap_or_else(|| integers[0].name.clone());
+    let length = integers.iter().find(|s| s.name == ids).and_then(|s| fixed(s.shape.get(1)));
+    Kind::Text {
+        mask: find(&["attention_mask", "mask"]).filter(|m| *m != ids),
+        token_types: find(&["token_type"]).filter(|t| *t != ids),
+        ids,
+        length,
+    }
+}
+
+/// How a 4-D float input would take an image: channels second (1 or 3 of them), else last.
+fn image_input(slot: &Slot) -> Option<ImageInput> {
+    if slot.shape.len() != 4 {
+        return None;
+    }
+    let channels = |at: usize| fixed(slot.shape.get(at)).filter(|&c| c == 1 || c == 3);
+    let (layout, channels, (h, w)) = match (channels(1), channels(3)) {
+        (Some(c), _) => (Layout::Nchw, c, (2, 3)),
+        (None, Some(c)) => (Layout::Nhwc, c, (1, 2)),
+        (None, None) => return None,
+    };
+    Some(ImageInput {
+        input: slot.name.clone(),
+        layout,
+        channels,
+        height: fixed(slot.shape.get(h)),
+        width: fixed(slot.shape.get(w)),
+    })
 }
 
 #[cfg(test)]
@@ -317,14 +355,32 @@ mod tests {
             length: Some(128),
         };
         assert_eq!(kind(&text), want);
-        let two = [slot("left", "float32", &[1, 3, 8, 8]), slot("right", "float32", &[1, 3, 8, 8])];
-        assert!(
-            matches!(kind(&two), Kind::Unknown { reason } if reason.contains("several image inputs (left, right)"))
-        );
+        let image = |input: &str, layout, channels, side| ImageInput {
+            input: input.into(),
+            layout,
+            channels,
+            height: Some(side),
+            width: Some(side),
+        };
+        // Several inputs: the one named as an image is the guess, the others could be.
+        let three = [
+            slot("scale", "float32", &[1, 1]),
+            slot("left", "float32", &[1, 3, 8, 8]),
+            slot("right_image", "float32", &[1, 8, 8, 3]),
+        ];
+        let want = Kind::Image {
+            image: image("right_image", Layout::Nhwc, 3, 8),
+            others: vec![image("left", Layout::Nchw, 3, 8)],
+        };
+        assert_eq!(kind(&three), want);
         let odd = [slot("x", "float32", &[1, 5, 8, 8])];
         assert!(matches!(kind(&odd), Kind::Unknown { reason } if reason.contains("1 or 3 channels")));
         let grey_nhwc = [slot("x", "float32", &[1, 28, 28, 1])];
-        let want = Kind::Image { layout: Layout::Nhwc, channels: 1, height: Some(28), width: Some(28) };
+        let want = Kind::Image { image: image("x", Layout::Nhwc, 1, 28), others: vec![] };
         assert_eq!(kind(&grey_nhwc), want);
+        let mixed = [slot("x", "float32", &[1, 3, 8, 8]), slot("ids", "int64", &[1, 8])];
+        assert!(matches!(kind(&mixed), Kind::Unknown { reason } if reason.contains("mix")));
+        let half = [slot("x", "float16", &[1, 3, 8, 8])];
+        assert!(matches!(kind(&half), Kind::Unknown { reason } if reason.contains("no float32 image")));
     }
 }

@@ -22,6 +22,35 @@ pub mod inspect;
 pub mod randomise;
 pub mod surgery;
 
+/// Drops the shapes a file records for its inner tensors when an input's shape is open: they
+/// are hints from one run (onnxruntime's quantiser writes them for the batch of 1 it calibrated
+/// with), which contradict a symbolic batch; tract infers the shapes from the inputs. The
+/// element types stay.
+fn forget_inner_shapes(proto: &mut tract_onnx::pb::ModelProto) {
+    use tract_onnx::pb::{tensor_shape_proto::dimension, type_proto};
+    let Some(graph) = proto.graph.as_mut() else { return };
+    let shape =
+        |info: &tract_onnx::pb::ValueInfoProto| match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(type_proto::Value::TensorType(tensor)) => tensor.shape.clone(),
+            _ => None,
+        };
+    let open = graph
+        .input
+        .iter()
+        .filter_map(shape)
+        .any(|s| s.dim.iter().any(|d| !matches!(d.value, Some(dimension::Value::DimValue(n)) if n >= 0)));
+    if !open {
+        return;
+    }
+    for info in &mut graph.value_info {
+        if let Some(type_proto::Value::TensorType(tensor)) =
+            info.r#type.as_mut().and_then(|t| t.value.as_mut())
+        {
+            tensor.shape = None;
+        }
+    }
+}
+
 /// One dimension of a model input: a fixed size, or a symbol such as the batch size.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(untagged)]
@@ -76,7 +105,8 @@ impl Model {
     pub fn from_bytes_exposing(bytes: &[u8], intermediates: &[String]) -> Result<Model> {
         let mut reader = bytes;
         let onnx = tract_onnx::onnx();
-        let proto = onnx.proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
+        let mut proto = onnx.proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
+        forget_inner_shapes(&mut proto);
         let external = proto.graph.as_ref().map(inspect::external_data).unwrap_or_default();
         if !external.is_empty() {
             return Err(Error::ModelPrepare(format!(
@@ -97,7 +127,8 @@ impl Model {
             let names: Vec<String> =
                 inference.inputs.iter().map(|&o| inference.node(o.node).name.clone()).collect();
             return Err(Error::ModelPrepare(format!(
-                "Glimpse needs a model with one input; this one has {} ({}).",
+                "Glimpse explains a model through one input; this one has {} ({}): a description's \"input\" \
+                 names the image, and the others are then held at zero.",
                 names.len(),
                 names.join(", ")
             )));
@@ -114,7 +145,24 @@ impl Model {
         }
 
         // The declared shapes, symbols included, for descriptions and input checks.
-        let typed = inference.clone().into_typed().map_err(|e| analysis_failed(&e, &proto))?;
+        let typed = match inference.clone().into_typed() {
+            Ok(typed) => typed,
+            Err(error) => {
+                // Some graphs compute a shape in a way tract can only follow for a known batch
+                // (tf2onnx's Flatten casts the batch to int32 on its way to a Reshape): such a
+                // model runs one input at a time.
+                let at_batch_one = batch_one(&proto)
+                    .and_then(|fact| inference.clone().with_input_fact(0, fact).ok())
+                    .and_then(|fixed| Some((fixed.clone().into_typed().ok()?, fixed)));
+                match at_batch_one {
+                    Some((typed, fixed)) => {
+                        inference = fixed;
+                        typed
+                    }
+                    None => return Err(analysis_failed(&error, &proto)),
+                }
+            }
+        };
         gather_indices(&typed)?;
         let input = tensor_info(&typed, typed.inputs[0])?;
         let datum_type = typed.input_fact(0).map_err(|e| Error::ModelPrepare(e.to_string()))?.datum_type;
@@ -165,15 +213,30 @@ impl Model {
     }
 
     /// The shapes of the model's named tensors for one concrete input shape, from tract's
-    /// shape inference: no forward pass, and no tensor kept just to learn its shape.
+    /// shape inference: no forward pass, and no tensor kept just to learn its shape. The typed
+    /// model's shapes first; a tensor whose wire tract merged with another's when it typed the
+    /// model (a `Reshape` to the shape it already has, after a `Clip`, in tf2onnx's exports)
+    /// keeps the shape the analysis gave it.
     pub fn tensor_shapes(&self, input_shape: &[usize]) -> Result<Arc<TensorShapes>> {
-        self.for_shape(&self.shapes, input_shape, |model| {
+        self.for_shape(&self.shapes, input_shape, |mut model| {
+            model.analyse(false)?;
+            let mut analysed = TensorShapes::new();
+            for (outlet, label) in model.outlet_labels.iter() {
+                let dims =
+                    model.outlet_fact(*outlet).ok().and_then(|f| f.shape.as_concrete_finite().ok().flatten());
+                if let Some(dims) = dims {
+                    analysed.insert(label.to_string(), dims.to_vec());
+                }
+            }
             let typed = model.into_typed()?;
             let mut shapes = TensorShapes::new();
             for (outlet, label) in typed.outlet_labels.iter() {
                 if let Some(dims) = typed.outlet_fact(*outlet).ok().and_then(|f| f.shape.as_concrete()) {
                     shapes.insert(label.to_string(), dims.to_vec());
                 }
+            }
+            for (label, dims) in analysed {
+                shapes.entry(label).or_insert(dims);
             }
             Ok(Arc::new(shapes))
         })
@@ -307,6 +370,33 @@ pub(crate) fn default_opset(model: &tract_onnx::pb::ModelProto) -> Option<i64> {
 
 /// Tract's shape analysis failed at a node: its name and ONNX operator, and the innermost
 /// cause ("Impossible to unify 3 with 6"), rather than tract's whole chain of rules.
+/// The first input's fact with the batch fixed to 1, when it is an f32 input whose other
+/// dimensions the file fixes.
+fn batch_one(proto: &tract_onnx::pb::ModelProto) -> Option<InferenceFact> {
+    use tract_onnx::pb::{tensor_shape_proto::dimension, type_proto};
+    let graph = proto.graph.as_ref()?;
+    let initialised: std::collections::HashSet<&str> =
+        graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let input = graph.input.iter().find(|i| !initialised.contains(i.name.as_str()))?;
+    let Some(type_proto::Value::TensorType(tensor)) = input.r#type.as_ref()?.value.as_ref() else {
+        return None;
+    };
+    if tensor.elem_type != tract_onnx::pb::tensor_proto::DataType::Float as i32 {
+        return None;
+    }
+    let dims = &tensor.shape.as_ref()?.dim;
+    let rest: Option<Vec<usize>> = dims
+        .iter()
+        .skip(1)
+        .map(|d| match d.value {
+            Some(dimension::Value::DimValue(n)) => usize::try_from(n).ok(),
+            _ => None,
+        })
+        .collect();
+    let shape: Vec<usize> = std::iter::once(1).chain(rest?).collect();
+    Some(f32::fact(&shape).into())
+}
+
 fn analysis_failed(error: &TractError, proto: &tract_onnx::pb::ModelProto) -> Error {
     let node = error
         .to_string()

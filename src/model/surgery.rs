@@ -3,6 +3,7 @@
 //! takes a single `f32` tensor, which is what the forward model and the gradient engine run:
 //!
 //! - an input can be fixed to a constant (the attention mask of the sentence being explained);
+//! - the f32 inputs besides the image can be held at zero, with the image's batch;
 //! - an integer input can be fed as `f32` through a `Cast` at the graph's entrance (token ids
 //!   are far below 2²⁴, so the round trip is exact);
 //! - an attention mask can be derived from the token ids (1 where the id is not padding), so a
@@ -29,6 +30,9 @@ use crate::error::{Error, Result};
 /// What to change in a graph.
 #[derive(Debug, Clone, Default)]
 pub struct Surgery {
+    /// f32 inputs fed zeros instead, of their declared shape; a symbolic first axis (the batch)
+    /// takes the size of the input that is left's.
+    pub held_at_zero: Vec<String>,
     /// Inputs replaced by these constant i64 tensors.
     pub constants: Vec<(String, ArrayD<i64>)>,
     /// An i64 input to be fed as f32 instead.
@@ -57,6 +61,8 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
         .proto_model_for_read(&mut reader)
         .map_err(|e| Error::NotOnnx(crate::model::root_cause(&e)))?;
     let graph = model.graph.as_mut().ok_or_else(|| Error::NotOnnx("the file has no graph".into()))?;
+
+    hold_at_zero(graph, &surgery.held_at_zero)?;
 
     for (name, value) in &surgery.constants {
         take_input(graph, name)?;
@@ -168,6 +174,96 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
         .encode(&mut out)
         .map_err(|e| Error::ModelPrepare(format!("the changed model cannot be written: {e}")))?;
     Ok(out)
+}
+
+/// Replaces each named f32 input by zeros of its declared shape (`ConstantOfShape`), its batch
+/// read from the one input left, so that a batch of images meets a batch of zeros.
+fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let mut shapes = vec![];
+    for name in names {
+        let info = graph.input.iter().find(|i| &i.name == name);
+        let tensor = info.and_then(|i| i.r#type.as_ref()).and_then(|t| match &t.value {
+            Some(type_proto::Value::TensorType(tensor)) => Some(tensor),
+            _ => None,
+        });
+        let tensor =
+            tensor.ok_or_else(|| Error::ModelPrepare(format!("the model has no tensor input {name}")))?;
+        if tensor.elem_type != DataType::Float as i32 {
+            return Err(Error::ModelPrepare(format!("input {name} is not f32, and cannot be held at zero")));
+        }
+        let dims = tensor.shape.as_ref().map(|s| s.dim.as_slice()).unwrap_or_default();
+        let sizes: Vec<Option<i64>> = dims
+            .iter()
+            .map(|d| match d.value {
+                Some(dimension::Value::DimValue(n)) if n >= 0 => Some(n),
+                _ => None,
+            })
+            .collect();
+        if let Some(axis) = sizes.iter().skip(1).position(Option::is_none) {
+            return Err(Error::ModelPrepare(format!(
+                "input {name} leaves axis {} open: Glimpse holds it at zero, and needs its size",
+                axis + 1
+            )));
+        }
+        shapes.push((name.clone(), sizes));
+        take_input(graph, name)?;
+    }
+    let [left] = graph.input.as_slice() else {
+        return Err(Error::ModelPrepare("holding inputs at zero must leave one input".into()));
+    };
+    let left = left.name.clone();
+    let int64s = |name: &str, values: Vec<i64>| pb::TensorProto {
+        name: name.into(),
+        dims: vec![values.len() as i64],
+        data_type: DataType::Int64 as i32,
+        int64_data: values,
+        ..Default::default()
+    };
+    let zero = pb::TensorProto {
+        name: "held_zero".into(),
+        dims: vec![1],
+        data_type: DataType::Float as i32,
+        float_data: vec![0.0],
+        ..Default::default()
+    };
+    let value = pb::AttributeProto {
+        name: "value".into(),
+        r#type: pb::attribute_proto::AttributeType::Tensor as i32,
+        t: Some(zero),
+        ..Default::default()
+    };
+    let mut entrance = vec![];
+    let batch = format!("{left}_batch");
+    let (shape, first, one) = (format!("{left}_shape"), format!("{left}_first"), format!("{left}_one"));
+    graph.initializer.push(int64s(&first, vec![0]));
+    graph.initializer.push(int64s(&one, vec![1]));
+    entrance.push(node("Shape", &shape, &[&left], &shape));
+    entrance.push(node("Slice", &batch, &[&shape, &first, &one], &batch));
+    for (name, sizes) in shapes {
+        let shape = format!("{name}_held_shape");
+        match sizes.first() {
+            Some(None) => {
+                let rest = format!("{name}_rest");
+                graph.initializer.push(int64s(&rest, sizes[1..].iter().flatten().copied().collect()));
+                let axis = pb::AttributeProto {
+                    name: "axis".into(),
+                    r#type: pb::attribute_proto::AttributeType::Int as i32,
+                    i: 0,
+                    ..Default::default()
+                };
+                let concat = node("Concat", &shape, &[&batch, &rest], &shape);
+                entrance.push(pb::NodeProto { attribute: vec![axis], ..concat });
+            }
+            _ => graph.initializer.push(int64s(&shape, sizes.into_iter().flatten().collect())),
+        }
+        let zeros = node("ConstantOfShape", &format!("{name}_zeros"), &[&shape], &name);
+        entrance.push(pb::NodeProto { attribute: vec![value.clone()], ..zeros });
+    }
+    graph.node.splice(0..0, entrance);
+    Ok(())
 }
 
 /// Every node input named `from` reads `to` instead.

@@ -270,3 +270,59 @@ test('a text model of your own, dropped with its tokenizer, highlights a sentenc
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a quantised model runs the methods that need no gradient; a model with several inputs asks which is the image', { timeout: 600_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1000 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = watchProblems(page);
+  await page.goto(server.url);
+  await waitForReady(page);
+
+  // Quantised by onnxruntime's quantiser: the page says what will not work, and the rest does.
+  await bring(page, [path.join(ZOO, 'quantised.onnx')]);
+  await page.waitForSelector('#bring-form:not([hidden])');
+  assert.match(await page.$eval('#bring-found', (e) => e.textContent),
+    /quantised integers \(DequantizeLinear, QuantizeLinear\): the forward-only methods work/);
+  await page.click('#bring-form button[type="submit"]');
+  await page.waitForFunction(() => document.getElementById('model-name').textContent.includes('quantised'),
+    null, { timeout: READY_TIMEOUT });
+  const refused = Object.fromEntries(await page.$$eval('#methods-unavailable li', (items) => items.map((i) => [i.dataset.method, i.textContent])));
+  for (const id of ['gradient', 'integrated-gradients', 'grad-cam']) assert.match(refused[id] ?? '', /QuantizeLinear/, id);
+  assert.equal(refused.occlusion, undefined);
+  assert.equal(refused['score-cam'], undefined);
+  await classifyChelsea(page);
+  for (const id of await page.$$eval('.methods input[type="checkbox"]:not([disabled])', (boxes) => boxes.map((b) => b.value))) {
+    await page.setChecked(`.methods input[value="${id}"]`, id === 'occlusion');
+  }
+  await page.waitForFunction(() => document.querySelector('.tile[data-method="occlusion"]')?.dataset.state === 'done',
+    null, { timeout: 120_000, polling: 250 });
+
+  // Three inputs: the form asks which is the image, guessing the one named so; the page then
+  // ranks the classes as the CLI does under the description it saves. (A fresh page, so that
+  // Chelsea is classified by this model and no other.)
+  await page.goto(server.url);
+  await waitForReady(page);
+  await bring(page, [path.join(ZOO, 'two_inputs.onnx')]);
+  await page.waitForSelector('#bring-form:not([hidden])');
+  assert.match(await page.$eval('#bring-found', (e) => e.textContent), /3 inputs: choose which is the image \(the guess is image\)/);
+  const choices = await page.$$eval('#bring-form [name="image_input"] option', (o) => o.map((x) => x.value));
+  assert.deepEqual(choices, ['image', 'reference']);
+  assert.equal(await page.$eval('#bring-form [name="image_input"]', (s) => s.value), 'image');
+  await page.selectOption('#bring-form [name="normalisation"]', 'unit');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#bring-form [name="save"]')]);
+  const description = path.join(scratch, 'two-inputs.json');
+  await download.saveAs(description);
+  assert.equal(JSON.parse(await readFile(description, 'utf8')).input, 'image');
+  await page.click('#bring-form button[type="submit"]');
+  await page.waitForFunction(() => document.getElementById('model-name').textContent.includes('two_inputs'),
+    null, { timeout: READY_TIMEOUT });
+  await waitForReady(page);
+  await classifyChelsea(page);
+  const cli = runCli(['classify', '--model', path.join(ZOO, 'two_inputs.onnx'), '--config', description,
+    '--input', 'www/examples/chelsea.png', '--top', '5']);
+  const top = await topFive(page);
+  assert.deepEqual(top.map((t) => t.index), cli.map((c) => c.index));
+  for (const [i, prediction] of cli.entries()) assert.ok(Math.abs(top[i].percent - prediction.prob * 100) <= 0.05);
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -9,7 +9,10 @@ beside itself, for each model NAME: NAME.onnx, NAME_input.npy (one seeded input,
 NAME_logits.npy (onnxruntime's output on it) and NAME_grad.npy (PyTorch autograd: the gradient
 of output TARGET with respect to the input), and zoo.json listing the models with what each
 exercises, its input layout and its target; and external.onnx, a small model whose weights are
-in a file that is not there.
+in a file that is not there; and two_inputs.onnx, a model with three float inputs (a reference
+image, the image, a bias row), with its answers when the two besides the image are zeros; and
+quantised.onnx, the grey model quantised to 8 bits by onnxruntime's static quantiser (QDQ), with
+onnxruntime's logits on grey's input.
 
 The architectures are the real ones from torchvision and timm, at small widths and depths so
 that the files stay small (every block type, activation and head is the library's own); the
@@ -99,6 +102,62 @@ class Probabilities(nn.Module):
 
     def forward(self, x):
         return torch.softmax(self.inner(x), dim=1)
+
+
+class TwoInputs(nn.Module):
+    """A model with inputs besides the image: a reference image subtracted from it, and a bias
+    added to the logits; with both at zero it is a plain classifier of the image."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = ChannelsLast().body
+
+    def forward(self, reference, image, bias):
+        return self.body(image - 0.5 * reference) + bias
+
+
+def two_inputs():
+    torch.manual_seed(50)
+    model = TwoInputs().eval()
+    x = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(150))
+    zeros = (torch.zeros_like(x), torch.zeros(1, CLASSES))
+    path = HERE / "two_inputs.onnx"
+    names = ["reference", "image", "bias"]
+    torch.onnx.export(model, (zeros[0], x, zeros[1]), str(path), dynamo=False, opset_version=13,
+                      input_names=names, output_names=["logits"],
+                      dynamic_axes={name: {0: "batch"} for name in names + ["logits"]})
+    session = ort.InferenceSession(str(path))
+    logits = session.run(None, {"reference": zeros[0].numpy(), "image": x.numpy(), "bias": zeros[1].numpy()})[0]
+    # The reference as the image, the image held at zero.
+    as_reference = session.run(None, {"reference": x.numpy(), "image": zeros[0].numpy(),
+                                      "bias": zeros[1].numpy()})[0]
+    xg = x.clone().requires_grad_()
+    model(zeros[0], xg, zeros[1])[0, int(logits[0].argmax())].backward()
+    np.save(HERE / "two_inputs_input.npy", x.numpy())
+    np.save(HERE / "two_inputs_logits.npy", logits)
+    np.save(HERE / "two_inputs_as_reference.npy", as_reference)
+    np.save(HERE / "two_inputs_grad.npy", xg.grad.numpy())
+    print(f"two_inputs: {path.stat().st_size} bytes, target {int(logits[0].argmax())}")
+
+
+def quantised():
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Calibration(CalibrationDataReader):
+        def __init__(self):
+            rng = np.random.default_rng(0)
+            self.batches = iter([{"input": rng.standard_normal((1, 1, 28, 28)).astype(np.float32)}
+                                 for _ in range(8)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    path = HERE / "quantised.onnx"
+    quantize_static(str(HERE / "grey.onnx"), str(path), Calibration(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    x = np.load(HERE / "grey_input.npy")
+    np.save(HERE / "quantised_logits.npy", ort.InferenceSession(str(path)).run(None, {"input": x})[0])
+    print(f"quantised: {path.stat().st_size} bytes")
 
 
 def effnet():
@@ -199,6 +258,9 @@ def main():
     onnx.save(model, str(HERE / "external.onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
               location="external.onnx.data", size_threshold=0)
     (HERE / "external.onnx.data").unlink()
+
+    two_inputs()
+    quantised()
 
 
 if __name__ == "__main__":
