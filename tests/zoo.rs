@@ -428,7 +428,7 @@ fn a_model_with_several_inputs_explains_the_one_named_and_holds_the_others_at_ze
     let prepared = config.prepare(&onnx).unwrap().into_owned();
     let got = Model::from_bytes(&prepared).unwrap().run(input.clone()).unwrap();
     assert!(relative_l2(&got, &logits) < 1e-6);
-    // A batch of three meets three rows of zeros.
+    // A batch of three runs, each row the logits of the one input.
     let three = ndarray::concatenate(ndarray::Axis(0), &[input.view(), input.view(), input.view()]).unwrap();
     let rows = Model::from_bytes(&prepared).unwrap().run(three).unwrap();
     for row in rows.outer_iter() {

@@ -298,6 +298,11 @@ export class Models {
         throw new Error(`${fileName} is not a description of ${kind === 'text' ? 'a text' : 'an image'} model Glimpse can follow: ${error.message}`);
       });
     const description = JSON.parse(checked);
+    const { kind: found, inputs } = this.#brought.inspection;
+    const images = found.kind === 'image' ? [found, ...found.others].map((i) => i.input) : [];
+    if (kind === 'image' && description.input && !images.includes(description.input)) {
+      throw new Error(`${fileName} names the input ${description.input}, which is not one of ${this.#brought.name}'s image inputs (${images.join(', ') || inputs.map((i) => i.name).join(', ')}).`);
+    }
     this.#fillForm(kind === 'image' ? fromDescription(description) : fromTextDescription(description));
   }
 

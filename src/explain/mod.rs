@@ -207,8 +207,9 @@ pub const DEFAULT_BATCH_SIZE: usize = 1;
 pub struct Explainer {
     onnx: Vec<u8>,
     forward: Model,
-    /// The nodes between input and output, which the CAMs find their layers on.
-    route: Result<Route>,
+    /// The nodes between input and output, which the CAMs find their layers on, when the
+    /// gradient model (which holds them too) could not be made.
+    route: Option<Result<Route>>,
     /// The error names the operators without a VJP, when there are any.
     gradients: Result<GradModel>,
     layer_models: Mutex<HashMap<String, Arc<GradModel>>>,
@@ -226,11 +227,12 @@ impl Explainer {
     /// stand in the way.
     pub fn from_bytes(onnx: &[u8]) -> Result<Explainer> {
         let forward = Model::from_bytes(onnx)?;
+        let gradients = GradModel::from_bytes(onnx, &[]);
         Ok(Explainer {
             onnx: onnx.to_vec(),
             forward,
-            route: Route::from_bytes(onnx),
-            gradients: GradModel::from_bytes(onnx, &[]),
+            route: gradients.is_err().then(|| Route::from_bytes(onnx)),
+            gradients,
             layer_models: Mutex::default(),
             exposing: Mutex::default(),
             noise_cache: Mutex::default(),
@@ -250,7 +252,11 @@ impl Explainer {
 
     /// The model's route from input to output.
     pub(crate) fn route(&self) -> Result<&Route> {
-        self.route.as_ref().map_err(Clone::clone)
+        match (&self.gradients, &self.route) {
+            (Ok(gradients), _) => Ok(gradients.route()),
+            (Err(_), Some(route)) => route.as_ref().map_err(Clone::clone),
+            (Err(e), None) => Err(e.clone()),
+        }
     }
 
     /// The methods that cannot run on this model, each with why (see [`ImageMethod::applies`]).

@@ -178,12 +178,22 @@ fn notes(kind: &Kind, inputs: &[Slot], quantised: &[String]) -> Vec<String> {
             );
         }
     }
-    if let (Kind::Image { image, .. }, [_, _, ..]) = (kind, inputs) {
-        notes.push(format!(
-            "It has {} inputs: choose which is the image (the guess is {}); the others are held at zero.",
-            inputs.len(),
-            image.input
-        ));
+    if let (Kind::Image { image, others }, [_, _, ..]) = (kind, inputs) {
+        let rest: Vec<&str> =
+            inputs.iter().map(|i| i.name.as_str()).filter(|name| *name != image.input).collect();
+        notes.push(if others.is_empty() {
+            format!(
+                "Its other inputs ({}) are fed zeros: the image goes into {}.",
+                rest.join(", "),
+                image.input
+            )
+        } else {
+            format!(
+                "It has {} inputs: choose which is the image (the guess is {}); the others are held at zero.",
+                inputs.len(),
+                image.input
+            )
+        });
     }
     if let Kind::Text { length: None, .. } = kind {
         notes.push("The file leaves the sentence length open: give the length the model takes.".into());
@@ -294,7 +304,9 @@ fn kind(inputs: &[Slot]) -> Kind {
         };
     }
     if integers.len() != inputs.len() {
-        return Kind::Unknown { reason: format!("its inputs ({}) mix images and other tensors", names()) };
+        return Kind::Unknown {
+            reason: format!("its inputs ({}) mix integer token ids with tensors of other types", names()),
+        };
     }
     let find = |words: &[&str]| {
         integers.iter().find(|s| words.iter().any(|w| s.name.contains(w))).map(|s| s.name.clone())
@@ -379,7 +391,7 @@ mod tests {
         let want = Kind::Image { image: image("x", Layout::Nhwc, 1, 28), others: vec![] };
         assert_eq!(kind(&grey_nhwc), want);
         let mixed = [slot("x", "float32", &[1, 3, 8, 8]), slot("ids", "int64", &[1, 8])];
-        assert!(matches!(kind(&mixed), Kind::Unknown { reason } if reason.contains("mix")));
+        assert!(matches!(kind(&mixed), Kind::Unknown { reason } if reason.contains("mix integer token ids")));
         let half = [slot("x", "float16", &[1, 3, 8, 8])];
         assert!(matches!(kind(&half), Kind::Unknown { reason } if reason.contains("no float32 image")));
     }

@@ -22,33 +22,20 @@ pub mod inspect;
 pub mod randomise;
 pub mod surgery;
 
-/// Drops the shapes a file records for its inner tensors when an input's shape is open: they
-/// are hints from one run (onnxruntime's quantiser writes them for the batch of 1 it calibrated
-/// with), which contradict a symbolic batch; tract infers the shapes from the inputs. The
-/// element types stay.
-fn forget_inner_shapes(proto: &mut tract_onnx::pb::ModelProto) {
-    use tract_onnx::pb::{tensor_shape_proto::dimension, type_proto};
-    let Some(graph) = proto.graph.as_mut() else { return };
-    let shape =
-        |info: &tract_onnx::pb::ValueInfoProto| match info.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-            Some(type_proto::Value::TensorType(tensor)) => tensor.shape.clone(),
-            _ => None,
-        };
-    let open = graph
-        .input
-        .iter()
-        .filter_map(shape)
-        .any(|s| s.dim.iter().any(|d| !matches!(d.value, Some(dimension::Value::DimValue(n)) if n >= 0)));
-    if !open {
-        return;
-    }
+/// Drops the shapes a file records for its inner tensors, keeping their element types; says
+/// whether there were any. Only done when a model fails to load with them.
+fn forget_inner_shapes(proto: &mut tract_onnx::pb::ModelProto) -> bool {
+    use tract_onnx::pb::type_proto;
+    let Some(graph) = proto.graph.as_mut() else { return false };
+    let mut dropped = false;
     for info in &mut graph.value_info {
         if let Some(type_proto::Value::TensorType(tensor)) =
             info.r#type.as_mut().and_then(|t| t.value.as_mut())
         {
-            tensor.shape = None;
+            dropped |= tensor.shape.take().is_some();
         }
     }
+    dropped
 }
 
 /// One dimension of a model input: a fixed size, or a symbol such as the batch size.
@@ -105,8 +92,7 @@ impl Model {
     pub fn from_bytes_exposing(bytes: &[u8], intermediates: &[String]) -> Result<Model> {
         let mut reader = bytes;
         let onnx = tract_onnx::onnx();
-        let mut proto = onnx.proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
-        forget_inner_shapes(&mut proto);
+        let proto = onnx.proto_model_for_read(&mut reader).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
         let external = proto.graph.as_ref().map(inspect::external_data).unwrap_or_default();
         if !external.is_empty() {
             return Err(Error::ModelPrepare(format!(
@@ -117,49 +103,45 @@ impl Model {
             )));
         }
         check::attributes(&proto)?;
-        let mut inference = onnx.model_for_proto_model(&proto).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
-
-        let unsupported = unsupported_ops(&inference);
-        if !unsupported.is_empty() {
-            return Err(Error::UnsupportedOps(unsupported));
-        }
-        if inference.inputs.len() != 1 {
-            let names: Vec<String> =
-                inference.inputs.iter().map(|&o| inference.node(o.node).name.clone()).collect();
-            return Err(Error::ModelPrepare(format!(
-                "Glimpse explains a model through one input; this one has {} ({}): a description's \"input\" \
-                 names the image, and the others are then held at zero.",
-                names.len(),
-                names.join(", ")
-            )));
-        }
-        if !intermediates.is_empty() {
-            let mut outlets = inference.outputs.clone();
-            for name in intermediates {
-                let outlet = inference
-                    .find_outlet_label(name)
-                    .ok_or_else(|| Error::ModelPrepare(format!("the model has no tensor named {name}")))?;
-                outlets.push(outlet);
+        match Model::build(&onnx, &proto, intermediates) {
+            Ok(model) => Ok(model),
+            // The shapes a file records for its inner tensors are hints from one run, and can
+            // contradict an open batch (onnxruntime's quantiser writes them for the batch of 1
+            // it calibrated with): without them, tract infers every shape from the input.
+            Err(first) => {
+                let mut bare = proto.clone();
+                if !forget_inner_shapes(&mut bare) {
+                    return Err(first);
+                }
+                Model::build(&onnx, &bare, intermediates).map_err(|_| first)
             }
-            inference.outputs = outlets;
         }
+    }
 
+    /// Types and plans a checked ONNX graph (for batch size 1, if the batch is open).
+    fn build(
+        onnx: &tract_onnx::model::Onnx,
+        proto: &tract_onnx::pb::ModelProto,
+        intermediates: &[String],
+    ) -> Result<Model> {
+        let (mut inference, typed) = inference_model(onnx, proto, intermediates)?;
         // The declared shapes, symbols included, for descriptions and input checks.
-        let typed = match inference.clone().into_typed() {
+        let typed = match typed {
             Ok(typed) => typed,
             Err(error) => {
                 // Some graphs compute a shape in a way tract can only follow for a known batch
-                // (tf2onnx's Flatten casts the batch to int32 on its way to a Reshape): such a
-                // model runs one input at a time.
-                let at_batch_one = batch_one(&proto)
-                    .and_then(|fact| inference.clone().with_input_fact(0, fact).ok())
-                    .and_then(|fixed| Some((fixed.clone().into_typed().ok()?, fixed)));
-                match at_batch_one {
-                    Some((typed, fixed)) => {
+                // (tf2onnx's Flatten casts it to int32 on its way to a Reshape): such a model
+                // runs at a batch of 1, one input at a time.
+                let at_batch_one = || {
+                    let fixed = inference.clone().with_input_fact(0, batch_one(proto)?).ok()?;
+                    Some((fixed.clone(), fixed.into_typed().ok()?))
+                };
+                match at_batch_one() {
+                    Some((fixed, typed)) => {
                         inference = fixed;
                         typed
                     }
-                    None => return Err(analysis_failed(&error, &proto)),
+                    None => return Err(analysis_failed(&error, proto)),
                 }
             }
         };
@@ -368,9 +350,43 @@ pub(crate) fn default_opset(model: &tract_onnx::pb::ModelProto) -> Option<i64> {
         .max()
 }
 
-/// Tract's shape analysis failed at a node: its name and ONNX operator, and the innermost
-/// cause ("Impossible to unify 3 with 6"), rather than tract's whole chain of rules.
-/// The first input's fact with the batch fixed to 1, when it is an f32 input whose other
+/// The inference model of a checked ONNX graph with one input, the named intermediates exposed
+/// after its outputs, and its typing (which may fail: the caller may retry).
+fn inference_model(
+    onnx: &tract_onnx::model::Onnx,
+    proto: &tract_onnx::pb::ModelProto,
+    intermediates: &[String],
+) -> Result<(InferenceModel, TractResult<TypedModel>)> {
+    let mut inference = onnx.model_for_proto_model(proto).map_err(|e| Error::NotOnnx(root_cause(&e)))?;
+    let unsupported = unsupported_ops(&inference);
+    if !unsupported.is_empty() {
+        return Err(Error::UnsupportedOps(unsupported));
+    }
+    if inference.inputs.len() != 1 {
+        let names: Vec<String> =
+            inference.inputs.iter().map(|&o| inference.node(o.node).name.clone()).collect();
+        return Err(Error::ModelPrepare(format!(
+            "Glimpse explains a model through one input; this one has {} ({}): a description's \"input\" \
+             names the image, and the others are then held at zero.",
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    if !intermediates.is_empty() {
+        let mut outlets = inference.outputs.clone();
+        for name in intermediates {
+            let outlet = inference
+                .find_outlet_label(name)
+                .ok_or_else(|| Error::ModelPrepare(format!("the model has no tensor named {name}")))?;
+            outlets.push(outlet);
+        }
+        inference.outputs = outlets;
+    }
+    let typed = inference.clone().into_typed();
+    Ok((inference, typed))
+}
+
+/// The first input's fact with its open batch fixed to 1, when it is an f32 input whose other
 /// dimensions the file fixes.
 fn batch_one(proto: &tract_onnx::pb::ModelProto) -> Option<InferenceFact> {
     use tract_onnx::pb::{tensor_shape_proto::dimension, type_proto};
@@ -385,6 +401,9 @@ fn batch_one(proto: &tract_onnx::pb::ModelProto) -> Option<InferenceFact> {
         return None;
     }
     let dims = &tensor.shape.as_ref()?.dim;
+    if matches!(dims.first()?.value, Some(dimension::Value::DimValue(_))) {
+        return None;
+    }
     let rest: Option<Vec<usize>> = dims
         .iter()
         .skip(1)
@@ -397,6 +416,8 @@ fn batch_one(proto: &tract_onnx::pb::ModelProto) -> Option<InferenceFact> {
     Some(f32::fact(&shape).into())
 }
 
+/// Tract's shape analysis failed at a node: its name and ONNX operator, and the innermost
+/// cause ("Impossible to unify 3 with 6"), rather than tract's whole chain of rules.
 fn analysis_failed(error: &TractError, proto: &tract_onnx::pb::ModelProto) -> Error {
     let node = error
         .to_string()

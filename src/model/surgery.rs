@@ -60,9 +60,10 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
     let mut model = tract_onnx::onnx()
         .proto_model_for_read(&mut reader)
         .map_err(|e| Error::NotOnnx(crate::model::root_cause(&e)))?;
+    let opset = crate::model::default_opset(&model).unwrap_or(0);
     let graph = model.graph.as_mut().ok_or_else(|| Error::NotOnnx("the file has no graph".into()))?;
 
-    hold_at_zero(graph, &surgery.held_at_zero)?;
+    hold_at_zero(graph, &surgery.held_at_zero, opset)?;
 
     for (name, value) in &surgery.constants {
         take_input(graph, name)?;
@@ -176,11 +177,17 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Replaces each named f32 input by zeros of its declared shape (`ConstantOfShape`), its batch
-/// read from the one input left, so that a batch of images meets a batch of zeros.
-fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String]) -> Result<()> {
+/// Replaces each named f32 input by zeros of its declared shape (`ConstantOfShape`), an open
+/// first axis taking the batch of the one input left (`Gather` of its `Shape`), so that a batch
+/// of images meets a batch of zeros.
+fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String], opset: i64) -> Result<()> {
     if names.is_empty() {
         return Ok(());
+    }
+    if opset < 9 {
+        return Err(Error::ModelPrepare(format!(
+            "the model is at opset {opset}; holding its other inputs at zero needs opset 9 (ConstantOfShape)"
+        )));
     }
     let mut shapes = vec![];
     for name in names {
@@ -194,7 +201,11 @@ fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String]) -> Result<()> {
         if tensor.elem_type != DataType::Float as i32 {
             return Err(Error::ModelPrepare(format!("input {name} is not f32, and cannot be held at zero")));
         }
-        let dims = tensor.shape.as_ref().map(|s| s.dim.as_slice()).unwrap_or_default();
+        let dims = tensor.shape.as_ref().map(|s| s.dim.as_slice()).ok_or_else(|| {
+            Error::ModelPrepare(format!(
+                "input {name} declares no shape: Glimpse holds it at zero, and needs one"
+            ))
+        })?;
         let sizes: Vec<Option<i64>> = dims
             .iter()
             .map(|d| match d.value {
@@ -211,10 +222,24 @@ fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String]) -> Result<()> {
         shapes.push((name.clone(), sizes));
         take_input(graph, name)?;
     }
-    let [left] = graph.input.as_slice() else {
+    // Older exports list the weights among the inputs too.
+    let initialised: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let left: Vec<&str> =
+        graph.input.iter().map(|i| i.name.as_str()).filter(|n| !initialised.contains(n)).collect();
+    let [left] = left.as_slice() else {
         return Err(Error::ModelPrepare("holding inputs at zero must leave one input".into()));
     };
-    let left = left.name.clone();
+    let left = (*left).to_owned();
+    let mut taken = names_in(graph);
+    let mut fresh = |base: String| {
+        let mut name = base.clone();
+        let mut n = 1;
+        while !taken.insert(name.clone()) {
+            n += 1;
+            name = format!("{base}_{n}");
+        }
+        name
+    };
     let int64s = |name: &str, values: Vec<i64>| pb::TensorProto {
         name: name.into(),
         dims: vec![values.len() as i64],
@@ -222,48 +247,53 @@ fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String]) -> Result<()> {
         int64_data: values,
         ..Default::default()
     };
-    let zero = pb::TensorProto {
-        name: "held_zero".into(),
-        dims: vec![1],
-        data_type: DataType::Float as i32,
-        float_data: vec![0.0],
+    let int_attribute = |name: &str, i: i64| pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i,
         ..Default::default()
     };
     let value = pb::AttributeProto {
         name: "value".into(),
         r#type: pb::attribute_proto::AttributeType::Tensor as i32,
-        t: Some(zero),
+        t: Some(pb::TensorProto {
+            dims: vec![1],
+            data_type: DataType::Float as i32,
+            float_data: vec![0.0],
+            ..Default::default()
+        }),
         ..Default::default()
     };
-    let mut entrance = vec![];
-    let batch = format!("{left}_batch");
-    let (shape, first, one) = (format!("{left}_shape"), format!("{left}_first"), format!("{left}_one"));
+    let (shape, first, batch) =
+        (fresh(format!("{left}_shape")), fresh(format!("{left}_first")), fresh(format!("{left}_batch")));
     graph.initializer.push(int64s(&first, vec![0]));
-    graph.initializer.push(int64s(&one, vec![1]));
-    entrance.push(node("Shape", &shape, &[&left], &shape));
-    entrance.push(node("Slice", &batch, &[&shape, &first, &one], &batch));
+    let mut entrance = vec![node("Shape", &shape, &[&left], &shape)];
+    let gather = node("Gather", &batch, &[&shape, &first], &batch);
+    entrance.push(pb::NodeProto { attribute: vec![int_attribute("axis", 0)], ..gather });
     for (name, sizes) in shapes {
-        let shape = format!("{name}_held_shape");
+        let held = fresh(format!("{name}_held_shape"));
         match sizes.first() {
             Some(None) => {
-                let rest = format!("{name}_rest");
+                let rest = fresh(format!("{name}_rest"));
                 graph.initializer.push(int64s(&rest, sizes[1..].iter().flatten().copied().collect()));
-                let axis = pb::AttributeProto {
-                    name: "axis".into(),
-                    r#type: pb::attribute_proto::AttributeType::Int as i32,
-                    i: 0,
-                    ..Default::default()
-                };
-                let concat = node("Concat", &shape, &[&batch, &rest], &shape);
-                entrance.push(pb::NodeProto { attribute: vec![axis], ..concat });
+                let concat = node("Concat", &held, &[&batch, &rest], &held);
+                entrance.push(pb::NodeProto { attribute: vec![int_attribute("axis", 0)], ..concat });
             }
-            _ => graph.initializer.push(int64s(&shape, sizes.into_iter().flatten().collect())),
+            _ => graph.initializer.push(int64s(&held, sizes.into_iter().flatten().collect())),
         }
-        let zeros = node("ConstantOfShape", &format!("{name}_zeros"), &[&shape], &name);
+        let zeros = node("ConstantOfShape", &fresh(format!("{name}_zeros")), &[&held], &name);
         entrance.push(pb::NodeProto { attribute: vec![value.clone()], ..zeros });
     }
     graph.node.splice(0..0, entrance);
     Ok(())
+}
+
+/// Every tensor and node name a graph uses.
+fn names_in(graph: &pb::GraphProto) -> HashSet<String> {
+    let tensors =
+        graph.node.iter().flat_map(|n| n.input.iter().chain(&n.output).chain(std::iter::once(&n.name)));
+    let declared = graph.input.iter().chain(&graph.output).chain(&graph.value_info).map(|v| &v.name);
+    tensors.chain(declared).chain(graph.initializer.iter().map(|t| &t.name)).cloned().collect()
 }
 
 /// Every node input named `from` reads `to` instead.

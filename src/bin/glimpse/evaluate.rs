@@ -183,10 +183,10 @@ pub fn evaluate(args: EvaluateArgs) -> Result<String, String> {
             .split(',')
             .map(|m| Method::from_name(m.trim()).map_err(|e| e.to_string()))
             .collect::<Result<_, _>>()?,
-        None => Method::all()
-            .into_iter()
-            .filter(|m| m.forward_only() || explainer.gradient_model().is_ok())
-            .collect(),
+        None => {
+            let unavailable = explainer.unavailable();
+            Method::all().into_iter().filter(|m| !unavailable.iter().any(|(id, _)| *id == m.name())).collect()
+        }
     };
     let measures = measures(&args)?;
     let map = match &args.map {
