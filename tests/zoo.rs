@@ -220,35 +220,12 @@ fn described(
     let workspace = ImageWorkspace::from_bytes(&read(&format!("{entry}.onnx")), description.as_bytes())
         .unwrap_or_else(|e| panic!("{entry}: {e}"));
     let mut session = Session::new(workspace);
-    let rgba = rgba(side);
+    let rgba = common::rgba(side);
     session
         .new_subject()
         .set_image(glimpse::RgbaPixels { width: side, height: side, data: &rgba }, 3)
         .unwrap();
     session
-}
-
-/// A colourful square: every channel different, so a wrong channel order shows.
-fn rgba(side: u32) -> Vec<u8> {
-    (0..side * side)
-        .flat_map(|i| [(i * 7 % 256) as u8, (i * 13 % 251) as u8, (255 - i * 3 % 256) as u8, 255])
-        .collect()
-}
-
-/// Every image method the model can run makes a finite map through the page's session.
-fn every_method_runs(session: &mut glimpse::session::Session<glimpse::session::ImageWorkspace>, what: &str) {
-    let unavailable = session.work().explainer.unavailable();
-    for (tile, method) in Method::all().into_iter().enumerate() {
-        if unavailable.iter().any(|(id, _)| *id == method.name()) {
-            continue;
-        }
-        let json = format!(r#"{{"method": "{}"}}"#, method.name());
-        session
-            .explain(tile as u32, &json, 0, &mut |_, _| {})
-            .unwrap_or_else(|e| panic!("{what} {json}: {e}"));
-        let values = session.values(tile as u32).unwrap();
-        assert!(values.iter().all(|v| v.is_finite()), "{what} {json}");
-    }
 }
 
 /// A grey model's description: the image goes in as ITU-R 601 luma (Pillow's `convert("L")`,
@@ -264,7 +241,7 @@ fn a_description_makes_grey_and_bgr_inputs() {
         "mean": [127.5], "std": [127.5], "channels": 1}}"#;
     let mut session = described("grey", description, side);
     let config = &session.work().classifier.config;
-    let data = rgba(side);
+    let data = common::rgba(side);
     let pixels = glimpse::RgbaPixels { width: side, height: side, data: &data };
     let view = model_view(pixels, &config.preprocess).unwrap();
     let grey = to_tensor(&view, &config.preprocess);
@@ -274,7 +251,7 @@ fn a_description_makes_grey_and_bgr_inputs() {
         let luma = (r * 0.299 + gr * 0.587 + b * 0.114).round() as f32;
         assert!((g * 127.5 + 127.5 - luma).abs() <= 1.0, "{:?} gave {}", p.0, g * 127.5 + 127.5);
     }
-    every_method_runs(&mut session, "grey");
+    common::every_method_runs(&mut session, "grey");
 
     let rgb = Preprocess::rgb(28, 28, 28, [10.0, 20.0, 30.0], [1.0, 2.0, 3.0]);
     let bgr = Preprocess {
@@ -301,7 +278,7 @@ fn a_channels_last_description_explains_the_model_as_exported() {
         "mean": [127, 127, 127], "std": [64, 64, 64], "layout": "NHWC"}}"#;
     let mut session = described("nhwc", description, 32);
     let config = session.work().classifier.config.clone();
-    let data = rgba(32);
+    let data = common::rgba(32);
     let view =
         model_view(glimpse::RgbaPixels { width: 32, height: 32, data: &data }, &config.preprocess).unwrap();
     let nchw = to_tensor(&view, &config.preprocess).into_dyn();
@@ -317,7 +294,7 @@ fn a_channels_last_description_explains_the_model_as_exported() {
         glimpse::preprocess::channels_first(nhwc, &config.preprocess),
         to_tensor(&view, &config.preprocess).into_dyn()
     );
-    every_method_runs(&mut session, "nhwc");
+    common::every_method_runs(&mut session, "nhwc");
 }
 
 /// A model whose output is probabilities, described so: the classes it ranks carry its own
@@ -341,7 +318,7 @@ fn a_probabilities_description_explains_their_logarithm() {
     let of_log = npy(&entry, "grad") / want[[0, entry.target]];
     assert!(relative_l2(&grads.input, &of_log) < 1e-4);
     let mut session = described("probabilities", description, 28);
-    every_method_runs(&mut session, "probabilities");
+    common::every_method_runs(&mut session, "probabilities");
 }
 
 /// What a description may not say, each refused with what is wrong.
@@ -384,7 +361,7 @@ fn an_image_of_any_size_takes_the_descriptions() {
     println!("without a size, Grad-CAM: {why:?}");
     let mut session = described("any_size", description, 40);
     assert!(session.work().explainer.unavailable().is_empty());
-    every_method_runs(&mut session, "any_size");
+    common::every_method_runs(&mut session, "any_size");
     let entry = zoo().into_iter().find(|e| e.name == "any_size").unwrap();
     let top = session.work().classifier.classify_tensor(npy(&entry, "input"), 1).unwrap();
     let logits = npy(&entry, "logits");
@@ -439,7 +416,7 @@ fn a_model_with_several_inputs_explains_the_one_named_and_holds_the_others_at_ze
         .unwrap();
     assert!(relative_l2(&grads.input, &common::npy(&read("two_inputs_grad.npy"))) < 1e-4);
     let mut session = described("two_inputs", &description(""), 16);
-    every_method_runs(&mut session, "two_inputs");
+    common::every_method_runs(&mut session, "two_inputs");
 
     let reference =
         glimpse::ModelConfig::from_json(description(r#""input": "reference","#).as_bytes()).unwrap();

@@ -298,10 +298,10 @@ export class Models {
         throw new Error(`${fileName} is not a description of ${kind === 'text' ? 'a text' : 'an image'} model Glimpse can follow: ${error.message}`);
       });
     const description = JSON.parse(checked);
-    const { kind: found, inputs } = this.#brought.inspection;
-    const images = found.kind === 'image' ? [found, ...found.others].map((i) => i.input) : [];
+    const { inspection } = this.#brought;
+    const images = imageInputs(inspection).map((i) => i.input);
     if (kind === 'image' && description.input && !images.includes(description.input)) {
-      throw new Error(`${fileName} names the input ${description.input}, which is not one of ${this.#brought.name}'s image inputs (${images.join(', ') || inputs.map((i) => i.name).join(', ')}).`);
+      throw new Error(`${fileName} names the input ${description.input}, which is not one of ${this.#brought.name}'s image inputs (${images.join(', ') || inspection.inputs.map((i) => i.name).join(', ')}).`);
     }
     this.#fillForm(kind === 'image' ? fromDescription(description) : fromTextDescription(description));
   }
@@ -341,8 +341,7 @@ export class Models {
       if (kind !== 'image') return;
       // Another input as the image: its size, layout and channels.
       if (event.target === fields.image_input) {
-        const { kind: found } = this.#brought.inspection;
-        const image = [found, ...found.others].find((i) => i.input === fields.image_input.value);
+        const image = imageInputs(this.#brought.inspection).find((i) => i.input === fields.image_input.value);
         for (const [name, value] of Object.entries(imageGuess(image))) fields[name].value = value;
       }
       this.#syncForm();
@@ -517,13 +516,17 @@ function isDescription(json) {
   return Boolean(json && typeof json === 'object' && ('preprocess' in json || ('max_length' in json && 'inputs' in json)));
 }
 
+/** The inputs that could take the image, the inspection's guess first. */
+function imageInputs({ kind }) {
+  return kind.kind === 'image' ? [kind, ...kind.others] : [];
+}
+
 /** The image form's fields; which input is the image, for a model with several. */
 function imageFields(inspection) {
-  const { kind } = inspection;
-  const images = kind.others.length ? [kind, ...kind.others] : [];
+  const images = imageInputs(inspection);
   return el('div', { className: 'bring-fields' },
     field('Name', el('input', { type: 'text', name: 'name', required: true, maxLength: 80 })),
-    images.length ? field('Image input', choice('image_input', images.map((i) => [i.input, i.input])),
+    images.length > 1 ? field('Image input', choice('image_input', images.map((i) => [i.input, i.input])),
       'the input the image goes into; the others are fed zeros') : null,
     field('Height', number('height', 1, 2048), 'pixels the model takes'),
     field('Width', number('width', 1, 2048)),

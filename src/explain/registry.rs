@@ -99,9 +99,9 @@ pub trait ImageMethod: Sync {
     }
 
     /// Whether the method can run on the explainer's model, and if not, why: forward-only
-    /// methods run on any model the page can run; gradient methods need the engine to differentiate it, and
-    /// those that look at a layer need a convolutional one. The page lists the reason on the
-    /// method's tile instead of running it.
+    /// methods run on any model the page can run; gradient methods need the engine to
+    /// differentiate it, and those that look at a layer need a convolutional one. The page lists
+    /// the reason on the method's tile instead of running it.
     fn applies(&self, explainer: &Explainer) -> Result<()> {
         let descriptor = self.descriptor();
         if descriptor.needs == Needs::Gradients {

@@ -106,9 +106,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
         .map_err(|e| Error::NotOnnx(crate::model::root_cause(&e)))?;
     let graph = model.graph.as_ref().ok_or_else(|| Error::NotOnnx("the file has no graph".into()))?;
     let opset = super::default_opset(&model);
-    let initialised: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let inputs: Vec<Slot> =
-        graph.input.iter().filter(|i| !initialised.contains(i.name.as_str())).map(slot).collect();
+    let inputs = inputs(graph);
     let outputs: Vec<Slot> = graph.output.iter().map(slot).collect();
     let mut operators: Vec<(String, usize)> = vec![];
     for node in &graph.node {
@@ -145,6 +143,12 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection> {
         external_data,
         quantised,
     })
+}
+
+/// The graph's inputs as declared, without the weights older exports list among them.
+pub(crate) fn inputs(graph: &pb::GraphProto) -> Vec<Slot> {
+    let initialised: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    graph.input.iter().filter(|i| !initialised.contains(i.name.as_str())).map(slot).collect()
 }
 
 /// Why the model cannot be explained as a classifier, if it cannot.

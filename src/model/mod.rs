@@ -389,31 +389,17 @@ fn inference_model(
 /// The first input's fact with its open batch fixed to 1, when it is an f32 input whose other
 /// dimensions the file fixes.
 fn batch_one(proto: &tract_onnx::pb::ModelProto) -> Option<InferenceFact> {
-    use tract_onnx::pb::{tensor_shape_proto::dimension, type_proto};
-    let graph = proto.graph.as_ref()?;
-    let initialised: std::collections::HashSet<&str> =
-        graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let input = graph.input.iter().find(|i| !initialised.contains(i.name.as_str()))?;
-    let Some(type_proto::Value::TensorType(tensor)) = input.r#type.as_ref()?.value.as_ref() else {
-        return None;
-    };
-    if tensor.elem_type != tract_onnx::pb::tensor_proto::DataType::Float as i32 {
-        return None;
-    }
-    let dims = &tensor.shape.as_ref()?.dim;
-    if matches!(dims.first()?.value, Some(dimension::Value::DimValue(_))) {
-        return None;
-    }
-    let rest: Option<Vec<usize>> = dims
+    let input = inspect::inputs(proto.graph.as_ref()?).into_iter().next()?;
+    let (Dim::Symbolic(_), rest) = input.shape.split_first()? else { return None };
+    let rest: Option<Vec<usize>> = rest
         .iter()
-        .skip(1)
-        .map(|d| match d.value {
-            Some(dimension::Value::DimValue(n)) => usize::try_from(n).ok(),
-            _ => None,
+        .map(|d| match d {
+            Dim::Fixed(n) => Some(*n),
+            Dim::Symbolic(_) => None,
         })
         .collect();
     let shape: Vec<usize> = std::iter::once(1).chain(rest?).collect();
-    Some(f32::fact(&shape).into())
+    (input.element == "float32").then(|| f32::fact(&shape).into())
 }
 
 /// Tract's shape analysis failed at a node: its name and ONNX operator, and the innermost

@@ -67,13 +67,8 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
 
     for (name, value) in &surgery.constants {
         take_input(graph, name)?;
-        graph.initializer.push(pb::TensorProto {
-            name: name.clone(),
-            dims: value.shape().iter().map(|&d| d as i64).collect(),
-            data_type: DataType::Int64 as i32,
-            int64_data: value.iter().copied().collect(),
-            ..Default::default()
-        });
+        let dims = value.shape().iter().map(|&d| d as i64).collect();
+        graph.initializer.push(int64s(name, dims, value.iter().copied().collect()));
     }
 
     if let Some(name) = &surgery.float_input {
@@ -86,12 +81,7 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
         if let Some((mask, pad)) = &surgery.mask_from_ids {
             take_input(graph, mask)?;
             let pad_name = format!("{mask}_pad_id");
-            graph.initializer.push(pb::TensorProto {
-                name: pad_name.clone(),
-                data_type: DataType::Int64 as i32,
-                int64_data: vec![*pad],
-                ..Default::default()
-            });
+            graph.initializer.push(int64s(&pad_name, vec![], vec![*pad]));
             let (is_pad, is_token) = (format!("{mask}_is_pad"), format!("{mask}_is_token"));
             entrance.push(node("Equal", &format!("{mask}_equal"), &[&integer, &pad_name], &is_pad));
             entrance.push(node("Not", &format!("{mask}_not"), &[&is_pad], &is_token));
@@ -100,12 +90,7 @@ pub fn operate(bytes: &[u8], surgery: &Surgery) -> Result<Vec<u8>> {
         for zeros in &surgery.zeros_like_ids {
             take_input(graph, zeros)?;
             let zero = format!("{zeros}_zero");
-            graph.initializer.push(pb::TensorProto {
-                name: zero.clone(),
-                data_type: DataType::Int64 as i32,
-                int64_data: vec![0],
-                ..Default::default()
-            });
+            graph.initializer.push(int64s(&zero, vec![], vec![0]));
             entrance.push(node("Mul", &format!("{zeros}_zeros"), &[&integer, &zero], zeros));
         }
         graph.node.splice(0..0, entrance);
@@ -222,14 +207,10 @@ fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String], opset: i64) -> Res
         shapes.push((name.clone(), sizes));
         take_input(graph, name)?;
     }
-    // Older exports list the weights among the inputs too.
-    let initialised: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let left: Vec<&str> =
-        graph.input.iter().map(|i| i.name.as_str()).filter(|n| !initialised.contains(n)).collect();
-    let [left] = left.as_slice() else {
-        return Err(Error::ModelPrepare("holding inputs at zero must leave one input".into()));
-    };
-    let left = (*left).to_owned();
+    let [left] = crate::model::inspect::inputs(graph)
+        .try_into()
+        .map_err(|_| Error::ModelPrepare("holding inputs at zero must leave one input".into()))?;
+    let left = left.name;
     let mut taken = names_in(graph);
     let mut fresh = |base: String| {
         let mut name = base.clone();
@@ -239,19 +220,6 @@ fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String], opset: i64) -> Res
             name = format!("{base}_{n}");
         }
         name
-    };
-    let int64s = |name: &str, values: Vec<i64>| pb::TensorProto {
-        name: name.into(),
-        dims: vec![values.len() as i64],
-        data_type: DataType::Int64 as i32,
-        int64_data: values,
-        ..Default::default()
-    };
-    let int_attribute = |name: &str, i: i64| pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Int as i32,
-        i,
-        ..Default::default()
     };
     let value = pb::AttributeProto {
         name: "value".into(),
@@ -266,7 +234,7 @@ fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String], opset: i64) -> Res
     };
     let (shape, first, batch) =
         (fresh(format!("{left}_shape")), fresh(format!("{left}_first")), fresh(format!("{left}_batch")));
-    graph.initializer.push(int64s(&first, vec![0]));
+    graph.initializer.push(int64_vector(&first, vec![0]));
     let mut entrance = vec![node("Shape", &shape, &[&left], &shape)];
     let gather = node("Gather", &batch, &[&shape, &first], &batch);
     entrance.push(pb::NodeProto { attribute: vec![int_attribute("axis", 0)], ..gather });
@@ -275,11 +243,11 @@ fn hold_at_zero(graph: &mut pb::GraphProto, names: &[String], opset: i64) -> Res
         match sizes.first() {
             Some(None) => {
                 let rest = fresh(format!("{name}_rest"));
-                graph.initializer.push(int64s(&rest, sizes[1..].iter().flatten().copied().collect()));
+                graph.initializer.push(int64_vector(&rest, sizes[1..].iter().flatten().copied().collect()));
                 let concat = node("Concat", &held, &[&batch, &rest], &held);
                 entrance.push(pb::NodeProto { attribute: vec![int_attribute("axis", 0)], ..concat });
             }
-            _ => graph.initializer.push(int64s(&held, sizes.into_iter().flatten().collect())),
+            _ => graph.initializer.push(int64_vector(&held, sizes.into_iter().flatten().collect())),
         }
         let zeros = node("ConstantOfShape", &fresh(format!("{name}_zeros")), &[&held], &name);
         entrance.push(pb::NodeProto { attribute: vec![value.clone()], ..zeros });
@@ -318,13 +286,31 @@ fn node(op_type: &str, name: &str, inputs: &[&str], output: &str) -> pb::NodePro
 }
 
 fn cast(name: &str, input: &str, output: &str, to: DataType) -> pb::NodeProto {
-    let to = pb::AttributeProto {
-        name: "to".into(),
+    pb::NodeProto { attribute: vec![int_attribute("to", to as i64)], ..node("Cast", name, &[input], output) }
+}
+
+fn int_attribute(name: &str, i: i64) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
         r#type: pb::attribute_proto::AttributeType::Int as i32,
-        i: to as i64,
+        i,
         ..Default::default()
-    };
-    pb::NodeProto { attribute: vec![to], ..node("Cast", name, &[input], output) }
+    }
+}
+
+fn int64_vector(name: &str, values: Vec<i64>) -> pb::TensorProto {
+    int64s(name, vec![values.len() as i64], values)
+}
+
+/// An i64 weight of these dims (none: a scalar).
+fn int64s(name: &str, dims: Vec<i64>, values: Vec<i64>) -> pb::TensorProto {
+    pb::TensorProto {
+        name: name.into(),
+        dims,
+        data_type: DataType::Int64 as i32,
+        int64_data: values,
+        ..Default::default()
+    }
 }
 
 /// A graph input by name, or says there is none of that name.

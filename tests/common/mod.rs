@@ -15,3 +15,29 @@ pub fn relative_l2(got: &ArrayD<f32>, want: &ArrayD<f32>) -> f32 {
     let norm: f64 = want.iter().map(|w| f64::from(*w).powi(2)).sum();
     (diff / norm).sqrt() as f32
 }
+
+/// A colourful square: every channel different, so a wrong channel order shows.
+pub fn rgba(side: u32) -> Vec<u8> {
+    (0..side * side)
+        .flat_map(|i| [(i * 7 % 256) as u8, (i * 13 % 251) as u8, (255 - i * 3 % 256) as u8, 255])
+        .collect()
+}
+
+/// Every image method the model can run makes a finite map through the page's session.
+pub fn every_method_runs(
+    session: &mut glimpse::session::Session<glimpse::session::ImageWorkspace>,
+    what: &str,
+) {
+    let unavailable = session.work().explainer.unavailable();
+    for (tile, method) in glimpse::explain::Method::all().into_iter().enumerate() {
+        if unavailable.iter().any(|(id, _)| *id == method.name()) {
+            continue;
+        }
+        let json = format!(r#"{{"method": "{}"}}"#, method.name());
+        session
+            .explain(tile as u32, &json, 0, &mut |_, _| {})
+            .unwrap_or_else(|e| panic!("{what} {json}: {e}"));
+        let values = session.values(tile as u32).unwrap();
+        assert!(values.iter().all(|v| v.is_finite()), "{what} {json}");
+    }
+}

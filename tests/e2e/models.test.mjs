@@ -62,12 +62,18 @@ async function classifyChelsea(page) {
   null, { timeout: 60_000 });
 }
 
-test('a model of your own, dropped with its labels and described in the form, classifies as the CLI does, draws four methods and stays after a reload', { timeout: 900_000 }, async () => {
+/** A fresh browser context (downloads allowed) on the page, ready. */
+async function openPage() {
   const context = await browser.newContext({ viewport: { width: 1200, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();
   const problems = watchProblems(page);
   await page.goto(server.url);
   await waitForReady(page);
+  return { context, page, problems };
+}
+
+test('a model of your own, dropped with its labels and described in the form, classifies as the CLI does, draws four methods and stays after a reload', { timeout: 900_000 }, async () => {
+  const { context, page, problems } = await openPage();
 
   const labels = path.join(scratch, 'labels.txt');
   await writeFile(labels, ['ant', 'bee', 'cat', 'dog', 'eel', 'fox', 'gnu', 'hen', 'ibis', 'jay'].join('\n'));
@@ -272,11 +278,7 @@ test('a text model of your own, dropped with its tokenizer, highlights a sentenc
 });
 
 test('a quantised model runs the methods that need no gradient; a model with several inputs asks which is the image', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 1000 }, acceptDownloads: true });
-  const page = await context.newPage();
-  const problems = watchProblems(page);
-  await page.goto(server.url);
-  await waitForReady(page);
+  const { context, page, problems } = await openPage();
 
   // Quantised by onnxruntime's quantiser: the page says what will not work, and the rest does.
   await bring(page, [path.join(ZOO, 'quantised.onnx')]);
