@@ -6,10 +6,11 @@
 mod common;
 use common::{npy, relative_l2};
 
+use glimpse::explain::summed::chunks;
 use glimpse::explain::{
-    smoothgrad, Attribution, Baseline, Explainer, Fill, KernelShapConfig, LayerConfig, LimeConfig, Method,
-    NoiseConfig, OcclusionConfig, PathConfig, PathSampledConfig, Plan, RiseConfig, Rule, SegmentFill,
-    Subject, SuperpixelConfig,
+    smoothgrad, Attribution, Baseline, Explainer, Fill, Integration, KernelShapConfig, LayerConfig,
+    LimeConfig, Method, NoiseConfig, OcclusionConfig, PathConfig, PathSampledConfig, Plan, RiseConfig, Rule,
+    SegmentFill, Subject, Sums, SuperpixelConfig,
 };
 use glimpse::ModelConfig;
 use ndarray::{ArrayD, Axis};
@@ -433,6 +434,45 @@ fn lime_and_kernel_shap_keep_their_seed_and_split_their_passes() {
     }
 }
 
+/// The summed gradient methods split their passes as the page's workers do: each round's chunks
+/// summed in any order, by another explainer that only lays the method out (a helper worker),
+/// then absorbed in order by a third, give the same map, bit for bit, as the method run whole.
+#[test]
+fn summed_methods_split_their_passes_bit_identically() {
+    let (explainer, s) = small_cnn();
+    let ig = PathConfig { steps: 6, tolerance: Some(0.001), ..Default::default() };
+    let methods = [
+        Method::with("integrated-gradients", &ig).unwrap(),
+        Method::with("path-sampled-ig", &PathSampledConfig { steps: 7, ..Default::default() }).unwrap(),
+        Method::with("vargrad", &NoiseConfig { samples: 13, sigma: 0.2, seed: 4 }).unwrap(),
+    ];
+    for method in methods {
+        let whole = explain(&explainer, &s, method.clone());
+        let ((primary, _), (helper, _)) = (small_cnn(), small_cnn());
+        let mut run = Integration::new(&primary, &s, &method).unwrap();
+        let mut rounds = 0;
+        let split = loop {
+            rounds += 1;
+            let round = run.round().clone();
+            let helping = Integration::new(&helper, &s, &method).unwrap();
+            let mut parts: Vec<Sums> = chunks(round.nodes.len())
+                .into_iter()
+                .rev()
+                .map(|range| helping.sums(&helper, &round.nodes, range, &mut |_, _| {}).unwrap())
+                .collect();
+            parts.reverse();
+            if let Some(attribution) = run.absorb(&primary, parts).unwrap() {
+                break attribution;
+            }
+        };
+        assert_eq!(split.map, whole.map, "{method:?}");
+        assert_eq!(split.completeness, whole.completeness, "{method:?}");
+        if method.name() == "integrated-gradients" {
+            assert!(rounds > 1, "IG refined its path ({rounds} rounds)");
+        }
+    }
+}
+
 /// A model the gradient engine cannot differentiate still loads: the gradient methods name the
 /// operator in the way, and the forward-only methods are not stopped by it.
 #[test]
@@ -508,9 +548,8 @@ fn small_cnn_integrated_gradients_match_captum_under_every_rule() {
 fn small_cnn_smoothgrad_matches_captum_given_the_same_noise() {
     let (explainer, s) = small_cnn();
     let noise = npy(include_bytes!("data/explain/small_cnn_gap_smoothgrad_noise.npy"));
-    let samples = noise.shape()[0];
     let each = noise.outer_iter().map(|n| n.to_owned());
-    let stats = smoothgrad::with_noise(&explainer, &s, each, samples, &mut |_, _| {}).unwrap();
+    let stats = smoothgrad::with_noise(&explainer, &s, each, &mut |_, _| {}).unwrap();
     let check = |got: ArrayD<f32>, want: &[u8], what: &str| {
         let err = relative_l2(&got, &npy(want));
         assert!(err < 1e-3, "{what}: relative L2 error {err}");

@@ -1,13 +1,18 @@
 // @ts-check
 // The page's handle on the Web Workers that run Glimpse's wasm: a pool of them, each with its
 // own wasm instance and its own copy of the model (no SharedArrayBuffer, so no special headers).
-// Worker 0 is the primary: it holds the maps and answers every request. The others only help
-// with the forward-only methods, whose passes split freely: every worker lays out the same
-// seeded plan, scores the slices it is handed, and the primary combines the scores.
+// Worker 0 is the primary: it holds the maps and answers every request. The others help with
+// the methods whose passes split freely. The forward-only ones: every worker lays out the same
+// seeded plan, scores the slices it is handed, and the primary combines the scores. The summed
+// gradient ones (Integrated Gradients, SmoothGrad, ...): the primary lays out a round of
+// gradient passes, every worker sums the fixed chunks of it it is handed, and the primary adds
+// the chunks' sums in order (so the map is the same bit for bit on any number of workers) and
+// answers or lays out the next round.
 //
 // Every request gets an id; a worker answers with progress messages and then one `done` or
-// `error`. Cancelling a forward-only method just stops handing out slices. Cancelling anything
-// else terminates every worker (the only way to stop wasm mid-computation) and starts fresh ones.
+// `error`. Cancelling a method whose passes are split just stops handing out slices. Cancelling
+// anything else terminates every worker (the only way to stop wasm mid-computation) and starts
+// fresh ones.
 
 export class Cancelled extends Error {
   constructor() {
@@ -37,6 +42,7 @@ export class Engine {
   #onProgress;
   #onRestart;
   #forwardOnly = new Set();
+  #summed = new Set();
   /** Forward-only runs in progress, each `{stop}`: they can be stopped between slices. */
   #runs = new Set();
 
@@ -54,7 +60,7 @@ export class Engine {
     for (let i = 0; i < Math.max(1, size); i++) this.#workers.push(this.#spawn());
   }
 
-  /** How many workers share the forward-only methods. */
+  /** How many workers share the methods whose passes split. */
   get size() {
     return this.#workers.length;
   }
@@ -69,13 +75,20 @@ export class Engine {
       const [result] = await Promise.all(this.#workers.map((_, i) => this.#send(i, type, payload, [], i === 0)));
       if (type === 'load-model' || type === 'load-text-model') {
         const mode = type === 'load-model' ? 'image' : 'text';
-        for (const m of result.methods) if (m.needs === 'forward-passes') this.#forwardOnly.add(`${mode}:${m.id}`);
+        for (const m of result.methods) {
+          if (m.needs === 'forward-passes') this.#forwardOnly.add(`${mode}:${m.id}`);
+          if (m.summed) this.#summed.add(`${mode}:${m.id}`);
+        }
       }
       return result;
     }
-    if (type === 'explain' && this.#forwardOnly.has(`${payload.mode ?? 'image'}:${payload.method.method}`)) {
+    const key = `${payload.mode ?? 'image'}:${payload.method?.method}`;
+    if (type === 'explain' && this.#forwardOnly.has(key)) {
       const { method, ...rest } = payload;
       return this.#explainInSlices({ ...rest, stage: payload.stage ?? method.method, request: { method }, verbs: PLAN_VERBS });
+    }
+    if (type === 'explain' && this.#summed.has(key)) {
+      return this.#stoppable((run) => this.#rounds({ ...payload, stage: payload.stage ?? payload.method.method }, run));
     }
     return this.#send(0, type, payload, transfer, true);
   }
@@ -88,8 +101,8 @@ export class Engine {
   }
 
   /**
-   * Stops the forward-only runs in progress: they reject with `Cancelled` at once, and the
-   * workers finish the slice in hand (a few seconds at most) before taking the next request.
+   * Stops the split runs in progress: they reject with `Cancelled` at once, and the workers
+   * finish the slice in hand (a few seconds at most) before taking the next request.
    */
   abandon() {
     for (const run of this.#runs) run.stop();
@@ -147,7 +160,12 @@ export class Engine {
   }
 
   /** A forward-only method or a metric, its passes spread over every worker in slices. */
-  async #explainInSlices(payload) {
+  #explainInSlices(payload) {
+    return this.#stoppable((run) => this.#slices(payload, run));
+  }
+
+  /** Runs `job(run)`; `abandon` rejects it with `Cancelled` at once and stops its next slice. */
+  async #stoppable(job) {
     const run = { stopped: false };
     const stopped = new Promise((_, reject) => {
       run.stop = () => {
@@ -157,7 +175,7 @@ export class Engine {
     });
     this.#runs.add(run);
     try {
-      return await Promise.race([this.#slices(payload, run), stopped]);
+      return await Promise.race([job(run), stopped]);
     } finally {
       this.#runs.delete(run);
     }
@@ -167,10 +185,43 @@ export class Engine {
     const total = await this.#send(0, verbs.plan, { ...request, target, mode }, [], false, run);
     const slice = verbs.slice ?? Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.ceil(total / (this.#workers.length * SLICES_PER_WORKER))));
     const scores = new Float32Array(total);
+    const report = (done) => this.#onProgress({ stage, done, total, unit: verbs.unit ?? 'pass', tile, mode });
+    await this.#spread(total, slice, run, report, async (index, start, end) => {
+      scores.set(await this.#send(index, verbs.scores, { ...request, target, mode, start, end }, [], false, run), start);
+    });
+    return this.#send(0, verbs.finish, { ...request, tile, target, mode, scores }, [scores.buffer], false, run);
+  }
+
+  /**
+   * A summed gradient method: each round's chunks summed over every worker, absorbed by the primary.
+   * @param {any} request `{tile, method, target, mode, stage}`, as 'explain' is asked
+   * @param {{stopped: boolean}} run
+   */
+  async #rounds({ tile, method, target, mode, stage }, run) {
+    let round = await this.#send(0, 'sums-round', { method, target, mode }, [], false, run);
+    for (;;) {
+      const { chunk, done: before, total } = round;
+      const nodes = Float64Array.from(round.nodes.flatMap((n) => [n.at, n.weight]));
+      const parts = [];
+      const report = (done) => this.#onProgress({ stage, done: before + done, total, unit: 'pass', tile, mode });
+      await this.#spread(round.nodes.length, chunk, run, report, async (index, start, end) => {
+        parts[start / chunk] = await this.#send(index, 'sums', { method, target, mode, nodes, start, end }, [], false, run);
+      });
+      const buffers = parts.flatMap((p) => [p.sum, p.squares, p.values].filter(Boolean).map((a) => a.buffer));
+      const next = await this.#send(0, 'absorb', { tile, method, target, mode, parts }, buffers, false, run);
+      if (next.done) return next.done;
+      round = next.round;
+    }
+  }
+
+  /**
+   * Hands out `total` passes in slices of `slice` to every worker as it comes free, until all are
+   * done, one fails, or the run is stopped; `job(worker, start, end)` runs one slice.
+   */
+  async #spread(total, slice, run, report, job) {
     let next = 0;
     let done = 0;
     let failed = false;
-    const report = (done) => this.#onProgress({ stage, done, total, unit: verbs.unit ?? 'pass', tile, mode });
     report(0);
     const work = async (index) => {
       while (next < total && !failed && !run.stopped) {
@@ -178,7 +229,7 @@ export class Engine {
         const end = Math.min(total, start + slice);
         next = end;
         try {
-          scores.set(await this.#send(index, verbs.scores, { ...request, target, mode, start, end }, [], false, run), start);
+          await job(index, start, end);
         } catch (error) {
           failed = true;
           throw error;
@@ -189,7 +240,6 @@ export class Engine {
     };
     await Promise.all(this.#workers.map((_, i) => work(i)));
     if (run.stopped) throw new Cancelled();
-    return this.#send(0, verbs.finish, { ...request, tile, target, mode, scores }, [scores.buffer], false, run);
   }
 
   #send(index, type, payload, transfer, reportProgress, run = null) {

@@ -61,11 +61,11 @@ export function newTile(id, info, fields) {
  */
 export function methodChoices(tiles, select, idPrefix) {
   const boxes = tiles.map((tile) => {
-    const { id, title, needs, signed } = tile.info;
+    const { id, title, needs, signed, summed } = tile.info;
     const why = tile.unavailable;
     const box = el('input', { type: 'checkbox', value: id, checked: tile.selected, disabled: Boolean(why) });
     box.addEventListener('change', () => select(tile, box.checked));
-    return el('label', { className: `method${why ? ' unavailable' : ''}`, title: why ?? '', dataset: { method: id, needs, signed: String(signed) } }, box, title);
+    return el('label', { className: `method${why ? ' unavailable' : ''}`, title: why ?? '', dataset: { method: id, needs, signed: String(signed), summed: String(summed) } }, box, title);
   });
   const refused = tiles.filter((t) => t.unavailable);
   const notes = refused.length ? el('details', { className: 'unavailable', id: `${idPrefix}methods-unavailable` },

@@ -16,6 +16,13 @@
 //   'plan' {method, target}             → passes (a forward-only method, laid out on the image)
 //   'scores' {method, target, start, end} → Float32Array (scores of passes start..end)
 //   'finish' {tile, method, target, scores} → as 'explain', from every pass's score
+//   'sums-round' {method, target}       → {nodes: [{at, weight}], chunk, done, total} (a summed
+//                                       gradient method laid out afresh: its first round)
+//   'sums' {method, target, nodes: Float64Array (at, weight, ...), start, end} → {sum, squares,
+//                                       values} (Float64Array, Float64Array or null, Float32Array:
+//                                       passes start..end of the round)
+//   'absorb' {tile, method, target, parts: [sums of each chunk, in order]} → {round} (the next)
+//                                       or {done: as 'explain'}
 //   'render' {request}                  → [{tile, rgba, scale, colormap}]
 //   'colorbar' {colormap, width, height} → Uint8Array (RGBA)
 //   'forget' {tile}                     → null
@@ -84,7 +91,7 @@ self.onmessage = async ({ data }) => {
 
 /**
  * Every request, one verb each: `(data, progress) → [result, transfer]`. The verbs about maps
- * (explain, plan, scores, finish, render, forget) are the same for images and sentences: they
+ * (explain, plan, scores, finish, sums-round, sums, absorb, render, forget) are the same for images and sentences: they
  * go to the session of the request's mode.
  */
 const VERBS = {
@@ -138,6 +145,15 @@ const VERBS = {
   },
   finish: async (data) => [
     (await session(data.mode)).finish(data.tile, JSON.stringify(data.method), data.target, data.scores),
+  ],
+  'sums-round': async (data) => [(await session(data.mode)).sumsRound(JSON.stringify(data.method), data.target)],
+  sums: async (data) => {
+    const model = await session(data.mode);
+    const part = model.sums(JSON.stringify(data.method), data.target, data.nodes, data.start, data.end, () => {});
+    return [part, [part.sum, part.squares, part.values].filter(Boolean).map((a) => a.buffer)];
+  },
+  absorb: async (data) => [
+    (await session(data.mode)).absorb(data.tile, JSON.stringify(data.method), data.target, data.parts),
   ],
   render: async (data) => {
     const tiles = (await session(data.mode)).render(JSON.stringify(data.request));

@@ -1,13 +1,17 @@
-// The forward-only methods in the real page, on a pool of 1 Web Worker and of N, in Debian's
-// headless Chromium. Build the page first (`trunk build --release --dist DIST`), then:
+// The methods whose passes split over the workers, in the real page, on a pool of 1 Web Worker
+// and of N, in Debian's headless Chromium. Build the page first (`trunk build --release --dist
+// DIST`), then:
 //
-//   node bench/browser/pool.mjs [DIST] [--workers N] [--runs R] [--text]
+//   node bench/browser/pool.mjs [DIST] [--workers N] [--runs R] [--text | --gradients]
 //
 // It opens the page twice, with `?workers=1` and `?workers=N`, loads chelsea (with `--text`:
 // the long review, in the Sentences tab) with no method selected, then, one method at a time at
 // its defaults, times R explanations on each page from the click to the drawn tile, alternating
 // pages: the first for the top class, the next ones for other classes (the same work, computed
-// afresh). Prints medians and the speed-up.
+// afresh). Prints medians and the speed-up. By default the forward-only methods; with
+// `--gradients`, the summed gradient methods (IG with its refinement off, as Captum runs it:
+// IG-50; SmoothGrad; path-sampled IG), whose first run sets the tile's settings and is not
+// timed.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,12 +25,17 @@ const option = (name, fallback) => {
 };
 const workers = option('--workers', 2);
 const runs = option('--runs', 3);
-const textAt = args.indexOf('--text');
-if (textAt >= 0) args.splice(textAt, 1);
+const flag = (name) => {
+  const at = args.indexOf(name);
+  if (at >= 0) args.splice(at, 1);
+  return at >= 0;
+};
+const text = flag('--text');
+const gradients = flag('--gradients');
 const dist = path.resolve(ROOT, args[0] ?? 'dist');
 
 /** Where each mode keeps its pieces. */
-const MODE = textAt >= 0
+const MODE = text
   ? {
     hash: '#sentences', methods: ['occlusion', 'lime', 'kernel-shap'], targets: ['1', '0'],
     boxes: '#text-explanations .methods', tile: '.text-tile', target: '#text-target', drawn: '.token[data-score]',
@@ -36,13 +45,18 @@ const MODE = textAt >= 0
     },
   }
   : {
-    hash: '', methods: ['occlusion', 'rise', 'lime', 'kernel-shap'], targets: ['282', '281', '285', '283', '287'],
+    hash: '',
+    methods: gradients ? ['integrated-gradients', 'smoothgrad', 'path-sampled-ig'] : ['occlusion', 'rise', 'lime', 'kernel-shap'],
+    targets: ['282', '281', '285', '283', '287'],
     boxes: '#explanations .methods', tile: '.tile', target: '#target', drawn: '',
     load: async (page) => {
       await page.click('[data-example="chelsea.png"]');
       await page.waitForSelector('#explanations:not([hidden])');
     },
   };
+
+/** Settings a method's tile is given before it is timed: a select's label and value. */
+const SETTINGS = gradients ? { 'integrated-gradients': { 'Refine the path': 'null' } } : {};
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -66,8 +80,16 @@ async function openPage(browser, server, size) {
 /** Seconds from the click (or target change) to the drawn tile. */
 async function timeRun(page, method, run) {
   const started = Date.now();
-  if (run === 0) await page.setChecked(`${MODE.boxes} input[value="${method}"]`, true);
-  else await page.selectOption(MODE.target, MODE.targets[run % MODE.targets.length]);
+  if (run === 0) {
+    await page.setChecked(`${MODE.boxes} input[value="${method}"]`, true);
+    const settings = Object.entries(SETTINGS[method] ?? {});
+    if (settings.length) await page.click(`${MODE.tile}[data-method="${method}"] details.settings > summary`);
+    for (const [label, value] of settings) {
+      const name = page.locator('span', { hasText: new RegExp(`^${label}$`) });
+      await page.locator(`${MODE.tile}[data-method="${method}"] .settings label.field`).filter({ has: name })
+        .locator('select').selectOption(value);
+    }
+  } else await page.selectOption(MODE.target, MODE.targets[run % MODE.targets.length]);
   await page.waitForFunction(({ name, tileClass, drawn }) => {
     const tile = document.querySelector(`${tileClass}[data-method="${name}"]`);
     return tile.dataset.state === 'done' && (drawn ? tile.querySelector(drawn) : tile.dataset.scale);
@@ -84,8 +106,13 @@ try {
   for (const size of sizes) pages.push(await openPage(browser, server, size));
   for (const method of MODE.methods) {
     const times = sizes.map(() => []);
-    for (let run = 0; run < runs; run++) {
-      for (const [i, page] of pages.entries()) times[i].push(await timeRun(page, method, run));
+    // A method given settings first runs at them untimed: its timed runs are for other classes.
+    const untimed = SETTINGS[method] ? 1 : 0;
+    for (let run = 0; run < runs + untimed; run++) {
+      for (const [i, page] of pages.entries()) {
+        const seconds = await timeRun(page, method, run);
+        if (run >= untimed) times[i].push(seconds);
+      }
     }
     for (const page of pages) {
       await page.setChecked(`${MODE.boxes} input[value="${method}"]`, false);

@@ -9,7 +9,7 @@
 //! methods' raw maps, not as displayed.
 
 use ndarray::ArrayD;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::registry::{Kind, Metric, MetricDescriptor};
@@ -67,10 +67,7 @@ impl SensitivityConfig {
 
 /// Draw `sample` of the noise: U(−radius, radius) for each element of an input of `shape`.
 pub fn noise(shape: &[usize], radius: f32, seed: u64, sample: usize) -> ArrayD<f32> {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&(sample as u64).to_le_bytes());
-    let mut rng = rand::rngs::ChaCha8Rng::from_seed(key);
+    let mut rng = crate::explain::baseline::keyed_rng(seed, sample as u64);
     ArrayD::from_shape_simple_fn(shape, || if radius > 0.0 { rng.random_range(-radius..radius) } else { 0.0 })
 }
 

@@ -79,6 +79,15 @@ pub(crate) fn rand_chacha(seed: u64) -> rand::rngs::ChaCha8Rng {
     rand::rngs::ChaCha8Rng::seed_from_u64(seed)
 }
 
+/// A ChaCha8 stream keyed by the seed and an index (a sample, a layer), so that one index's
+/// draws do not depend on which others are drawn, or in which order, or on which worker.
+pub(crate) fn keyed_rng(seed: u64, index: u64) -> rand::rngs::ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&index.to_le_bytes());
+    rand::rngs::ChaCha8Rng::from_seed(key)
+}
+
 /// Per-channel (pixel − mean) / std, when the input is an NCHW image with the description's
 /// channel count.
 struct PixelAffine<'a>(&'a Preprocess);

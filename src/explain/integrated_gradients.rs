@@ -1,8 +1,9 @@
 //! Integrated Gradients (Sundararajan et al. 2017):
 //! φ = (x − x′) ⊙ ∫₀¹ ∂y_c/∂x (x′ + α(x − x′)) dα, approximated by a quadrature rule.
 //!
-//! Cost: `steps` forward and backward passes, batched, plus one forward pass for f(x) and
-//! f(x′). Completeness: Σφ = f(x) − f(x′) up to the quadrature error, which is reported.
+//! Cost: `steps` forward and backward passes, plus one forward pass for f(x) and f(x′). The
+//! passes are a round of [`super::summed`]'s, which the page's workers share; each refinement
+//! is two more rounds, one per half. Completeness: Σφ = f(x) − f(x′) up to the quadrature error, which is reported.
 //! The rules and their defaults (Gauss–Legendre, 50 steps) are Captum's, with one exception:
 //! Captum's `riemann_trapezoid` weights its n points 1/n (halved at the ends), which sum to
 //! (n − 1)/n and shrink every attribution by that factor, breaking completeness even on a linear
@@ -22,16 +23,15 @@
 //! sum are invisible to this check: on the IG paper's toy model the 50-point φ are off by 3%
 //! each, in opposite directions, and Σφ is exact.
 
-use ndarray::{ArrayD, Zip};
+use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
-
 use serde_json::json;
 
 use super::perturbation::Outcome;
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
-use super::{Baseline, Completeness, Display, Explainer, ImageMethod, Progress, Settings, Subject};
+use super::summed::{Integrand, Next, Node, Round, Sums};
+use super::{Baseline, Completeness, Display, Explainer, ImageMethod, Settings, Subject};
 use crate::error::{Error, Result};
-use crate::grad::Mode;
 
 pub struct IntegratedGradients;
 
@@ -47,6 +47,7 @@ impl ImageMethod for IntegratedGradients {
             Units::Contribution,
         )
         .completeness("Σφ − (f(x) − f(x′))")
+        .summed()
         .settings::<PathConfig>(vec![
             steps_setting(),
             rule_setting(),
@@ -56,15 +57,8 @@ impl ImageMethod for IntegratedGradients {
         ])
     }
 
-    fn attribute(
-        &self,
-        explainer: &Explainer,
-        subject: &Subject,
-        settings: &Settings,
-        progress: Progress<'_>,
-    ) -> Result<Outcome> {
-        let (map, check) = attribute(explainer, subject, &settings.config()?, progress)?;
-        Ok(Outcome::checked(map, check))
+    fn integrand(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
+        Ok(Box::new(integrand(subject, &settings.config()?)?))
     }
 
     fn passes(&self, settings: &Settings) -> usize {
@@ -276,138 +270,178 @@ struct Piece {
     error: f64,
 }
 
-/// Integrates one piece of the path by the rule at `steps` points.
-#[allow(clippy::too_many_arguments)]
-fn integrate_piece(
-    explainer: &Explainer,
-    subject: &Subject,
-    baseline: &ArrayD<f32>,
+/// The rule's `steps` nodes on the piece `span` of the path, with the weights `weigh` gives a
+/// node (α, w): IG's are w, path-sampled IG's α·w.
+pub(super) fn path_nodes(
     rule: Rule,
     steps: usize,
-    span: (f64, f64),
-    ends: (f32, f32),
-    progress: Progress<'_>,
-) -> Result<Piece> {
-    let (a, b) = span;
-    let nodes: Vec<(f64, f64)> =
-        rule.nodes(steps)?.into_iter().map(|(alpha, w)| (a + (b - a) * alpha, (b - a) * w)).collect();
-    let weights: Vec<f64> = nodes.iter().map(|&(_, w)| w).collect();
-    let integral = weighted_gradients(explainer, subject, baseline, &nodes, &weights, progress)?.0;
-    let delta = &subject.input - baseline;
-    let sum: f64 = integral.iter().zip(&delta).map(|(g, &d)| g * f64::from(d)).sum();
-    let error = sum - f64::from(ends.1 - ends.0);
-    Ok(Piece { span, ends, steps, integral, error })
+    (a, b): (f64, f64),
+    weigh: fn(f64, f64) -> f64,
+) -> Result<Vec<Node>> {
+    Ok(rule
+        .nodes(steps)?
+        .into_iter()
+        .map(|(alpha, w)| {
+            let (at, w) = (a + (b - a) * alpha, (b - a) * w);
+            Node { at, weight: weigh(at, w) }
+        })
+        .collect())
 }
 
-fn attribute(
-    explainer: &Explainer,
-    subject: &Subject,
-    config: &PathConfig,
-    progress: Progress<'_>,
-) -> Result<(ArrayD<f32>, Completeness)> {
-    let PathConfig { steps, rule, baseline, seed, tolerance } = *config;
-    if tolerance.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
-        let shown = tolerance.map_or("none".into(), |t| t.to_string());
-        return Err(Error::Setting(format!("The tolerance must be positive; it is {shown}.")));
+/// The straight path from the baseline to the input: the point at α.
+pub(super) struct Line {
+    pub baseline: ArrayD<f32>,
+    pub input: ArrayD<f32>,
+    /// x − x′.
+    pub delta: ArrayD<f32>,
+}
+
+impl Line {
+    pub fn new(baseline: ArrayD<f32>, input: ArrayD<f32>) -> Line {
+        Line { delta: &input - &baseline, baseline, input }
     }
-    let baseline = baseline.tensor(subject, seed)?;
-    let ends = explainer.target_values(&[baseline.clone(), subject.input.clone()], subject.target)?;
-    let (f_baseline, f_x) = (ends[0], ends[1]);
-    let expected = f_x - f_baseline;
-    let budget = if tolerance.is_some() { steps * REFINEMENT_BUDGET } else { steps };
-    let mut first = |d: usize, _: usize| progress(d, steps + 1);
-    let whole = integrate_piece(
-        explainer,
-        subject,
-        &baseline,
-        rule,
-        steps,
-        (0.0, 1.0),
-        (f_baseline, f_x),
-        &mut first,
-    )?;
-    let mut used = steps;
-    let mut pieces = vec![whole];
-    while let Some(tolerance) = tolerance {
-        let error: f64 = pieces.iter().map(|p| p.error).sum();
-        if error.abs() <= f64::from(tolerance) * f64::from(expected.abs()) {
-            break;
+
+    pub fn at(&self, alpha: f64) -> ArrayD<f32> {
+        &self.baseline + &(&self.delta * alpha as f32)
+    }
+}
+
+/// A piece of the path to integrate: its span, f at its ends (not known for the whole path
+/// before the first round) and its points.
+#[derive(Debug, Clone, Copy)]
+struct Stretch {
+    span: (f64, f64),
+    ends: Option<(f32, f32)>,
+    steps: usize,
+}
+
+/// Integrated Gradients laid out on a subject: the path, and the pieces integrated so far.
+struct Path {
+    line: Line,
+    target: usize,
+    config: PathConfig,
+    /// f(x′) and f(x), known after the first round.
+    ends: Option<(f32, f32)>,
+    pieces: Vec<Piece>,
+    /// The piece the round in progress integrates.
+    current: Stretch,
+    /// The second half of a piece cut in two, integrated after the first.
+    queued: Option<Stretch>,
+    round: Round,
+    used: usize,
+}
+
+impl Path {
+    fn budget(&self) -> usize {
+        let steps = self.config.steps;
+        if self.config.tolerance.is_some() {
+            steps * REFINEMENT_BUDGET
+        } else {
+            steps
         }
-        let Some(worst) =
-            (0..pieces.len()).max_by(|&i, &j| pieces[i].error.abs().total_cmp(&pieces[j].error.abs()))
-        else {
-            break;
+    }
+
+    /// A round over one piece of the path.
+    fn piece_round(&mut self, stretch: Stretch) -> Result<Round> {
+        self.current = stretch;
+        let nodes = path_nodes(self.config.rule, stretch.steps, stretch.span, |_, w| w)?;
+        Ok(Round::new(nodes, self.used, self.budget() + 1))
+    }
+
+    fn outcome(&self, expected: f32) -> Outcome {
+        let mut integral = ArrayD::<f64>::zeros(self.line.input.raw_dim());
+        for piece in &self.pieces {
+            integral += &piece.integral;
+        }
+        let map = &self.line.delta * &integral.mapv(|v| v as f32);
+        let sum = sum(&map);
+        Outcome::checked(map, Completeness { sum, expected, steps: Some(self.used) })
+    }
+}
+
+impl Integrand for Path {
+    fn input(&self, at: f64) -> ArrayD<f32> {
+        self.line.at(at)
+    }
+
+    fn first(&self) -> Round {
+        self.round.clone()
+    }
+
+    fn absorb(&mut self, explainer: &Explainer, parts: Vec<Sums>) -> Result<Next> {
+        let total = Sums::total(parts, &self.round, self.line.input.shape())?;
+        let (f_baseline, f_x) = match self.ends {
+            Some(ends) => ends,
+            None => {
+                let line = &self.line;
+                let values =
+                    explainer.target_values(&[line.baseline.clone(), line.input.clone()], self.target)?;
+                *self.ends.insert((values[0], values[1]))
+            }
         };
-        let half_steps = pieces[worst].steps.div_ceil(2).max(MIN_PIECE_STEPS).max(rule.min_steps());
-        if used + 2 * half_steps > budget {
-            break;
+        let Stretch { span, ends, steps } = self.current;
+        let ends = ends.unwrap_or((f_baseline, f_x));
+        let sum: f64 = total.sum.iter().zip(&self.line.delta).map(|(g, &d)| g * f64::from(d)).sum();
+        let error = sum - f64::from(ends.1 - ends.0);
+        self.pieces.push(Piece { span, ends, steps, integral: total.sum, error });
+        self.used += steps;
+        if let Some(stretch) = self.queued.take() {
+            self.round = self.piece_round(stretch)?;
+            return Ok(Next::Round(self.round.clone()));
         }
-        let piece = pieces.swap_remove(worst);
+        let expected = f_x - f_baseline;
+        let Some(tolerance) = self.config.tolerance else {
+            return Ok(Next::Done(Box::new(self.outcome(expected))));
+        };
+        let error: f64 = self.pieces.iter().map(|p| p.error).sum();
+        let pieces = &self.pieces;
+        let worst =
+            (0..pieces.len()).max_by(|&i, &j| pieces[i].error.abs().total_cmp(&pieces[j].error.abs()));
+        let Some(worst) = worst.filter(|_| error.abs() > f64::from(tolerance) * f64::from(expected.abs()))
+        else {
+            return Ok(Next::Done(Box::new(self.outcome(expected))));
+        };
+        let rule = self.config.rule;
+        let half_steps = pieces[worst].steps.div_ceil(2).max(MIN_PIECE_STEPS).max(rule.min_steps());
+        if self.used + 2 * half_steps > self.budget() {
+            return Ok(Next::Done(Box::new(self.outcome(expected))));
+        }
+        let piece = self.pieces.swap_remove(worst);
         let (a, b) = piece.span;
         let middle = 0.5 * (a + b);
-        let point = &baseline + &((&subject.input - &baseline) * middle as f32);
-        let f_middle = explainer.target_values(&[point], subject.target)?[0];
-        for (span, ends) in [((a, middle), (piece.ends.0, f_middle)), ((middle, b), (f_middle, piece.ends.1))]
-        {
-            let mut report = |d: usize, _: usize| progress(used + d, budget + 1);
-            pieces.push(integrate_piece(
-                explainer,
-                subject,
-                &baseline,
-                rule,
-                half_steps,
-                span,
-                ends,
-                &mut report,
-            )?);
-            used += half_steps;
-        }
+        let f_middle = explainer.target_values(&[self.line.at(middle)], self.target)?[0];
+        self.queued =
+            Some(Stretch { span: (middle, b), ends: Some((f_middle, piece.ends.1)), steps: half_steps });
+        let first = Stretch { span: (a, middle), ends: Some((piece.ends.0, f_middle)), steps: half_steps };
+        self.round = self.piece_round(first)?;
+        Ok(Next::Round(self.round.clone()))
     }
-    let mut integral = ArrayD::<f64>::zeros(subject.input.raw_dim());
-    for piece in &pieces {
-        integral += &piece.integral;
-    }
-    let map = (&subject.input - &baseline) * integral.mapv(|v| v as f32);
-    let sum = sum(&map);
-    Ok((map, Completeness { sum, expected, steps: Some(used) }))
 }
 
-/// Σᵢ weightᵢ · ∂y/∂x(x′ + αᵢ(x − x′)) over the rule's `nodes`, in f64, and the target's value
-/// at each node.
-fn weighted_gradients(
-    explainer: &Explainer,
-    subject: &Subject,
-    baseline: &ArrayD<f32>,
-    nodes: &[(f64, f64)],
-    weights: &[f64],
-    progress: Progress<'_>,
-) -> Result<(ArrayD<f64>, Vec<f32>)> {
-    let delta = &subject.input - baseline;
-    let points = nodes.iter().map(|&(alpha, _)| baseline + &(&delta * alpha as f32));
-    let mut integral = ArrayD::<f64>::zeros(subject.input.raw_dim());
-    let mut values = vec![0.0; nodes.len()];
-    let total = nodes.len() + 1;
-    explainer.for_each_gradient(points, subject.target, Mode::Plain, progress, total, |i, grad, value| {
-        let weight = weights[i];
-        Zip::from(&mut integral).and(&grad).for_each(|acc, &g| *acc += weight * f64::from(g));
-        values[i] = value;
-        Ok(())
-    })?;
-    Ok((integral, values))
-}
-
-/// Σᵢ weightᵢ · ∂y/∂x(x′ + αᵢ(x − x′)) over the rule's `nodes`, and the target's value at each
-/// node. Shared with path-sampled IG, which weights the same points differently.
-pub(super) fn path_integral(
-    explainer: &Explainer,
-    subject: &Subject,
-    baseline: &ArrayD<f32>,
-    nodes: &[(f64, f64)],
-    weights: &[f64],
-    progress: Progress<'_>,
-) -> Result<(ArrayD<f32>, Vec<f32>)> {
-    let (integral, values) = weighted_gradients(explainer, subject, baseline, nodes, weights, progress)?;
-    Ok((integral.mapv(|v| v as f32), values))
+/// Lays Integrated Gradients out on the subject: its first round is the rule's `steps` points
+/// on the whole path.
+fn integrand(subject: &Subject, config: &PathConfig) -> Result<Path> {
+    if config.tolerance.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
+        let shown = config.tolerance.map_or("none".into(), |t| t.to_string());
+        return Err(Error::Setting(format!("The tolerance must be positive; it is {shown}.")));
+    }
+    let baseline = config.baseline.tensor(subject, config.seed)?;
+    let whole = Stretch { span: (0.0, 1.0), ends: None, steps: config.steps };
+    let mut path = Path {
+        line: Line::new(baseline, subject.input.clone()),
+        target: subject.target,
+        config: config.clone(),
+        ends: None,
+        pieces: Vec::new(),
+        current: whole,
+        queued: None,
+        round: Round::new(Vec::new(), 0, 0),
+        used: 0,
+    };
+    path.round = path.piece_round(whole)?;
+    // Refinement may follow; until it does, progress counts the first round and f(x), f(x′).
+    path.round.total = config.steps + 1;
+    Ok(path)
 }
 
 /// Σ over every element, accumulated in f64.

@@ -39,6 +39,7 @@ pub mod rise;
 pub mod schema;
 mod score_cam;
 pub mod smoothgrad;
+pub mod summed;
 pub mod superpixels;
 mod xgrad_cam;
 
@@ -53,6 +54,7 @@ pub use perturbation::{Outcome, Plan};
 pub use registry::{ImageMethod, Method, Registered, Registry, Settings};
 pub use rise::RiseConfig;
 pub use smoothgrad::NoiseConfig;
+pub use summed::{Integration, Node, Round, Sums};
 pub use superpixels::{SegmentFill, SegmentScores, SuperpixelConfig};
 
 /// Which layer a CAM method looks at.
@@ -298,30 +300,44 @@ impl Explainer {
             progress(plan.len(), plan.len());
             return plan.finish(&scores);
         }
+        if method.descriptor().summed {
+            let attribution = Integration::new(self, subject, method)?.run(self, progress)?;
+            let passes = method.spec().passes(method.settings());
+            progress(passes, passes);
+            return Ok(attribution);
+        }
         let outcome = method.spec().attribute(self, subject, method.settings(), progress)?;
         let passes = method.spec().passes(method.settings());
         progress(passes, passes);
         Ok(Attribution::new(method.clone(), subject.target, outcome))
     }
 
-    /// SmoothGrad's statistics; SmoothGrad, SmoothGrad² and VarGrad with the same settings on
-    /// the same subject share one set of passes.
+    /// SmoothGrad's statistics for this input, target and settings, if they were kept: SmoothGrad,
+    /// SmoothGrad² and VarGrad with the same settings on the same subject share one set of passes.
     pub(crate) fn noise_statistics(
         &self,
-        subject: &Subject,
+        input: &ArrayD<f32>,
+        target: usize,
         config: &NoiseConfig,
-        progress: Progress<'_>,
-    ) -> Result<Arc<smoothgrad::NoiseStatistics>> {
-        let mut cache =
-            self.noise_cache.lock().map_err(|_| Error::Explain("the noise cache was lost".into()))?;
-        if let Some((input, target, cached_config, stats)) = cache.as_ref() {
-            if *target == subject.target && cached_config == config && *input == subject.input {
-                return Ok(Arc::clone(stats));
-            }
-        }
-        let stats = Arc::new(smoothgrad::attribute(self, subject, config, progress)?);
-        *cache = Some((subject.input.clone(), subject.target, config.clone(), Arc::clone(&stats)));
-        Ok(stats)
+    ) -> Result<Option<Arc<smoothgrad::NoiseStatistics>>> {
+        let cache = self.noise_cache.lock().map_err(|_| Error::Bug("the noise cache was lost".into()))?;
+        Ok(cache
+            .as_ref()
+            .filter(|(i, t, c, _)| *t == target && c == config && i == input)
+            .map(|(_, _, _, stats)| Arc::clone(stats)))
+    }
+
+    /// Keeps SmoothGrad's statistics for this input, target and settings (the last only).
+    pub(crate) fn keep_noise_statistics(
+        &self,
+        input: &ArrayD<f32>,
+        target: usize,
+        config: &NoiseConfig,
+        stats: Arc<smoothgrad::NoiseStatistics>,
+    ) -> Result<()> {
+        let mut cache = self.noise_cache.lock().map_err(|_| Error::Bug("the noise cache was lost".into()))?;
+        *cache = Some((input.clone(), target, config.clone(), stats));
+        Ok(())
     }
 
     /// The model prepared to keep one layer's value and gradient.
@@ -411,7 +427,7 @@ impl Explainer {
 
     /// Gradient passes over `points`, in batches: each point's input gradient and target value
     /// go to `visit`, in order.
-    fn for_each_gradient(
+    pub(crate) fn for_each_gradient(
         &self,
         points: impl Iterator<Item = ArrayD<f32>>,
         target: usize,
@@ -470,7 +486,7 @@ impl Explainer {
     }
 
     /// The target's value at each input.
-    fn target_values(&self, inputs: &[ArrayD<f32>], target: usize) -> Result<Vec<f32>> {
+    pub(crate) fn target_values(&self, inputs: &[ArrayD<f32>], target: usize) -> Result<Vec<f32>> {
         let mut values = Vec::with_capacity(inputs.len());
         self.for_each_output_row(inputs.iter().cloned(), &mut |_, _| {}, inputs.len(), |_, row| {
             let value = row.get(target).ok_or_else(|| {

@@ -8,17 +8,19 @@
 //! the default because the expected value here is small (f(x) minus the mean of f on the path):
 //! on chelsea the completeness error at 50 points is 1.5% with it and 17% with the midpoint sum.
 //!
-//! Cost: `steps` forward and backward passes, plus one forward pass for f(x). Completeness:
+//! Cost: `steps` forward and backward passes (one round of [`super::summed`]'s, which the
+//! page's workers share), plus one forward pass for f(x). Completeness:
 //! Σφ = f(x) − E f(x″) = f(x) − ∫₀¹ f(α) dα, with the integral taken by the same rule from the
 //! values the gradient passes already computed.
 
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
-use super::integrated_gradients::{baseline_setting, path_integral, rule_setting, steps_setting, sum};
+use super::integrated_gradients::{baseline_setting, path_nodes, rule_setting, steps_setting, sum, Line};
 use super::perturbation::Outcome;
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
-use super::{Baseline, Completeness, Display, Explainer, ImageMethod, Progress, Rule, Settings, Subject};
+use super::summed::{Integrand, Next, Round, Sums};
+use super::{Baseline, Completeness, Display, Explainer, ImageMethod, Rule, Settings, Subject};
 use crate::error::Result;
 
 pub struct PathSampledIg;
@@ -35,6 +37,7 @@ impl ImageMethod for PathSampledIg {
             Units::Contribution,
         )
         .completeness("Σφ − (f(x) − E f(x″))")
+        .summed()
         .settings::<PathSampledConfig>(vec![
             steps_setting(),
             rule_setting(),
@@ -43,15 +46,8 @@ impl ImageMethod for PathSampledIg {
         ])
     }
 
-    fn attribute(
-        &self,
-        explainer: &Explainer,
-        subject: &Subject,
-        settings: &Settings,
-        progress: Progress<'_>,
-    ) -> Result<Outcome> {
-        let (map, check) = attribute(explainer, subject, &settings.config()?, progress)?;
-        Ok(Outcome::checked(map, check))
+    fn integrand(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
+        Ok(Box::new(integrand(subject, &settings.config()?)?))
     }
 
     fn passes(&self, settings: &Settings) -> usize {
@@ -76,20 +72,48 @@ impl Default for PathSampledConfig {
     }
 }
 
-fn attribute(
-    explainer: &Explainer,
-    subject: &Subject,
-    config: &PathSampledConfig,
-    progress: Progress<'_>,
-) -> Result<(ArrayD<f32>, Completeness)> {
+/// Path-sampled IG laid out on a subject: one round, the rule's points weighted α·w.
+struct WeightedPath {
+    line: Line,
+    target: usize,
+    /// The rule's nodes (α, w), which also give E f(x″) from the values at them.
+    nodes: Vec<(f64, f64)>,
+    round: Round,
+}
+
+impl Integrand for WeightedPath {
+    fn input(&self, at: f64) -> ArrayD<f32> {
+        self.line.at(at)
+    }
+
+    fn first(&self) -> Round {
+        self.round.clone()
+    }
+
+    fn absorb(&mut self, explainer: &Explainer, parts: Vec<Sums>) -> Result<Next> {
+        let total = Sums::total(parts, &self.round, self.line.input.shape())?;
+        let map = &self.line.delta * &total.sum.mapv(|v| v as f32);
+        let f_x = explainer.target_values(std::slice::from_ref(&self.line.input), self.target)?[0];
+        let mean_on_path: f64 =
+            self.nodes.iter().zip(&total.values).map(|(&(_, w), &v)| w * f64::from(v)).sum();
+        let expected = f_x - mean_on_path as f32;
+        let sum = sum(&map);
+        Ok(Next::Done(Box::new(Outcome::checked(map, Completeness { sum, expected, steps: None }))))
+    }
+}
+
+fn integrand(subject: &Subject, config: &PathSampledConfig) -> Result<WeightedPath> {
     let baseline = config.baseline.tensor(subject, config.seed)?;
     let nodes = config.rule.nodes(config.steps)?;
-    let weights: Vec<f64> = nodes.iter().map(|&(alpha, w)| alpha * w).collect();
-    let (integral, values) = path_integral(explainer, subject, &baseline, &nodes, &weights, progress)?;
-    let map = (&subject.input - &baseline) * integral;
-    let f_x = explainer.target_values(std::slice::from_ref(&subject.input), subject.target)?[0];
-    let mean_on_path: f64 = nodes.iter().zip(&values).map(|(&(_, w), &v)| w * f64::from(v)).sum();
-    let expected = f_x - mean_on_path as f32;
-    let sum = sum(&map);
-    Ok((map, Completeness { sum, expected, steps: None }))
+    let round = Round::new(
+        path_nodes(config.rule, config.steps, (0.0, 1.0), |alpha, w| alpha * w)?,
+        0,
+        config.steps + 1,
+    );
+    Ok(WeightedPath {
+        line: Line::new(baseline, subject.input.clone()),
+        target: subject.target,
+        nodes,
+        round,
+    })
 }

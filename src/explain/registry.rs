@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::perturbation::{Outcome, Perturbations};
 use super::schema::{self, Descriptor, Entry, Needs};
+use super::summed::Integrand;
 use super::{Display, Explainer, Progress, Subject};
 use crate::error::{Error, Result};
 
@@ -67,8 +68,9 @@ impl Registry for dyn ImageMethod {
 }
 
 /// An image method: what it is, and how it runs. A method that needs gradients implements
-/// [`ImageMethod::attribute`]; one that needs forward passes only implements
-/// [`ImageMethod::plan`], and the explainer scores the plan.
+/// [`ImageMethod::attribute`], or [`ImageMethod::integrand`] when its passes are only summed;
+/// one that needs forward passes only implements [`ImageMethod::plan`], and the explainer
+/// scores the plan.
 pub trait ImageMethod: Sync {
     fn descriptor(&self) -> Descriptor;
 
@@ -91,6 +93,17 @@ pub trait ImageMethod: Sync {
         settings: &Settings,
     ) -> Result<Box<dyn Perturbations>> {
         Err(Error::Bug(format!("{} needs gradients, not only forward passes", settings.id)))
+    }
+
+    /// A summed gradient method ([`Descriptor::summed`]) laid out on the subject: its rounds of
+    /// weighted gradient passes and what their sums make.
+    fn integrand(
+        &self,
+        _explainer: &Explainer,
+        _subject: &Subject,
+        settings: &Settings,
+    ) -> Result<Box<dyn Integrand>> {
+        Err(Error::Bug(format!("{} is not a summed gradient method", settings.id)))
     }
 
     /// Gradient passes at these settings, at most, for progress reports (a plan counts its own).

@@ -58,6 +58,9 @@ pub struct Descriptor {
     /// Maps on superpixels: how many segments of each sign to show at first (`None`: all).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub segments: Option<Option<usize>>,
+    /// Its gradient passes are independent and only summed (see [`super::summed`]): the page's
+    /// workers share them.
+    pub summed: bool,
     pub settings: Vec<Setting>,
 }
 
@@ -81,6 +84,7 @@ impl Descriptor {
             units,
             completeness: None,
             segments: None,
+            summed: false,
             settings: vec![],
         }
     }
@@ -95,6 +99,12 @@ impl Descriptor {
     /// The method checks a completeness axiom: what it compares.
     pub fn completeness(mut self, what: &'static str) -> Descriptor {
         self.completeness = Some(what);
+        self
+    }
+
+    /// A method whose gradient passes are summed in rounds ([`super::summed`]).
+    pub fn summed(mut self) -> Descriptor {
+        self.summed = true;
         self
     }
 

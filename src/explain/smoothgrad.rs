@@ -1,24 +1,26 @@
 //! SmoothGrad (Smilkov et al. 2017) and its variants: gradients at n noisy copies of the input,
 //! x + ε with ε ~ N(0, σ²), σ a fraction of the input's range (max − min). Cost: n forward and
-//! backward passes, batched.
+//! backward passes, summed in chunks that the page's workers share (see [`super::summed`]).
 //!
 //! - `smoothgrad`: the mean gradient, E[g];
 //! - `smoothgrad-sq`: E[g²];
 //! - `vargrad` (Adebayo et al. 2018): E[g²] − E[g]², the gradients' variance.
 //!
-//! These are Captum's `NoiseTunnel` over `Saliency(abs=False)`, with the noise drawn from a
-//! seeded ChaCha8 stream instead of torch's, so the same seed gives the same map everywhere.
+//! These are Captum's `NoiseTunnel` over `Saliency(abs=False)`, with the noise drawn from
+//! seeded ChaCha8 streams instead of torch's (one per sample, keyed by the seed and the
+//! sample's index), so the same seed gives the same map everywhere, on any number of workers.
+
+use std::sync::Arc;
 
 use ndarray::{ArrayD, Zip};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::baseline::{rand_chacha, range};
-use super::perturbation::Outcome;
+use super::baseline::{keyed_rng, range};
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
+use super::summed::{round_sums, Integrand, Next, Node, Round, Sums};
 use super::{Display, Explainer, ImageMethod, Progress, Settings, Subject};
 use crate::error::{Error, Result};
-use crate::grad::Mode;
 
 /// SmoothGrad: E[g].
 pub struct SmoothGrad;
@@ -30,26 +32,38 @@ pub struct VarGrad;
 /// The three share one set of passes (see [`Explainer::noise_statistics`]) and one schema.
 fn descriptor(id: &'static str, title: &'static str, caption: &'static str, units: Units) -> Descriptor {
     Descriptor::new(id, title, caption, Needs::Gradients, Cost::Many, Display::MaxAbsOverChannels, units)
+        .summed()
         .settings::<NoiseConfig>(vec![
-        Setting::integer("samples", "Samples", 1, MAX_SAMPLES as u64)
-            .help("noisy copies of the input")
-            .source("the paper's n = 50"),
-        Setting::number("sigma", "Noise σ", 0.0, 1.0)
-            .help("as a fraction of the input’s range")
-            .source("the paper's 15%"),
-        Setting::seed(),
-    ])
+            Setting::integer("samples", "Samples", 1, MAX_SAMPLES as u64)
+                .help("noisy copies of the input")
+                .source("the paper's n = 50"),
+            Setting::number("sigma", "Noise σ", 0.0, 1.0)
+                .help("as a fraction of the input’s range")
+                .source("the paper's 15%"),
+            Setting::seed(),
+        ])
 }
 
-fn statistics(
+fn laid_out(
     explainer: &Explainer,
     subject: &Subject,
     settings: &Settings,
-    progress: Progress<'_>,
     statistic: fn(&NoiseStatistics) -> ArrayD<f32>,
-) -> Result<Outcome> {
-    let stats = explainer.noise_statistics(subject, &settings.config()?, progress)?;
-    Ok(statistic(&stats).into())
+) -> Result<Box<dyn Integrand>> {
+    let config: NoiseConfig = settings.config()?;
+    let noise = Noise::seeded(&subject.input, &config)?;
+    let cached = explainer.noise_statistics(&subject.input, subject.target, &config)?;
+    let samples = if cached.is_some() { 0 } else { config.samples };
+    let round = Round::new((0..samples).map(|i| Node { at: i as f64, weight: 1.0 }).collect(), 0, samples);
+    Ok(Box::new(Noisy {
+        input: subject.input.clone(),
+        target: subject.target,
+        noise,
+        config,
+        round,
+        cached,
+        statistic,
+    }))
 }
 
 fn samples(settings: &Settings) -> usize {
@@ -62,8 +76,8 @@ impl ImageMethod for SmoothGrad {
         descriptor("smoothgrad", "SmoothGrad", caption, Units::Gradient)
     }
 
-    fn attribute(&self, e: &Explainer, s: &Subject, settings: &Settings, p: Progress<'_>) -> Result<Outcome> {
-        statistics(e, s, settings, p, NoiseStatistics::mean)
+    fn integrand(&self, e: &Explainer, s: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
+        laid_out(e, s, settings, NoiseStatistics::mean)
     }
 
     fn passes(&self, settings: &Settings) -> usize {
@@ -77,8 +91,8 @@ impl ImageMethod for SmoothGradSq {
         descriptor("smoothgrad-sq", "SmoothGrad²", caption, Units::SquaredGradient)
     }
 
-    fn attribute(&self, e: &Explainer, s: &Subject, settings: &Settings, p: Progress<'_>) -> Result<Outcome> {
-        statistics(e, s, settings, p, NoiseStatistics::mean_square)
+    fn integrand(&self, e: &Explainer, s: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
+        laid_out(e, s, settings, NoiseStatistics::mean_square)
     }
 
     fn passes(&self, settings: &Settings) -> usize {
@@ -92,8 +106,8 @@ impl ImageMethod for VarGrad {
         descriptor("vargrad", "VarGrad", caption, Units::SquaredGradient)
     }
 
-    fn attribute(&self, e: &Explainer, s: &Subject, settings: &Settings, p: Progress<'_>) -> Result<Outcome> {
-        statistics(e, s, settings, p, NoiseStatistics::variance)
+    fn integrand(&self, e: &Explainer, s: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
+        laid_out(e, s, settings, NoiseStatistics::variance)
     }
 
     fn passes(&self, settings: &Settings) -> usize {
@@ -152,61 +166,117 @@ impl NoiseStatistics {
     }
 }
 
-/// The noise of each sample, in order: σ·(max − min) times standard normal draws from the seed.
-pub fn noise(input: &ArrayD<f32>, config: &NoiseConfig) -> Result<impl Iterator<Item = ArrayD<f32>>> {
-    if !(1..=MAX_SAMPLES).contains(&config.samples) {
-        return Err(Error::Explain(format!(
-            "The number of samples must be 1 to {MAX_SAMPLES}; it is {}.",
-            config.samples
-        )));
-    }
-    if !(config.sigma >= 0.0 && config.sigma.is_finite()) {
-        return Err(Error::Explain(format!("σ must be zero or more; it is {}.", config.sigma)));
-    }
-    let (lo, hi) = range(input);
-    let stdev = config.sigma * (hi - lo);
-    let mut rng = rand_chacha(config.seed);
-    let shape = input.raw_dim();
-    Ok((0..config.samples).map(move |_| {
-        ArrayD::from_shape_fn(shape.clone(), |_| {
-            let z: f64 = StandardNormal.sample(&mut rng);
-            stdev * z as f32
-        })
-    }))
+/// Where the noise comes from.
+enum Noise {
+    /// Sample i: σ·(max − min) times standard normal draws from ChaCha8 keyed by the seed and i,
+    /// so that any worker can make any sample.
+    Seeded { stdev: f32, seed: u64 },
+    /// Given, one array per sample (Captum's own noise, in the tests).
+    Given(Vec<ArrayD<f32>>),
 }
 
-pub(super) fn attribute(
-    explainer: &Explainer,
-    subject: &Subject,
-    config: &NoiseConfig,
-    progress: Progress<'_>,
-) -> Result<NoiseStatistics> {
-    with_noise(explainer, subject, noise(&subject.input, config)?, config.samples, progress)
+impl Noise {
+    fn seeded(input: &ArrayD<f32>, config: &NoiseConfig) -> Result<Noise> {
+        if !(1..=MAX_SAMPLES).contains(&config.samples) {
+            return Err(Error::Explain(format!(
+                "The number of samples must be 1 to {MAX_SAMPLES}; it is {}.",
+                config.samples
+            )));
+        }
+        if !(config.sigma >= 0.0 && config.sigma.is_finite()) {
+            return Err(Error::Explain(format!("σ must be zero or more; it is {}.", config.sigma)));
+        }
+        let (lo, hi) = range(input);
+        Ok(Noise::Seeded { stdev: config.sigma * (hi - lo), seed: config.seed })
+    }
+
+    fn sample(&self, shape: &[usize], i: usize) -> ArrayD<f32> {
+        match self {
+            Noise::Seeded { stdev, seed } => {
+                let mut rng = keyed_rng(*seed, i as u64);
+                ArrayD::from_shape_simple_fn(shape, || {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    stdev * z as f32
+                })
+            }
+            Noise::Given(noise) => noise.get(i).cloned().unwrap_or_else(|| ArrayD::zeros(shape)),
+        }
+    }
 }
 
-/// The statistics over gradients at input + each given noise.
+/// The SmoothGrad family laid out on a subject: one round of noisy samples, each weighted 1,
+/// with squares (or none, when the explainer has the statistics already).
+struct Noisy {
+    input: ArrayD<f32>,
+    target: usize,
+    noise: Noise,
+    config: NoiseConfig,
+    round: Round,
+    cached: Option<Arc<NoiseStatistics>>,
+    statistic: fn(&NoiseStatistics) -> ArrayD<f32>,
+}
+
+impl Noisy {
+    fn statistics(&self, parts: Vec<Sums>) -> Result<NoiseStatistics> {
+        let total = Sums::total(parts, &self.round, self.input.shape())?;
+        let sum_of_squares =
+            total.squares.ok_or_else(|| Error::Bug("SmoothGrad's sums have no squares".into()))?;
+        if total.values.is_empty() {
+            return Err(Error::Explain("SmoothGrad needs at least one sample.".into()));
+        }
+        Ok(NoiseStatistics { sum: total.sum, sum_of_squares, samples: total.values.len() })
+    }
+}
+
+impl Integrand for Noisy {
+    fn input(&self, at: f64) -> ArrayD<f32> {
+        self.noise.sample(self.input.shape(), at as usize) + &self.input
+    }
+
+    fn squares(&self) -> bool {
+        true
+    }
+
+    fn first(&self) -> Round {
+        self.round.clone()
+    }
+
+    fn absorb(&mut self, explainer: &Explainer, parts: Vec<Sums>) -> Result<Next> {
+        let stats = match &self.cached {
+            Some(stats) => Arc::clone(stats),
+            None => {
+                let stats = Arc::new(self.statistics(parts)?);
+                explainer.keep_noise_statistics(
+                    &self.input,
+                    self.target,
+                    &self.config,
+                    Arc::clone(&stats),
+                )?;
+                stats
+            }
+        };
+        Ok(Next::Done(Box::new((self.statistic)(&stats).into())))
+    }
+}
+
+/// The statistics over gradients at input + each given noise, summed as the seeded noise is.
 pub fn with_noise(
     explainer: &Explainer,
     subject: &Subject,
     noise: impl Iterator<Item = ArrayD<f32>>,
-    samples: usize,
     progress: Progress<'_>,
 ) -> Result<NoiseStatistics> {
-    let mut sum = ArrayD::<f64>::zeros(subject.input.raw_dim());
-    let mut sum_of_squares = sum.clone();
-    let mut count = 0;
-    let points = noise.map(|eps| eps + &subject.input);
-    explainer.for_each_gradient(points, subject.target, Mode::Plain, progress, samples, |_, grad, _| {
-        Zip::from(&mut sum).and(&mut sum_of_squares).and(&grad).for_each(|s, q, &g| {
-            let g = f64::from(g);
-            *s += g;
-            *q += g * g;
-        });
-        count += 1;
-        Ok(())
-    })?;
-    if count == 0 {
-        return Err(Error::Explain("SmoothGrad needs at least one sample.".into()));
-    }
-    Ok(NoiseStatistics { sum, sum_of_squares, samples: count })
+    let noise: Vec<ArrayD<f32>> = noise.collect();
+    let samples = noise.len();
+    let noisy = Noisy {
+        input: subject.input.clone(),
+        target: subject.target,
+        noise: Noise::Given(noise),
+        config: NoiseConfig { samples, ..NoiseConfig::default() },
+        round: Round::new((0..samples).map(|i| Node { at: i as f64, weight: 1.0 }).collect(), 0, samples),
+        cached: None,
+        statistic: NoiseStatistics::mean,
+    };
+    let parts = round_sums(explainer, &noisy, subject.target, &noisy.round, progress)?;
+    noisy.statistics(parts)
 }

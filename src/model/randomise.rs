@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use prost::Message;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use serde::Serialize;
 use tract_onnx::pb::{self, tensor_proto::DataType};
 use tract_onnx::prelude::Framework;
@@ -175,10 +175,7 @@ pub fn layers(bytes: &[u8]) -> Result<Vec<ParamLayer>> {
 /// The draws of layer `layer` (its index in [`layers`]) with `seed`: `count` values from
 /// U(−bound, bound), the weight's first and then the bias's.
 fn draws(seed: u64, layer: usize, count: usize, bound: f32) -> Vec<f32> {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&(layer as u64).to_le_bytes());
-    let mut rng = rand::rngs::ChaCha8Rng::from_seed(key);
+    let mut rng = crate::explain::baseline::keyed_rng(seed, layer as u64);
     (0..count).map(|_| rng.random_range(-bound..bound)).collect()
 }
 

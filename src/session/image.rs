@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::{Session, Workspace};
 use crate::error::{Error, Result};
 use crate::evaluate::{noise, Changes, Features, Kind, Measure, Passes, SensitivityConfig};
-use crate::explain::{Attribution, CompletenessReport, ImageMethod, Method, Plan, Progress, Subject};
+use crate::explain::{
+    Attribution, CompletenessReport, ImageMethod, Integration, Method, Node, Plan, Progress, Round, Subject,
+    Sums,
+};
 use crate::render::{self, Colormap, Heatmap, Style};
 use crate::{preprocess, ImageClassifier, ModelConfig, Prediction, RgbaPixels};
 
@@ -139,6 +142,30 @@ impl Workspace for ImageWorkspace {
 
     fn finish(plan: &Plan, scores: &[f32]) -> Result<Attribution> {
         plan.finish(scores)
+    }
+
+    type Integration = Integration;
+
+    fn integration(&mut self, method: &Method, target: usize) -> Result<Integration> {
+        Integration::new(&self.explainer, &self.subject(target)?, method)
+    }
+
+    fn round(integration: &Integration) -> &Round {
+        integration.round()
+    }
+
+    fn sums(
+        &mut self,
+        integration: &Integration,
+        nodes: &[Node],
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Sums> {
+        integration.sums(&self.explainer, nodes, range, progress)
+    }
+
+    fn absorb(&mut self, integration: &mut Integration, parts: Vec<Sums>) -> Result<Option<Attribution>> {
+        integration.absorb(&self.explainer, parts)
     }
 
     fn keep(&self, attribution: Attribution) -> Result<(Kept, ImageSummary)> {

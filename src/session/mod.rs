@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::evaluate::{
     compare, Features, Kind, Measure, Passes, RandomisationConfig, Scored, Similarity, Step,
 };
-use crate::explain::{Progress, Registered, Registry};
+use crate::explain::{Node, Progress, Registered, Registry, Round, Sums};
 use crate::model::randomise;
 
 /// One view's subject and model: what a [`Session`] needs of it.
@@ -56,6 +56,32 @@ pub trait Workspace {
 
     /// Combines every pass's score into the answer.
     fn finish(plan: &Self::Plan, scores: &[f32]) -> Result<Self::Answer>;
+
+    /// A summed gradient method laid out on the subject, in progress (see
+    /// [`crate::explain::summed`]).
+    type Integration;
+
+    /// Lays out a summed gradient method on the subject.
+    fn integration(&mut self, method: &Registered<Self::Spec>, target: usize) -> Result<Self::Integration>;
+
+    /// The round to run now.
+    fn round(integration: &Self::Integration) -> &Round;
+
+    /// The sums of passes `range` of a round with these nodes.
+    fn sums(
+        &mut self,
+        integration: &Self::Integration,
+        nodes: &[Node],
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Sums>;
+
+    /// Takes a round's sums (its chunks', in order): the answer, or `None` and the next round.
+    fn absorb(
+        &mut self,
+        integration: &mut Self::Integration,
+        parts: Vec<Sums>,
+    ) -> Result<Option<Self::Answer>>;
 
     /// What to keep of an answer, and what to tell the page.
     fn keep(&self, answer: Self::Answer) -> Result<(Self::Kept, Self::Summary)>;
@@ -120,6 +146,14 @@ pub struct Remade<P> {
     pub picture: P,
 }
 
+/// What a round of a summed gradient method gives the page: another round, or the finished map.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Absorbed<S> {
+    Round(Round),
+    Done(S),
+}
+
 /// What a metric's sweep is laid out for: the metric's JSON, the target, and the map's values
 /// (by their bits, so that a map with NaN still finds its sweep).
 type MeasureKey = (String, usize, Vec<u32>);
@@ -134,11 +168,20 @@ pub struct Session<W: Workspace> {
     plan: LastMade<(String, usize), W::Plan>,
     /// The last metric laid out, likewise.
     laid_out: LastMade<MeasureKey, Box<dyn Passes>>,
+    /// The summed gradient method in progress, by its JSON settings and target: on the worker
+    /// that absorbs its rounds, with their state; on the others, only to make its inputs.
+    integration: Option<((String, usize), W::Integration)>,
 }
 
 impl<W: Workspace> Session<W> {
     pub fn new(work: W) -> Self {
-        Session { work, kept: HashMap::new(), plan: LastMade::default(), laid_out: LastMade::default() }
+        Session {
+            work,
+            kept: HashMap::new(),
+            plan: LastMade::default(),
+            laid_out: LastMade::default(),
+            integration: None,
+        }
     }
 
     pub fn work(&self) -> &W {
@@ -148,9 +191,7 @@ impl<W: Workspace> Session<W> {
     /// The workspace, to change the subject: every map and plan made of the old one is forgotten.
     pub fn new_subject(&mut self) -> &mut W {
         self.kept.clear();
-        self.plan.clear();
-        self.laid_out.clear();
-        &mut self.work
+        self.new_inputs()
     }
 
     /// The workspace, to change what plans are made from (a baseline): the plan is forgotten,
@@ -158,6 +199,7 @@ impl<W: Workspace> Session<W> {
     pub fn new_inputs(&mut self) -> &mut W {
         self.plan.clear();
         self.laid_out.clear();
+        self.integration = None;
         &mut self.work
     }
 
@@ -196,6 +238,72 @@ impl<W: Workspace> Session<W> {
     pub fn finish(&mut self, tile: u32, method: &str, target: usize, scores: &[f32]) -> Result<W::Summary> {
         let answer = self.lay_out(method, target, |plan, _| W::finish(plan, scores))?;
         self.keep(tile, answer)
+    }
+
+    /// Lays out a summed gradient method afresh (whatever was in progress is dropped) and gives
+    /// its first round. The page's workers each sum chunks of a round with [`Session::sums`],
+    /// and this one takes them with [`Session::absorb`].
+    pub fn sums_round(&mut self, method: &str, target: usize) -> Result<Round> {
+        self.integration = None;
+        let integration = self.integrating(method, target)?;
+        Ok(W::round(integration).clone())
+    }
+
+    /// The sums of passes `range` of a round with these `nodes` of the method (laid out first
+    /// if needed).
+    pub fn sums(
+        &mut self,
+        method: &str,
+        target: usize,
+        nodes: &[Node],
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Sums> {
+        self.integrating(method, target)?;
+        let Some((_, integration)) = self.integration.as_ref() else {
+            return Err(Error::Bug("the summed method was not laid out".into()));
+        };
+        self.work.sums(integration, nodes, range, progress)
+    }
+
+    /// Takes the round's sums (its chunks', in order) for the method laid out by
+    /// [`Session::sums_round`]: the next round, or the map, kept as tile `tile`.
+    pub fn absorb(
+        &mut self,
+        tile: u32,
+        method: &str,
+        target: usize,
+        parts: Vec<Sums>,
+    ) -> Result<Absorbed<W::Summary>> {
+        let key = (method.to_owned(), target);
+        let Some((_, integration)) = self.integration.as_mut().filter(|(k, _)| *k == key) else {
+            return Err(Error::Bug(format!("no round of {method} is in progress")));
+        };
+        match self.work.absorb(integration, parts) {
+            Ok(Some(answer)) => {
+                self.integration = None;
+                Ok(Absorbed::Done(self.keep(tile, answer)?))
+            }
+            Ok(None) => Ok(Absorbed::Round(W::round(integration).clone())),
+            Err(e) => {
+                self.integration = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// The summed method for these settings and target: the one in progress, or a new one.
+    fn integrating(&mut self, method: &str, target: usize) -> Result<&W::Integration> {
+        let key = (method.to_owned(), target);
+        if self.integration.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.integration = None;
+            let made = self.work.integration(&Registered::<W::Spec>::parse(method)?, target)?;
+            self.integration = Some((key.clone(), made));
+        }
+        self.integration
+            .as_ref()
+            .map(|(_, integration)| integration)
+            .ok_or_else(|| Error::Bug("the summed method was not laid out".into()))
     }
 
     /// Forgets a tile's map.

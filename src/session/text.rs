@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::{Session, Workspace};
 use crate::error::{Error, Result};
 use crate::evaluate::{Features, Passes};
-use crate::explain::{CompletenessReport, Progress};
+use crate::explain::{CompletenessReport, Node, Progress, Round, Sums};
 use crate::render::{self, Colormap};
+use crate::text::explain::TokenIntegration;
 use crate::text::explain::{agreements, Agreement, TokenMethod};
 use crate::text::{Sentence, TextMethod, TextModel, TokenAttribution, TokenPlan};
 use crate::Prediction;
@@ -130,6 +131,37 @@ impl Workspace for TextWorkspace {
 
     fn finish(plan: &TokenPlan, scores: &[f32]) -> Result<TokenAttribution> {
         plan.finish(scores)
+    }
+
+    type Integration = TokenIntegration;
+
+    fn integration(&mut self, method: &TextMethod, target: usize) -> Result<TokenIntegration> {
+        let sentence = self.sentence.as_mut().ok_or_else(no_sentence)?;
+        self.model.integration(sentence, method, target)
+    }
+
+    fn round(integration: &TokenIntegration) -> &Round {
+        integration.round()
+    }
+
+    fn sums(
+        &mut self,
+        integration: &TokenIntegration,
+        nodes: &[Node],
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Sums> {
+        let sentence = self.sentence.as_mut().ok_or_else(no_sentence)?;
+        self.model.sums(sentence, integration, nodes, range, progress)
+    }
+
+    fn absorb(
+        &mut self,
+        integration: &mut TokenIntegration,
+        parts: Vec<Sums>,
+    ) -> Result<Option<TokenAttribution>> {
+        let sentence = self.sentence.as_mut().ok_or_else(no_sentence)?;
+        self.model.absorb(sentence, integration, parts)
     }
 
     fn keep(&self, attribution: TokenAttribution) -> Result<(TokenAttribution, TextSummary)> {

@@ -8,7 +8,7 @@ use ndarray::ArrayD;
 use wasm_bindgen::prelude::*;
 
 use crate::explain::schema::{Descriptor, Units};
-use crate::explain::Method;
+use crate::explain::{Method, Node, Sums};
 use crate::render::{self, Colormap};
 use crate::session::{ImageWorkspace, Session};
 use crate::{preprocess, RgbaPixels};
@@ -66,6 +66,46 @@ macro_rules! session_verbs {
                 scores: &[f32],
             ) -> Result<JsValue, JsError> {
                 $crate::web::to_js(&self.session.finish(tile, method, target, scores)?)
+            }
+
+            /// Lays out a summed gradient method (Integrated Gradients, SmoothGrad, ...) afresh
+            /// and returns its first round: `{nodes: [{at, weight}], chunk, done, total}` (see
+            /// [`Session::sums_round`]).
+            #[wasm_bindgen(js_name = sumsRound)]
+            pub fn sums_round(&mut self, method: &str, target: usize) -> Result<JsValue, JsError> {
+                $crate::web::to_js(&self.session.sums_round(method, target)?)
+            }
+
+            /// The sums of passes `start..end` of a round whose `nodes` are given flat (at,
+            /// weight, at, weight, ...): `{sum: Float64Array, squares: Float64Array | null,
+            /// values: Float32Array}`.
+            #[allow(clippy::too_many_arguments)]
+            pub fn sums(
+                &mut self,
+                method: &str,
+                target: usize,
+                nodes: &[f64],
+                start: usize,
+                end: usize,
+                progress: &js_sys::Function,
+            ) -> Result<JsValue, JsError> {
+                let nodes = $crate::web::nodes(nodes)?;
+                let progress = &mut $crate::web::reporter(progress);
+                $crate::web::sums_to_js(&self.session.sums(method, target, &nodes, start..end, progress)?)
+            }
+
+            /// Takes a round's sums, each chunk's as `sums` gave it, in order: `{round}` (the
+            /// next round) or `{done}` (what `explain` returns, the map kept as tile `tile`).
+            pub fn absorb(
+                &mut self,
+                tile: u32,
+                method: &str,
+                target: usize,
+                parts: js_sys::Array,
+            ) -> Result<JsValue, JsError> {
+                let parts =
+                    parts.iter().map(|part| $crate::web::sums_from_js(&part)).collect::<Result<_, _>>()?;
+                $crate::web::to_js(&self.session.absorb(tile, method, target, parts)?)
             }
 
             /// Tile `tile`'s map as the metrics rank it, one value per feature (see
@@ -394,6 +434,52 @@ fn reporter(progress: &js_sys::Function) -> impl FnMut(usize, usize) + '_ {
     move |done, total| {
         let _ = progress.call2(&JsValue::NULL, &(done as f64).into(), &(total as f64).into());
     }
+}
+
+/// A round's nodes from their flat form (at, weight, at, weight, ...).
+fn nodes(flat: &[f64]) -> Result<Vec<Node>, JsError> {
+    if !flat.len().is_multiple_of(2) {
+        return Err(JsError::new("A round's nodes come in pairs of position and weight."));
+    }
+    Ok(flat.chunks_exact(2).map(|pair| Node { at: pair[0], weight: pair[1] }).collect())
+}
+
+/// A chunk's sums as `{sum: Float64Array, squares: Float64Array | null, values: Float32Array}`.
+fn sums_to_js(sums: &Sums) -> Result<JsValue, JsError> {
+    let object = js_sys::Object::new();
+    let squares: JsValue = match &sums.squares {
+        Some(squares) => js_sys::Float64Array::from(&squares[..]).into(),
+        None => JsValue::NULL,
+    };
+    for (key, value) in [
+        ("sum", js_sys::Float64Array::from(&sums.sum[..]).into()),
+        ("squares", squares),
+        ("values", js_sys::Float32Array::from(&sums.values[..]).into()),
+    ] {
+        js_sys::Reflect::set(&object, &key.into(), &value)
+            .map_err(|_| JsError::new("could not build a chunk's sums"))?;
+    }
+    Ok(object.into())
+}
+
+/// A chunk's sums back from the object [`sums_to_js`] made.
+fn sums_from_js(part: &JsValue) -> Result<Sums, JsError> {
+    let field = |key: &str| {
+        js_sys::Reflect::get(part, &key.into())
+            .map_err(|_| JsError::new(&format!("a chunk's sums have no {key}")))
+    };
+    let floats = |key: &str| -> Result<Vec<f64>, JsError> {
+        field(key)?
+            .dyn_into::<js_sys::Float64Array>()
+            .map(|a| a.to_vec())
+            .map_err(|_| JsError::new(&format!("a chunk's {key} is not a Float64Array")))
+    };
+    let squares = if field("squares")?.is_null() { None } else { Some(floats("squares")?) };
+    let values = field("values")?
+        .dyn_into::<js_sys::Float32Array>()
+        .map(|a| a.to_vec())
+        .map_err(|_| JsError::new("a chunk's values are not a Float32Array"))?;
+    Ok(Sums { sum: floats("sum")?, squares, values })
 }
 
 /// Serialises as plain JS objects (not `Map`s), with byte buffers as `Uint8Array`.

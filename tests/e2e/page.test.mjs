@@ -244,6 +244,7 @@ const EXPLAIN_TIMEOUT = 900_000;
 async function registry(page) {
   return page.$$eval('.methods label.method', (labels) => labels.map((label) => ({
     id: label.dataset.method, needs: label.dataset.needs, signed: label.dataset.signed === 'true',
+    summed: label.dataset.summed === 'true',
   })));
 }
 
@@ -366,6 +367,48 @@ test('every gradient method explains the cat, and the grid renders with per-map 
   await screenshotSection(page, 'grid-shared.png');
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+// The summed gradient methods (IG, SmoothGrad, ...) split every round of passes over the
+// workers in chunks fixed by the core, and add the chunks' sums in order: the maps are the same,
+// pixel for pixel, on one worker as on two. At light settings: 10 points, 10 samples.
+const SUMMED_SETTINGS = { Steps: 10, Samples: 10 };
+
+async function explainSummed(workers) {
+  const { page, problems } = await openPage(`?workers=${workers}`);
+  await page.click('[data-example="chelsea.png"]');
+  await waitForResult(page, 'Chelsea the cat');
+  await page.waitForSelector('#explanations:not([hidden])');
+  const summed = (await registry(page)).filter((m) => m.summed).map((m) => m.id);
+  await selectMethods(page, summed);
+  for (const method of summed) {
+    await page.click(`.tile[data-method="${method}"] details.settings > summary`);
+    for (const [label, value] of Object.entries(SUMMED_SETTINGS)) {
+      if (await tileField(page, method, label).count()) await setTileNumber(page, method, label, value);
+    }
+  }
+  await waitForTiles(page, summed);
+  const stats = {};
+  for (const method of summed) stats[method] = await tileStats(page, method);
+  assert.deepEqual(problems, []);
+  await page.close();
+  return { summed, stats };
+}
+
+test('the summed gradient methods draw the same maps on a pool of workers as on one', { timeout: 600_000 }, async () => {
+  const pool = await explainSummed(2);
+  const single = await explainSummed(1);
+  assert.deepEqual(pool.summed, ['integrated-gradients', 'path-sampled-ig', 'smoothgrad', 'smoothgrad-sq', 'vargrad']);
+  for (const method of pool.summed) {
+    const [two, one] = [pool.stats[method], single.stats[method]];
+    console.log(`  ${method}: ${two.stateText} (2 workers), ${one.stateText} (1); ${two.completeness ?? ''}`);
+    assert.equal(two.state, 'done', `${method}: ${two.stateText}`);
+    assert.ok(two.std > 10, `${method}: the tile has contrast (std ${two.std})`);
+    assert.equal(two.checksum, one.checksum, `${method}: the same map on 1 and 2 workers`);
+    assert.equal(two.completeness, one.completeness, method);
+  }
+  // IG refined its 10 points on both, to the same path.
+  assert.match(pool.stats['integrated-gradients'].completeness, /Refined to \d+ points\.$/);
 });
 
 /** The field of a tile's settings whose label is exactly `label`. */

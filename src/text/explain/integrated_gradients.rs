@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Sentence, TokenMethod, TokenScores};
+use super::{summed, Sentence, TokenMethod, TokenScores};
 use crate::error::Result;
 use crate::explain::integrated_gradients::{rule_setting, steps_setting, tolerance_setting, Rule};
 use crate::explain::schema::{Cost, Descriptor, Needs, Units};
@@ -41,6 +41,7 @@ impl TokenMethod for IntegratedGradients {
             Units::Contribution,
         )
         .completeness("Σφ − (f(x) − f(x′))")
+        .summed()
         .settings::<TextPathConfig>(vec![steps_setting(), rule_setting(), tolerance_setting()])
     }
 
@@ -52,9 +53,12 @@ impl TokenMethod for IntegratedGradients {
         target: usize,
         progress: Progress<'_>,
     ) -> Result<TokenScores> {
+        model.on_embeddings(sentence, &self.on_embeddings(settings)?, target, progress, summed)
+    }
+
+    fn on_embeddings(&self, settings: &Settings) -> Result<Method> {
         let TextPathConfig { steps, rule, tolerance } = settings.config()?;
         let path = PathConfig { steps, rule, baseline: Baseline::Custom, seed: 0, tolerance };
-        let method = Method::with("integrated-gradients", &path)?;
-        model.on_embeddings(sentence, &method, target, progress, |row| row.sum())
+        Method::with("integrated-gradients", &path)
     }
 }

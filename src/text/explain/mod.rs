@@ -45,7 +45,9 @@ pub use registry::{TextMethod, TokenMethod};
 use super::model::{Pooling, Reading, TextModel};
 use crate::error::{Error, Result};
 use crate::explain::perturbation::{check_slice, PlayerValues, Players};
-use crate::explain::{Completeness, Explainer, Method, Progress, Subject};
+use crate::explain::{
+    Attribution, Completeness, Explainer, Integration, Method, Node, Progress, Round, Subject, Sums,
+};
 use crate::grad::{GradModel, Mode, Target};
 
 /// A method's answer on one sentence.
@@ -112,15 +114,7 @@ impl TextModel {
         target: usize,
         progress: Progress<'_>,
     ) -> Result<TokenAttribution> {
-        if target >= self.config.labels.len() {
-            return Err(Error::Explain(format!(
-                "class {target} is outside the model's {} classes",
-                self.config.labels.len()
-            )));
-        }
-        if let Some((_, why)) = self.unavailable().into_iter().find(|(id, _)| *id == method.name()) {
-            return Err(Error::Explain(why));
-        }
+        self.check(method, target)?;
         if method.forward_only() {
             let plan = self.plan(sentence, method, target)?;
             let scores = self.scores(&plan, 0..plan.len(), progress)?;
@@ -129,6 +123,62 @@ impl TextModel {
         let TokenScores { scores, matrix, completeness } =
             method.spec().attribute(self, sentence, method.settings(), target, progress)?;
         Ok(TokenAttribution { method: method.clone(), target, scores, matrix, completeness, r_squared: None })
+    }
+
+    /// Lays out a summed method (Integrated Gradients) on the sentence's embeddings, in rounds
+    /// the page's workers share (see [`crate::explain::summed`]).
+    pub fn integration(
+        &self,
+        sentence: &mut Sentence,
+        method: &TextMethod,
+        target: usize,
+    ) -> Result<TokenIntegration> {
+        self.check(method, target)?;
+        let on = method.spec().on_embeddings(method.settings())?;
+        let subject = self.embedding_subject(sentence, target)?;
+        let inner = Integration::new(self.embedding(sentence)?, &subject, &on)?;
+        Ok(TokenIntegration { method: method.clone(), target, inner })
+    }
+
+    /// The sums of passes `range` of a round with these `nodes`.
+    pub fn sums(
+        &self,
+        sentence: &mut Sentence,
+        integration: &TokenIntegration,
+        nodes: &[Node],
+        range: Range<usize>,
+        progress: Progress<'_>,
+    ) -> Result<Sums> {
+        integration.inner.sums(self.embedding(sentence)?, nodes, range, progress)
+    }
+
+    /// Takes a round's sums: the answer, or `None` and the next round.
+    pub fn absorb(
+        &self,
+        sentence: &mut Sentence,
+        integration: &mut TokenIntegration,
+        parts: Vec<Sums>,
+    ) -> Result<Option<TokenAttribution>> {
+        let Some(attribution) = integration.inner.absorb(self.embedding(sentence)?, parts)? else {
+            return Ok(None);
+        };
+        let TokenScores { scores, matrix, completeness } = token_scores(sentence, &attribution, summed);
+        let (method, target) = (integration.method.clone(), integration.target);
+        Ok(Some(TokenAttribution { method, target, scores, matrix, completeness, r_squared: None }))
+    }
+
+    /// An error unless the method can run on this model for class `target`.
+    fn check(&self, method: &TextMethod, target: usize) -> Result<()> {
+        if target >= self.config.labels.len() {
+            return Err(Error::Explain(format!(
+                "class {target} is outside the model's {} classes",
+                self.config.labels.len()
+            )));
+        }
+        match self.unavailable().into_iter().find(|(id, _)| *id == method.name()) {
+            Some((_, why)) => Err(Error::Explain(why)),
+            None => Ok(()),
+        }
     }
 
     /// A gradient method (`method`, an image method) on the embedding model, reduced to one
@@ -144,9 +194,7 @@ impl TextModel {
         let subject = self.embedding_subject(sentence, target)?;
         let explainer = self.embedding(sentence)?;
         let attribution = explainer.explain(&subject, method, progress)?;
-        let map = attribution.map.index_axis(Axis(0), 0);
-        let scores = (0..sentence.tokens()).map(|t| Some(reduce(map.index_axis(Axis(0), t)))).collect();
-        Ok(TokenScores { scores, matrix: None, completeness: attribution.completeness })
+        Ok(token_scores(sentence, &attribution, reduce))
     }
 
     /// A token × token matrix as token scores: what the pooled representation draws on each.
@@ -268,6 +316,37 @@ impl TextModel {
                 score(row.view())
             })
             .collect()
+    }
+}
+
+/// A map on the embeddings as one score per real token, by `reduce` over the embedding's width.
+fn token_scores(
+    sentence: &Sentence,
+    attribution: &Attribution,
+    reduce: impl Fn(ArrayViewD<f32>) -> f32,
+) -> TokenScores {
+    let map = attribution.map.index_axis(Axis(0), 0);
+    let scores = (0..sentence.tokens()).map(|t| Some(reduce(map.index_axis(Axis(0), t)))).collect();
+    TokenScores { scores, matrix: None, completeness: attribution.completeness }
+}
+
+/// How a summed method's map on the embeddings becomes a token's score: summed over the
+/// embedding's width, as Captum's `LayerIntegratedGradients` is.
+fn summed(row: ArrayViewD<f32>) -> f32 {
+    row.sum()
+}
+
+/// A summed text method laid out on a sentence: the image method on its embeddings, in rounds.
+#[derive(Debug)]
+pub struct TokenIntegration {
+    method: TextMethod,
+    target: usize,
+    inner: Integration,
+}
+
+impl TokenIntegration {
+    pub fn round(&self) -> &Round {
+        self.inner.round()
     }
 }
 

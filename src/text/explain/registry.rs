@@ -8,7 +8,7 @@ use super::{Sentence, TokenScores};
 use crate::error::{Error, Result};
 use crate::explain::perturbation::Players;
 use crate::explain::schema::Descriptor;
-use crate::explain::{Progress, Registered, Registry, Settings};
+use crate::explain::{Method, Progress, Registered, Registry, Settings};
 use crate::text::TextModel;
 
 /// Every text method, in the order the page lists them.
@@ -43,6 +43,13 @@ pub trait TokenMethod: Sync {
         _progress: Progress<'_>,
     ) -> Result<TokenScores> {
         Err(Error::Bug(format!("{} runs as a plan of forward passes", settings.id)))
+    }
+
+    /// A summed method ([`Descriptor::summed`]): the image method it runs on the embeddings
+    /// (through [`crate::explain::summed`], in rounds the page's workers share), whose map is
+    /// then summed over the embedding's width.
+    fn on_embeddings(&self, settings: &Settings) -> Result<Method> {
+        Err(Error::Bug(format!("{} is not a summed method", settings.id)))
     }
 
     /// Which of `players` tokens each pass keeps, and what the scores become.
