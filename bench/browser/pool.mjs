@@ -8,14 +8,14 @@
 // the long review, in the Sentences tab) with no method selected, then, one method at a time at
 // its defaults, times R explanations on each page from the click to the drawn tile, alternating
 // pages: the first for the top class, the next ones for other classes (the same work, computed
-// afresh). Prints medians and the speed-up. By default the forward-only methods; with
+// afresh), with scoring by deletion and insertion off. Prints medians and the speed-up. By default the forward-only methods; with
 // `--gradients`, the summed gradient methods (IG with its refinement off, as Captum runs it:
 // IG-50; SmoothGrad; path-sampled IG), whose first run sets the tile's settings and is not
 // timed.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchChromium, serve } from '../../tests/e2e/harness.mjs';
+import { launchChromium, serve, setControl } from '../../tests/e2e/harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const args = process.argv.slice(2);
@@ -37,7 +37,7 @@ const dist = path.resolve(ROOT, args[0] ?? 'dist');
 /** Where each mode keeps its pieces. */
 const MODE = text
   ? {
-    hash: '#sentences', methods: ['occlusion', 'lime', 'kernel-shap'], targets: ['1', '0'],
+    hash: '#sentences', faithfulness: '#text-faithfulness', methods: ['occlusion', 'lime', 'kernel-shap'], targets: ['1', '0'],
     boxes: '#text-explanations .methods', tile: '.text-tile', target: '#text-target', drawn: '.token[data-score]',
     load: async (page) => {
       await page.click('#text-examples button:last-child');
@@ -46,6 +46,7 @@ const MODE = text
   }
   : {
     hash: '',
+    faithfulness: '#image-faithfulness',
     methods: gradients ? ['integrated-gradients', 'smoothgrad', 'path-sampled-ig'] : ['occlusion', 'rise', 'lime', 'kernel-shap'],
     targets: ['282', '281', '285', '283', '287'],
     boxes: '#explanations .methods', tile: '.tile', target: '#target', drawn: '',
@@ -65,6 +66,8 @@ async function openPage(browser, server, size) {
   const page = await browser.newPage();
   await page.goto(`${server.url}?workers=${size}${MODE.hash}`);
   await page.waitForFunction(() => document.getElementById('status-text').textContent.startsWith('Ready'), null, { timeout: 600_000 });
+  // Scoring every finished map by deletion and insertion would keep the workers busy between runs.
+  await setControl(page, MODE.faithfulness, false);
   await page.evaluate((boxes) => {
     for (const box of document.querySelectorAll(`${boxes} input[type="checkbox"]`)) {
       if (box.checked) {
