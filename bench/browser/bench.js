@@ -5,7 +5,7 @@
 
 import init, { Playground, methods } from '/glimpse/glimpse.js';
 import * as ort from '/ort/ort.wasm.min.mjs';
-import { METHOD_RUNS, bytes, loadBoth, log, start, time, timed } from './timing.js';
+import { METHOD_RUNS, bytes, loadBoth, log, pixels, start, time, timed } from './timing.js';
 
 async function main() {
   const onnx = await bytes('/models/efficientnet-lite0.onnx');
@@ -42,16 +42,6 @@ async function main() {
   }
 
   return { maxDiff, glimpseLoad, glimpseTime, gradientTime, methodTimes, ortLoad, ortTime };
-}
-
-async function pixels(url) {
-  const bitmap = await createImageBitmap(await (await fetch(url)).blob(),
-    { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const context = canvas.getContext('2d');
-  context.drawImage(bitmap, 0, 0);
-  const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
-  return { data: new Uint8Array(data.buffer), width: bitmap.width, height: bitmap.height };
 }
 
 start(main);

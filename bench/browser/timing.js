@@ -29,6 +29,17 @@ export async function time(fn, runs = RUNS, warmup = WARMUP) {
   return { median: median(samples), min: Math.min(...samples), samples };
 }
 
+/** An image's RGBA pixels as the browser decodes it, unconverted: {data, width, height}. */
+export async function pixels(url) {
+  const bitmap = await createImageBitmap(await (await fetch(url)).blob(),
+    { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const context = canvas.getContext('2d');
+  context.drawImage(bitmap, 0, 0);
+  const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+  return { data: new Uint8Array(data.buffer), width: bitmap.width, height: bitmap.height };
+}
+
 export async function bytes(url) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`${url}: ${response.status}`);

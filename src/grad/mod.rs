@@ -295,7 +295,7 @@ impl GradModel {
             }
         }
         let input_grad = match grads.remove(&self.route.input) {
-            Some(g) => g.as_standard_layout().into_owned(),
+            Some(g) => ops::standard(g),
             None => ArrayD::zeros(input.shape()),
         };
         Ok(Gradients { output, target: target_values, input: input_grad, intermediates })

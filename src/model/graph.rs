@@ -88,7 +88,7 @@ impl Graph {
         let load = |t: &pb::TensorProto| -> Result<Value> {
             let tensor = tract_onnx::tensor::load_tensor(&*onnx.provider, t, None)
                 .map_err(|e| Error::ModelPrepare(format!("tensor {}: {e}", t.name)))?;
-            to_value(tensor)
+            to_value(&tensor)
         };
 
         let mut constants = HashMap::new();
@@ -138,25 +138,29 @@ impl Graph {
     }
 }
 
-/// Converts a tract tensor to a [`Value`]. Shape tensors (`TDim`) must be concrete, as they
-/// are in a plan made for a concrete input shape.
-pub(crate) fn to_value(tensor: Tensor) -> Result<Value> {
+/// Converts a tract tensor to a [`Value`], copying it once. Shape tensors (`TDim`) must be
+/// concrete, as they are in a plan made for a concrete input shape.
+pub(crate) fn to_value(tensor: &Tensor) -> Result<Value> {
     let bad = |e: TractError| Error::ModelRun(format!("tensor conversion: {e}"));
     let dt = tensor.datum_type();
     Ok(if dt == TDim::datum_type() {
-        let dims = tensor.into_plain_array::<TDim>().map_err(bad)?;
+        let dims = tensor.to_plain_array_view::<TDim>().map_err(bad)?;
         let mut values = Vec::with_capacity(dims.len());
         for d in dims.iter() {
             values.push(d.to_i64().map_err(|e| Error::ModelRun(format!("symbolic shape: {e}")))?);
         }
         Value::I64(ArrayD::from_shape_vec(dims.shape(), values).map_err(|e| Error::ModelRun(e.to_string()))?)
     } else if dt == f32::datum_type() {
-        Value::F32(tensor.into_plain_array::<f32>().map_err(bad)?)
+        Value::F32(tensor.to_plain_array_view::<f32>().map_err(bad)?.to_owned())
     } else if dt == bool::datum_type() {
-        Value::Bool(tensor.into_plain_array::<bool>().map_err(bad)?)
+        Value::Bool(tensor.to_plain_array_view::<bool>().map_err(bad)?.to_owned())
     } else if dt.is_integer() {
-        Value::I64(tensor.cast_to::<i64>().map_err(bad)?.into_owned().into_plain_array::<i64>().map_err(bad)?)
+        Value::I64(
+            tensor.cast_to::<i64>().map_err(bad)?.to_plain_array_view::<i64>().map_err(bad)?.to_owned(),
+        )
     } else {
-        Value::F32(tensor.cast_to::<f32>().map_err(bad)?.into_owned().into_plain_array::<f32>().map_err(bad)?)
+        Value::F32(
+            tensor.cast_to::<f32>().map_err(bad)?.to_plain_array_view::<f32>().map_err(bad)?.to_owned(),
+        )
     })
 }

@@ -266,7 +266,8 @@ impl Model {
 
     /// Runs the model and returns every output, exposed intermediates included.
     pub fn run_all(&self, input: ArrayD<f32>) -> Result<Vec<Value>> {
-        self.run_plan(input)?.into_iter().map(|v| graph::to_value(v.into_tensor())).collect()
+        // By reference: a value the plan still holds would be deep-cloned by `into_tensor`.
+        self.run_plan(input)?.iter().map(|v| graph::to_value(v)).collect()
     }
 
     fn check_input_shape(&self, got: &[usize]) -> Result<()> {

@@ -94,14 +94,13 @@ fn conv(cx: &Context, grad: ArrayD<f32>) -> Result<Grads> {
         return Err(Error::ModelRun(format!("{c} input and {m} output channels in {group} groups")));
     }
     let taps = ah.kernel * aw.kernel;
-    let w2 = w
-        .as_standard_layout()
-        .into_owned()
+    // The weights as they are (standard, from the file): no copy of them every pass.
+    let w_standard = w.as_standard_layout();
+    let w2 = w_standard
+        .view()
         .into_shape_with_order((m, cg * taps))
         .map_err(|e| Error::ModelRun(e.to_string()))?;
-    let dy = grad
-        .as_standard_layout()
-        .into_owned()
+    let dy = super::standard(grad)
         .into_shape_with_order((n, m, ah.output * aw.output))
         .map_err(|e| Error::ModelRun(e.to_string()))?;
 

@@ -15,7 +15,7 @@ mod pool;
 mod resize;
 mod shape;
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 use super::Mode;
 use crate::error::{Error, Result};
@@ -215,10 +215,30 @@ impl Context<'_> {
 }
 
 fn reshape(a: ArrayD<f32>, shape: &[usize]) -> Result<ArrayD<f32>> {
-    a.as_standard_layout()
-        .into_owned()
+    standard(a)
         .into_shape_with_order(IxDyn(shape))
         .map_err(|e| Error::ModelRun(format!("reshape to {shape:?}: {e}")))
+}
+
+/// `a` in standard layout: itself when it is, else a copy (see [`copy`]).
+pub(crate) fn standard(a: ArrayD<f32>) -> ArrayD<f32> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        copy(a.view())
+    }
+}
+
+/// A view copied into standard layout, a row at a time: ndarray's `to_owned` walks a
+/// non-contiguous view of dynamic rank one element at a time through its index, which cost
+/// 17 ms of a 194 ms gradient pass in wasm (the crops of Pad's VJP, BENCHMARKS.md).
+pub(crate) fn copy(view: ArrayViewD<f32>) -> ArrayD<f32> {
+    if view.is_standard_layout() {
+        return view.to_owned();
+    }
+    let mut out = ArrayD::zeros(view.raw_dim());
+    out.assign(&view);
+    out
 }
 
 /// A possibly negative axis, resolved against `rank`.

@@ -4,7 +4,7 @@
 use ndarray::{Array3, ArrayD, Axis, IxDyn, Slice, Zip};
 
 use super::broadcast::unbroadcast;
-use super::{at, axis, op, reshape, volume, Context, Grads, Op, Reads, Vjp};
+use super::{at, axis, copy, op, reshape, standard, volume, Context, Grads, Op, Reads, Vjp};
 use crate::error::{Error, Result};
 use crate::tensor::Value;
 
@@ -40,7 +40,7 @@ fn transpose(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
             inverse.get_mut(p).ok_or_else(|| Error::ModelRun(format!("perm names axis {p} of {rank}")))?;
         *slot = i;
     }
-    Ok(cx.only_first(g.permuted_axes(IxDyn(&inverse)).as_standard_layout().into_owned()))
+    Ok(cx.only_first(standard(g.permuted_axes(IxDyn(&inverse)))))
 }
 
 fn reshape_back(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
@@ -56,7 +56,7 @@ fn concat(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
         if start + len > g.len_of(Axis(ax)) {
             return Err(Error::ModelRun("the inputs are longer than the output".into()));
         }
-        grads.push(wanted.then(|| g.slice_axis(Axis(ax), Slice::from(start..start + len)).to_owned()));
+        grads.push(wanted.then(|| copy(g.slice_axis(Axis(ax), Slice::from(start..start + len)))));
         start += len;
     }
     Ok(grads)
@@ -188,7 +188,10 @@ fn pad(cx: &Context, g: ArrayD<f32>) -> Result<Grads> {
         if b + n + e != len || !folds {
             return Err(Error::ModelRun(format!("pads {b} and {e} around {n} make {len}")));
         }
-        let mut core = grad.slice_axis(Axis(a), Slice::from(b as isize..(len - e) as isize)).to_owned();
+        if b == 0 && e == 0 {
+            continue;
+        }
+        let mut core = copy(grad.slice_axis(Axis(a), Slice::from(b as isize..(len - e) as isize)));
         if mode != "constant" {
             // Output position p (before the input) copies input index src, and after it, q.
             let before = (0..b).map(|p| (p, if mode == "reflect" { b - p } else { 0 }));
