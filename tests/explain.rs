@@ -954,8 +954,8 @@ fn the_image_session_keeps_maps_by_tile_until_the_image_changes() {
 
 /// The page's sanity check on the small CNN: a step remakes every listed map on the model
 /// randomised once and compares it with the kept one exactly as the library does; the steps
-/// run from the logits layer down; a step that is not there, or values that do not split into
-/// the maps, are errors.
+/// run from the logits layer down; a step's maps made one at a time are the same as made
+/// together; a step that is not there, or values that do not split into the maps, are errors.
 #[test]
 fn the_sessions_sanity_check_remakes_maps_on_the_randomised_model() {
     use glimpse::evaluate::compare;
@@ -994,6 +994,19 @@ fn the_sessions_sanity_check_remakes_maps_on_the_randomised_model() {
     };
     assert_eq!(map(onnx), values);
     assert_eq!(step.maps[0].similarity, compare(&values, &map(&randomised), Some((32, 32))));
+
+    // A step's maps made one at a time, on another session: the same answers as together.
+    let ig = r#"{"method": "integrated-gradients", "steps": 4, "tolerance": null}"#;
+    session.explain(5, ig, 1, none).unwrap();
+    let both = [maps[0].clone(), Remake { tile: 5, method: serde_json::from_str(ig).unwrap() }];
+    let each = [values.clone(), session.values(5).unwrap()];
+    let together = session.randomisation_step(metric, 1, 1, &both, &each.concat(), none).unwrap();
+    let helper = small_cnn_session(7);
+    for (i, (remake, values)) in both.iter().zip(&each).enumerate() {
+        let alone =
+            helper.randomisation_step(metric, 1, 1, std::slice::from_ref(remake), values, none).unwrap();
+        assert_eq!(alone.maps[0].similarity, together.maps[i].similarity, "{remake:?}");
+    }
 
     let beyond = session.randomisation_step(metric, 2, 1, &maps, &values, none).unwrap_err();
     assert!(beyond.to_string().contains("no step 2"), "{beyond}");
