@@ -29,7 +29,7 @@ use serde_json::json;
 
 use super::perturbation::Outcome;
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
-use super::summed::{Integrand, Next, Node, Round, Sums};
+use super::summed::{Integrand, LaidOut, Next, Node, Round, Total};
 use super::{Baseline, Completeness, Display, Explainer, ImageMethod, Settings, Subject};
 use crate::error::{Error, Result};
 
@@ -57,8 +57,9 @@ impl ImageMethod for IntegratedGradients {
         ])
     }
 
-    fn integrand(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
-        Ok(Box::new(integrand(subject, &settings.config()?)?))
+    fn integrand(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<LaidOut> {
+        let (path, first) = integrand(subject, &settings.config()?)?;
+        Ok((Box::new(path), first))
     }
 
     fn passes(&self, settings: &Settings) -> usize {
@@ -327,7 +328,6 @@ struct Path {
     current: Stretch,
     /// The second half of a piece cut in two, integrated after the first.
     queued: Option<Stretch>,
-    round: Round,
     used: usize,
 }
 
@@ -364,12 +364,7 @@ impl Integrand for Path {
         self.line.at(at)
     }
 
-    fn first(&self) -> Round {
-        self.round.clone()
-    }
-
-    fn absorb(&mut self, explainer: &Explainer, parts: Vec<Sums>) -> Result<Next> {
-        let total = Sums::total(parts, &self.round, self.line.input.shape())?;
+    fn absorb(&mut self, explainer: &Explainer, total: Total) -> Result<Next> {
         let (f_baseline, f_x) = match self.ends {
             Some(ends) => ends,
             None => {
@@ -386,8 +381,7 @@ impl Integrand for Path {
         self.pieces.push(Piece { span, ends, steps, integral: total.sum, error });
         self.used += steps;
         if let Some(stretch) = self.queued.take() {
-            self.round = self.piece_round(stretch)?;
-            return Ok(Next::Round(self.round.clone()));
+            return Ok(Next::Round(self.piece_round(stretch)?));
         }
         let expected = f_x - f_baseline;
         let Some(tolerance) = self.config.tolerance else {
@@ -413,14 +407,13 @@ impl Integrand for Path {
         self.queued =
             Some(Stretch { span: (middle, b), ends: Some((f_middle, piece.ends.1)), steps: half_steps });
         let first = Stretch { span: (a, middle), ends: Some((piece.ends.0, f_middle)), steps: half_steps };
-        self.round = self.piece_round(first)?;
-        Ok(Next::Round(self.round.clone()))
+        Ok(Next::Round(self.piece_round(first)?))
     }
 }
 
 /// Lays Integrated Gradients out on the subject: its first round is the rule's `steps` points
 /// on the whole path.
-fn integrand(subject: &Subject, config: &PathConfig) -> Result<Path> {
+fn integrand(subject: &Subject, config: &PathConfig) -> Result<(Path, Round)> {
     if config.tolerance.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
         let shown = config.tolerance.map_or("none".into(), |t| t.to_string());
         return Err(Error::Setting(format!("The tolerance must be positive; it is {shown}.")));
@@ -435,13 +428,12 @@ fn integrand(subject: &Subject, config: &PathConfig) -> Result<Path> {
         pieces: Vec::new(),
         current: whole,
         queued: None,
-        round: Round::new(Vec::new(), 0, 0),
         used: 0,
     };
-    path.round = path.piece_round(whole)?;
+    let mut first = path.piece_round(whole)?;
     // Refinement may follow; until it does, progress counts the first round and f(x), f(x′).
-    path.round.total = config.steps + 1;
-    Ok(path)
+    first.total = config.steps + 1;
+    Ok((path, first))
 }
 
 /// Σ over every element, accumulated in f64.

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::integrated_gradients::{baseline_setting, path_nodes, rule_setting, steps_setting, sum, Line};
 use super::perturbation::Outcome;
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
-use super::summed::{Integrand, Next, Round, Sums};
+use super::summed::{Integrand, LaidOut, Next, Round, Total};
 use super::{Baseline, Completeness, Display, Explainer, ImageMethod, Rule, Settings, Subject};
 use crate::error::Result;
 
@@ -46,8 +46,16 @@ impl ImageMethod for PathSampledIg {
         ])
     }
 
-    fn integrand(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
-        Ok(Box::new(integrand(subject, &settings.config()?)?))
+    fn integrand(&self, _: &Explainer, subject: &Subject, settings: &Settings) -> Result<LaidOut> {
+        let config: PathSampledConfig = settings.config()?;
+        let baseline = config.baseline.tensor(subject, config.seed)?;
+        let first = path_nodes(config.rule, config.steps, (0.0, 1.0), |alpha, w| alpha * w)?;
+        let path = WeightedPath {
+            line: Line::new(baseline, subject.input.clone()),
+            target: subject.target,
+            nodes: config.rule.nodes(config.steps)?,
+        };
+        Ok((Box::new(path), Round::new(first, 0, config.steps + 1)))
     }
 
     fn passes(&self, settings: &Settings) -> usize {
@@ -78,7 +86,6 @@ struct WeightedPath {
     target: usize,
     /// The rule's nodes (α, w), which also give E f(x″) from the values at them.
     nodes: Vec<(f64, f64)>,
-    round: Round,
 }
 
 impl Integrand for WeightedPath {
@@ -86,12 +93,7 @@ impl Integrand for WeightedPath {
         self.line.at(at)
     }
 
-    fn first(&self) -> Round {
-        self.round.clone()
-    }
-
-    fn absorb(&mut self, explainer: &Explainer, parts: Vec<Sums>) -> Result<Next> {
-        let total = Sums::total(parts, &self.round, self.line.input.shape())?;
+    fn absorb(&mut self, explainer: &Explainer, total: Total) -> Result<Next> {
         let map = &self.line.delta * &total.sum.mapv(|v| v as f32);
         let f_x = explainer.target_values(std::slice::from_ref(&self.line.input), self.target)?[0];
         let mean_on_path: f64 =
@@ -100,20 +102,4 @@ impl Integrand for WeightedPath {
         let sum = sum(&map);
         Ok(Next::Done(Box::new(Outcome::checked(map, Completeness { sum, expected, steps: None }))))
     }
-}
-
-fn integrand(subject: &Subject, config: &PathSampledConfig) -> Result<WeightedPath> {
-    let baseline = config.baseline.tensor(subject, config.seed)?;
-    let nodes = config.rule.nodes(config.steps)?;
-    let round = Round::new(
-        path_nodes(config.rule, config.steps, (0.0, 1.0), |alpha, w| alpha * w)?,
-        0,
-        config.steps + 1,
-    );
-    Ok(WeightedPath {
-        line: Line::new(baseline, subject.input.clone()),
-        target: subject.target,
-        nodes,
-        round,
-    })
 }

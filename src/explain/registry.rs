@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::perturbation::{Outcome, Perturbations};
 use super::schema::{self, Descriptor, Entry, Needs};
-use super::summed::Integrand;
+use super::summed::LaidOut;
 use super::{Display, Explainer, Progress, Subject};
 use crate::error::{Error, Result};
 
@@ -95,14 +95,9 @@ pub trait ImageMethod: Sync {
         Err(Error::Bug(format!("{} needs gradients, not only forward passes", settings.id)))
     }
 
-    /// A summed gradient method ([`Descriptor::summed`]) laid out on the subject: its rounds of
-    /// weighted gradient passes and what their sums make.
-    fn integrand(
-        &self,
-        _explainer: &Explainer,
-        _subject: &Subject,
-        settings: &Settings,
-    ) -> Result<Box<dyn Integrand>> {
+    /// A summed gradient method ([`Descriptor::summed`]) laid out on the subject: what its
+    /// rounds of weighted gradient passes make, and its first round.
+    fn integrand(&self, _explainer: &Explainer, _subject: &Subject, settings: &Settings) -> Result<LaidOut> {
         Err(Error::Bug(format!("{} is not a summed gradient method", settings.id)))
     }
 

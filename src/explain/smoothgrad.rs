@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::{keyed_rng, range};
 use super::schema::{Cost, Descriptor, Needs, Setting, Units};
-use super::summed::{round_sums, Integrand, Next, Node, Round, Sums};
+use super::summed::{round_sums, Integrand, LaidOut, Next, Node, Round, Sums, Total};
 use super::{Display, Explainer, ImageMethod, Progress, Settings, Subject};
 use crate::error::{Error, Result};
 
@@ -49,21 +49,19 @@ fn laid_out(
     subject: &Subject,
     settings: &Settings,
     statistic: fn(&NoiseStatistics) -> ArrayD<f32>,
-) -> Result<Box<dyn Integrand>> {
+) -> Result<LaidOut> {
     let config: NoiseConfig = settings.config()?;
     let noise = Noise::seeded(&subject.input, &config)?;
     let cached = explainer.noise_statistics(&subject.input, subject.target, &config)?;
-    let samples = if cached.is_some() { 0 } else { config.samples };
-    let round = Round::new((0..samples).map(|i| Node { at: i as f64, weight: 1.0 }).collect(), 0, samples);
-    Ok(Box::new(Noisy {
-        input: subject.input.clone(),
-        target: subject.target,
-        noise,
-        config,
-        round,
-        cached,
-        statistic,
-    }))
+    let first = samples_round(if cached.is_some() { 0 } else { config.samples });
+    let noisy =
+        Noisy { input: subject.input.clone(), target: subject.target, noise, config, cached, statistic };
+    Ok((Box::new(noisy), first))
+}
+
+/// One round of `samples` noisy samples, each weighted 1.
+fn samples_round(samples: usize) -> Round {
+    Round::new((0..samples).map(|i| Node { at: i as f64, weight: 1.0 }).collect(), 0, samples)
 }
 
 fn samples(settings: &Settings) -> usize {
@@ -76,7 +74,7 @@ impl ImageMethod for SmoothGrad {
         descriptor("smoothgrad", "SmoothGrad", caption, Units::Gradient)
     }
 
-    fn integrand(&self, e: &Explainer, s: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
+    fn integrand(&self, e: &Explainer, s: &Subject, settings: &Settings) -> Result<LaidOut> {
         laid_out(e, s, settings, NoiseStatistics::mean)
     }
 
@@ -91,7 +89,7 @@ impl ImageMethod for SmoothGradSq {
         descriptor("smoothgrad-sq", "SmoothGrad²", caption, Units::SquaredGradient)
     }
 
-    fn integrand(&self, e: &Explainer, s: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
+    fn integrand(&self, e: &Explainer, s: &Subject, settings: &Settings) -> Result<LaidOut> {
         laid_out(e, s, settings, NoiseStatistics::mean_square)
     }
 
@@ -106,7 +104,7 @@ impl ImageMethod for VarGrad {
         descriptor("vargrad", "VarGrad", caption, Units::SquaredGradient)
     }
 
-    fn integrand(&self, e: &Explainer, s: &Subject, settings: &Settings) -> Result<Box<dyn Integrand>> {
+    fn integrand(&self, e: &Explainer, s: &Subject, settings: &Settings) -> Result<LaidOut> {
         laid_out(e, s, settings, NoiseStatistics::variance)
     }
 
@@ -204,21 +202,19 @@ impl Noise {
     }
 }
 
-/// The SmoothGrad family laid out on a subject: one round of noisy samples, each weighted 1,
-/// with squares (or none, when the explainer has the statistics already).
+/// The SmoothGrad family laid out on a subject: one round of noisy samples with squares (or
+/// none, when the explainer has the statistics already).
 struct Noisy {
     input: ArrayD<f32>,
     target: usize,
     noise: Noise,
     config: NoiseConfig,
-    round: Round,
     cached: Option<Arc<NoiseStatistics>>,
     statistic: fn(&NoiseStatistics) -> ArrayD<f32>,
 }
 
-impl Noisy {
-    fn statistics(&self, parts: Vec<Sums>) -> Result<NoiseStatistics> {
-        let total = Sums::total(parts, &self.round, self.input.shape())?;
+impl NoiseStatistics {
+    fn from_total(total: Total) -> Result<NoiseStatistics> {
         let sum_of_squares =
             total.squares.ok_or_else(|| Error::Bug("SmoothGrad's sums have no squares".into()))?;
         if total.values.is_empty() {
@@ -237,15 +233,11 @@ impl Integrand for Noisy {
         true
     }
 
-    fn first(&self) -> Round {
-        self.round.clone()
-    }
-
-    fn absorb(&mut self, explainer: &Explainer, parts: Vec<Sums>) -> Result<Next> {
+    fn absorb(&mut self, explainer: &Explainer, total: Total) -> Result<Next> {
         let stats = match &self.cached {
             Some(stats) => Arc::clone(stats),
             None => {
-                let stats = Arc::new(self.statistics(parts)?);
+                let stats = Arc::new(NoiseStatistics::from_total(total)?);
                 explainer.keep_noise_statistics(
                     &self.input,
                     self.target,
@@ -273,10 +265,10 @@ pub fn with_noise(
         target: subject.target,
         noise: Noise::Given(noise),
         config: NoiseConfig { samples, ..NoiseConfig::default() },
-        round: Round::new((0..samples).map(|i| Node { at: i as f64, weight: 1.0 }).collect(), 0, samples),
         cached: None,
         statistic: NoiseStatistics::mean,
     };
-    let parts = round_sums(explainer, &noisy, subject.target, &noisy.round, progress)?;
-    noisy.statistics(parts)
+    let round = samples_round(samples);
+    let parts = round_sums(explainer, &noisy, subject.target, &round, progress)?;
+    NoiseStatistics::from_total(Sums::total(parts, &round, subject.input.shape())?)
 }

@@ -134,8 +134,9 @@ pub enum Next {
 }
 
 /// A summed gradient method laid out on a subject: what each
-/// [`super::registry::ImageMethod::integrand`] gives. Every worker that lays out the same
-/// method makes the same inputs; only the one that absorbs the sums keeps any state.
+/// [`super::registry::ImageMethod::integrand`] gives, with its first round. Every worker that
+/// lays out the same method makes the same inputs; only the one that absorbs the sums keeps any
+/// state.
 pub trait Integrand: Send {
     /// The input at a node.
     fn input(&self, at: f64) -> ArrayD<f32>;
@@ -145,12 +146,12 @@ pub trait Integrand: Send {
         false
     }
 
-    /// The first round.
-    fn first(&self) -> Round;
-
-    /// Takes a round's sums (its chunks', in order): the answer, or the next round.
-    fn absorb(&mut self, explainer: &Explainer, parts: Vec<Sums>) -> Result<Next>;
+    /// Takes a round's sums: the answer, or the next round.
+    fn absorb(&mut self, explainer: &Explainer, total: Total) -> Result<Next>;
 }
+
+/// A summed method's integrand and its first round.
+pub type LaidOut = (Box<dyn Integrand>, Round);
 
 /// A summed method laid out on a subject, from its first round to its answer.
 pub struct Integration {
@@ -158,6 +159,8 @@ pub struct Integration {
     target: usize,
     integrand: Box<dyn Integrand>,
     round: Round,
+    /// The input's shape, which the sums are in.
+    shape: Vec<usize>,
 }
 
 impl std::fmt::Debug for Integration {
@@ -178,9 +181,9 @@ impl Integration {
         if !method.descriptor().summed {
             return Err(Error::Bug(format!("{} is not a summed gradient method", method.name())));
         }
-        let integrand = method.spec().integrand(explainer, subject, method.settings())?;
-        let round = integrand.first();
-        Ok(Integration { method: method.clone(), target: subject.target, integrand, round })
+        let (integrand, round) = method.spec().integrand(explainer, subject, method.settings())?;
+        let shape = subject.input.shape().to_vec();
+        Ok(Integration { method: method.clone(), target: subject.target, integrand, round, shape })
     }
 
     /// The round to run now.
@@ -200,9 +203,11 @@ impl Integration {
         sums(explainer, self.integrand.as_ref(), self.target, nodes, range, progress)
     }
 
-    /// Takes the round's sums: the attribution, or `None` and the next round in [`Self::round`].
+    /// Takes the round's sums (its chunks', in order): the attribution, or `None` and the next
+    /// round in [`Self::round`].
     pub fn absorb(&mut self, explainer: &Explainer, parts: Vec<Sums>) -> Result<Option<Attribution>> {
-        match self.integrand.absorb(explainer, parts)? {
+        let total = Sums::total(parts, &self.round, &self.shape)?;
+        match self.integrand.absorb(explainer, total)? {
             Next::Round(round) => {
                 self.round = round;
                 Ok(None)
