@@ -15,8 +15,9 @@ held-out numbers in tests/data/text/export.json; then runs tests/data/text/make_
 
 The network (MiniLMSentiment below) is the BERT encoder written out in plain PyTorch, so the
 ONNX graph holds only plain ops: position and token-type embeddings are folded into one constant
-for the fixed length of 64 (no Range), token_type_ids are all zero and are not an input, the
-attention mask is additive (-10000 where masked). It is checked against transformers' BertModel
+for positions 0..63, of which a sentence takes its own length's rows (a Slice, no Range: the
+graph runs at any length up to 64, so a 6-token sentence costs 6 tokens), token_type_ids are all
+zero and are not an input, the attention mask is additive (-10000 where masked). It is checked against transformers' BertModel
 (eager attention) on the same weights. The head reads the attention-mask weighted mean of the
 last hidden states (sentence-transformers' pooling) and gives two logits, [negative, positive] =
 [-z/2, +z/2] where z = w.x + b is scikit-learn's decision function, so softmax gives
@@ -96,9 +97,9 @@ EXAMPLES = [
 
 
 class Embeddings(nn.Module):
-    """BertEmbeddings for token type 0 and positions 0..max_length: word embedding plus one
-    constant (position + token-type embedding), then LayerNorm. Its output is the ONNX
-    tensor `embeddings`."""
+    """BertEmbeddings for token type 0 and positions 0..length: word embedding plus the first
+    `length` rows of one constant (position + token-type embedding), then LayerNorm. Its output
+    is the ONNX tensor `embeddings`."""
 
     def __init__(self, max_length=MAX_LENGTH):
         super().__init__()
@@ -107,10 +108,7 @@ class Embeddings(nn.Module):
         self.norm = nn.LayerNorm(HIDDEN, eps=LN_EPS)
 
     def forward(self, input_ids):
-        table = self.position_and_type
-        if not torch.jit.is_tracing() and input_ids.shape[1] != table.shape[0]:
-            table = table[:input_ids.shape[1]]
-        return self.norm(self.word(input_ids) + table)
+        return self.norm(self.word(input_ids) + self.position_and_type[:input_ids.shape[1]])
 
 
 class Layer(nn.Module):
@@ -124,14 +122,16 @@ class Layer(nn.Module):
         self.up, self.down = nn.Linear(HIDDEN, INTER), nn.Linear(INTER, HIDDEN)
         self.norm2 = nn.LayerNorm(HIDDEN, eps=LN_EPS)
 
-    def forward(self, x, mask_add, length):
+    def forward(self, x, mask_add):
+        batch, length = x.shape[0], x.shape[1]
+
         def heads(t):
-            return t.reshape(-1, length, HEADS, HEAD_DIM).transpose(1, 2)
+            return t.reshape(batch, length, HEADS, HEAD_DIM).transpose(1, 2)
 
         q, k, v = heads(self.query(x)), heads(self.key(x)), heads(self.value(x))
         scores = torch.matmul(q, k.transpose(2, 3)) * (1.0 / math.sqrt(HEAD_DIM)) + mask_add
         probs = torch.softmax(scores, dim=-1)
-        context = torch.matmul(probs, v).transpose(1, 2).reshape(-1, length, HIDDEN)
+        context = torch.matmul(probs, v).transpose(1, 2).reshape(batch, length, HIDDEN)
         x = self.norm1(x + self.output(context))
         x = self.norm2(x + self.down(F.gelu(self.up(x))))
         return x, probs
@@ -148,12 +148,10 @@ class MiniLMSentiment(nn.Module):
 
     def pooled(self, embeddings, attention_mask):
         """Mean of the last hidden states over the tokens the mask keeps, and the attentions."""
-        # Exported with the fixed length as a constant, so reshapes need no Shape ops.
-        length = MAX_LENGTH if torch.jit.is_tracing() else embeddings.shape[1]
         mask_add = (1.0 - attention_mask[:, None, None, :].to(embeddings.dtype)) * MASK_VALUE
         x, attentions = embeddings, []
         for layer in self.layers:
-            x, probs = layer(x, mask_add, length)
+            x, probs = layer(x, mask_add)
             attentions.append(probs)
         m = attention_mask.unsqueeze(-1).to(x.dtype)
         return (x * m).sum(dim=1) / m.sum(dim=1), attentions
@@ -393,13 +391,16 @@ def store_int8(path, model):
             nodes += where[2]
     del graph.node[:]
     graph.node.extend(nodes)
-    # The exporter names the attention outputs' dimensions after the Softmax: give them numbers.
+    # The exporter names the attention outputs' dimensions after the Softmax: give them the
+    # number of heads and the length.
     for output in graph.output:
         if output.name in ATTENTION_NAMES:
             dims = output.type.tensor_type.shape.dim
-            for dim, value in zip(dims[1:], (HEADS, MAX_LENGTH, MAX_LENGTH)):
+            dims[1].Clear()
+            dims[1].dim_value = HEADS
+            for dim in dims[2:]:
                 dim.Clear()
-                dim.dim_value = value
+                dim.dim_param = "length"
     onnx.checker.check_model(graph_model, full_check=True)
     onnx.save(graph_model, path)
     return renamed
@@ -410,16 +411,19 @@ def store_int8(path, model):
 
 
 def export(model, path):
+    """Exports with the batch and the length open (traced at a length shorter than the position
+    table, so that its slice is kept)."""
     model = copy.deepcopy(model).eval()
-    ids = torch.full((2, MAX_LENGTH), 0, dtype=torch.int64)
-    mask = torch.zeros((2, MAX_LENGTH), dtype=torch.int64)
+    ids = torch.full((2, 8), 0, dtype=torch.int64)
+    mask = torch.zeros((2, 8), dtype=torch.int64)
     ids[:, :3] = torch.tensor([101, 2023, 102])
     mask[:, :3] = 1
-    batch = {0: "batch"}
+    axes = {name: {0: "batch", 1: "length"} for name in [*INPUT_NAMES, "embeddings"]}
+    axes |= {name: {0: "batch", 2: "length", 3: "length"} for name in ATTENTION_NAMES}
+    axes["logits"] = {0: "batch"}
     torch.onnx.export(
         model, (ids, mask), path, opset_version=OPSET, dynamo=False, do_constant_folding=True,
-        input_names=INPUT_NAMES, output_names=OUTPUT_NAMES,
-        dynamic_axes={name: batch for name in INPUT_NAMES + OUTPUT_NAMES},
+        input_names=INPUT_NAMES, output_names=OUTPUT_NAMES, dynamic_axes=axes,
     )
 
 
@@ -513,6 +517,17 @@ def main():
     print("onnxruntime vs PyTorch (same int8 weights), max |diff|:", ort_vs_torch)
     assert max(ort_vs_torch.values()) < 1e-4, ort_vs_torch
 
+    # Each example at its own length (no padding) reads as it does padded to 64.
+    own_vs_padded = 0.0
+    for row, text in enumerate(EXAMPLES):
+        n = len(tokenizer.encode(text).ids)
+        own = session.run(OUTPUT_NAMES, {"input_ids": ids[row:row + 1, :n].numpy(),
+                                         "attention_mask": mask[row:row + 1, :n].numpy()})
+        padded = [ort_out[0][row], *(a[row, :, :n, :n] for a in ort_out[1:1 + LAYERS]), ort_out[-1][row, :n]]
+        own_vs_padded = max(own_vs_padded, *(float(np.abs(a[0] - b).max()) for a, b in zip(own, padded)))
+    print("onnxruntime, own length vs padded to 64, max |diff|:", own_vs_padded)
+    assert own_vs_padded < 1e-4, own_vs_padded
+
     example_results = []
     for text, z_int8, z_float in zip(EXAMPLES, ort_out[0], float_out[0]):
         p, pf = softmax(z_int8)[1], softmax(z_float)[1]
@@ -559,6 +574,7 @@ def main():
             "predictions_changed_by_int8": int((int8_test_logits.argmax(1) != float_test_logits.argmax(1)).sum()),
         },
         "ort_vs_torch_examples_max_abs_diff": ort_vs_torch,
+        "ort_own_length_vs_padded_max_abs_diff": own_vs_padded,
         "encoder_vs_transformers_max_abs_diff": vs_transformers,
         "examples": example_results,
         "timings_s": timings,

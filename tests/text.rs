@@ -91,7 +91,8 @@ fn references() -> Json {
 }
 
 /// The reading model (ids as f32, the mask derived from them) gives onnxruntime's logits for
-/// the exported model fed ids and mask, and PyTorch's.
+/// the exported model fed ids and mask, and PyTorch's, padded to 64; and a sentence read at its
+/// own length (the model's graph leaves the length open) gives the same.
 #[test]
 fn the_model_reads_sentences_as_onnxruntime_does() {
     let model = model();
@@ -118,15 +119,23 @@ fn the_model_reads_sentences_as_onnxruntime_does() {
             continue;
         }
         let reading = model.read(text).unwrap();
-        assert_eq!(reading.encoding.ids, ids);
-        assert_eq!(reading.logits, logits.iter().copied().collect::<Vec<_>>());
+        let n = ids.iter().position(|&id| id == 0).unwrap_or(ids.len());
+        assert_eq!(reading.encoding.ids, ids[..n]);
+        for (own, padded) in reading.logits.iter().zip(&logits) {
+            assert!(
+                (own - padded).abs() < 1e-5,
+                "{sentence}: {:?} at its own length, {logits:?} padded",
+                reading.logits
+            );
+        }
         assert_eq!(reading.attentions.len(), 6);
-        assert_eq!(reading.attentions[0].shape(), &[12, 64, 64]);
+        assert_eq!(reading.attentions[0].shape(), &[12, n, n]);
     }
 }
 
-/// Attention rollout over all 64 positions equals the reference computed from PyTorch's
-/// attentions.
+/// Attention rollout over a sentence's own tokens equals the reference computed from PyTorch's
+/// attentions padded to 64 positions, on the sentence's block (padding is never attended to, so
+/// the block is the same).
 #[test]
 fn rollout_matches_the_reference() {
     let model = model();
@@ -138,8 +147,9 @@ fn rollout_matches_the_reference() {
         let text = refs["rollout"]["sentences"][key]["text"].as_str().unwrap();
         let reading = model.read(text).unwrap();
         let layers: Vec<_> = reading.attentions.iter().map(|a| a.view()).collect();
-        let got = rollout(&layers, 64).unwrap();
-        let want = npy(file);
+        let n = reading.encoding.ids.len();
+        let got = rollout(&layers, n).unwrap();
+        let want = npy(file).slice_move(ndarray::s![..n, ..n]);
         let diff = got.iter().zip(want.iter()).map(|(g, w)| (g - f64::from(*w)).abs()).fold(0.0, f64::max);
         assert!(diff < 1e-5, "{key}: max |Δ| {diff}");
     }
@@ -159,7 +169,9 @@ fn integrated_gradients_on_the_embeddings_match_captum() {
         let sentence = &refs["ig"]["sentences"][key];
         let reading = model.read(sentence["text"].as_str().unwrap()).unwrap();
         let baseline_ids = model.baseline_ids(&reading.encoding);
-        assert_eq!(baseline_ids, numbers(&sentence["lig_pad"]["baseline_input_ids"]));
+        let n = baseline_ids.len();
+        // Captum's baseline is padded to 64: the sentence's own length is its first n ids.
+        assert_eq!(baseline_ids, numbers(&sentence["lig_pad"]["baseline_input_ids"])[..n]);
         let explainer = model.embedding_explainer(&reading.encoding).unwrap();
         let subject = Subject {
             input: reading.embeddings.clone(),
@@ -177,7 +189,11 @@ fn integrated_gradients_on_the_embeddings_match_captum() {
         let ig = explainer
             .explain(&subject, &Method::with("integrated-gradients", &config).unwrap(), &mut |_, _| {})
             .unwrap();
-        let want = npy(file).into_shape_with_order(ig.map.raw_dim()).unwrap();
+        // Captum's map covers 64 positions; the padding's rows are zeros (the same [PAD] at both
+        // ends of the path), and the sentence's are compared.
+        let want = npy(file);
+        assert!(want.slice(ndarray::s![n.., ..]).iter().all(|&w| w == 0.0));
+        let want = want.slice_move(ndarray::s![..n, ..]).into_shape_with_order(ig.map.raw_dim()).unwrap();
         let diff: f64 = ig.map.iter().zip(want.iter()).map(|(g, w)| f64::from(g - w).powi(2)).sum();
         let norm: f64 = want.iter().map(|w| f64::from(*w).powi(2)).sum();
         let relative = (diff / norm).sqrt();

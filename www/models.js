@@ -550,7 +550,7 @@ function textFields(inspection) {
       field('Token ids', choice('ids', inputs)),
       field('Attention mask', choice('mask', inputs)),
       field('Token types', choice('types', [['', 'none (the graph takes none)'], ...inputs]), 'fed as zeros: one sentence'),
-      field('Length', number('max_length', 2, 4096), 'tokens per sentence, [CLS] and [SEP] included'),
+      field('Length', number('max_length', 2, 4096), 'the most tokens a sentence keeps, [CLS] and [SEP] included (a model that fixes its length reads every sentence padded to it)'),
       field('Pooling', choice('pooling', [['cls', 'the first token ([CLS]: BERT, RoBERTa, DistilBERT)'], ['mean', 'the mean of the tokens (sentence-transformers)']])),
       field('Padding id', number('pad', 0, 10_000_000)),
       field('[CLS] id', number('cls', 0, 10_000_000)),

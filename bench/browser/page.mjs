@@ -34,10 +34,10 @@ export function median(values) {
 /** The tiles of the selected methods. */
 export const SELECTED = '.tile:not(.input-tile):not([hidden])';
 
-/** Opens the page with `workers` workers and waits for the model. */
-export async function openPage(browser, url, workers) {
+/** Opens the page with `workers` workers (at `hash`: `#sentences` for the text tab) and waits for the model. */
+export async function openPage(browser, url, workers, hash = '') {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  await page.goto(`${url}?workers=${workers}`);
+  await page.goto(`${url}?workers=${workers}${hash}`);
   await page.waitForFunction(() => document.getElementById('status-text').textContent.startsWith('Ready'), null, { timeout: 300_000 });
   return page;
 }

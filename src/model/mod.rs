@@ -4,7 +4,8 @@
 //! and run on batches of `f32` tensors. tract optimises far better for concrete shapes (4.4×
 //! faster on EfficientNet-Lite0 than with a symbolic batch), so a model whose input has a
 //! symbolic dimension gets one optimised plan per input shape it meets, made on first use and
-//! kept.
+//! kept while it is among the last few used (each plan holds its own packed weights, and a text
+//! model that reads sentences at their own length meets up to one shape per length).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,8 +66,23 @@ pub struct TensorInfo {
 /// The shapes of a model's named tensors, by ONNX name.
 pub type TensorShapes = HashMap<String, Vec<usize>>;
 
-/// Things made once per concrete input shape and kept.
-type ByInputShape<T> = Arc<Mutex<HashMap<Vec<usize>, Arc<T>>>>;
+/// Plans kept per model. A sentence's passes all have its length, and an image's its size: the
+/// shape changes between explanations, not within one.
+const PLANS_KEPT: usize = 2;
+
+/// Things made once per concrete input shape, the `capacity` most recently used kept (oldest
+/// first), shared by a model's clones.
+#[derive(Debug)]
+struct ByInputShape<T> {
+    kept: Vec<(Vec<usize>, Arc<T>)>,
+    capacity: usize,
+}
+
+impl<T> ByInputShape<T> {
+    fn new(capacity: usize) -> Arc<Mutex<ByInputShape<T>>> {
+        Arc::new(Mutex::new(ByInputShape { kept: Vec::new(), capacity }))
+    }
+}
 
 /// A runnable ONNX model with one `f32` input.
 #[derive(Debug, Clone)]
@@ -74,9 +90,9 @@ pub struct Model {
     /// The parsed model, outputs (and exposed intermediates) selected, input shape open.
     inference: Arc<InferenceModel>,
     /// Optimised plans by concrete input shape.
-    plans: ByInputShape<TypedRunnableModel>,
+    plans: Arc<Mutex<ByInputShape<TypedRunnableModel>>>,
     /// Every labelled tensor's shape, by concrete input shape.
-    shapes: ByInputShape<TensorShapes>,
+    shapes: Arc<Mutex<ByInputShape<TensorShapes>>>,
     input: TensorInfo,
     outputs: Vec<TensorInfo>,
 }
@@ -158,8 +174,8 @@ impl Model {
             typed.outputs.iter().map(|&outlet| tensor_info(&typed, outlet)).collect::<Result<Vec<_>>>()?;
         let model = Model {
             inference: Arc::new(inference),
-            plans: Arc::default(),
-            shapes: Arc::default(),
+            plans: ByInputShape::new(PLANS_KEPT),
+            shapes: ByInputShape::new(4 * PLANS_KEPT),
             input,
             outputs,
         };
@@ -187,6 +203,13 @@ impl Model {
 
     pub fn outputs(&self) -> &[TensorInfo] {
         &self.outputs
+    }
+
+    /// Makes the plan for one concrete input shape now, so that a model that cannot run at
+    /// that shape fails here rather than at its first input.
+    pub fn prepare(&self, shape: &[usize]) -> Result<()> {
+        self.check_input_shape(shape)?;
+        self.plan(shape).map(drop)
     }
 
     /// The optimised plan for one concrete input shape, made on first use.
@@ -225,23 +248,29 @@ impl Model {
     }
 
     /// Looks `shape` up in `cache`, or makes the entry from the model with its input fixed to
-    /// that shape, and keeps it.
+    /// that shape, and keeps it, dropping the least recently used beyond the cache's capacity.
     fn for_shape<T>(
         &self,
-        cache: &ByInputShape<T>,
+        cache: &Mutex<ByInputShape<T>>,
         shape: &[usize],
         make: impl FnOnce(InferenceModel) -> TractResult<Arc<T>>,
     ) -> Result<Arc<T>> {
         let mut cache = cache.lock().map_err(|_| Error::ModelRun("a previous run failed".into()))?;
-        if let Some(entry) = cache.get(shape) {
-            return Ok(entry.clone());
+        if let Some(at) = cache.kept.iter().position(|(s, _)| s == shape) {
+            let hit = cache.kept.remove(at);
+            let entry = hit.1.clone();
+            cache.kept.push(hit);
+            return Ok(entry);
         }
         let entry = (*self.inference)
             .clone()
             .with_input_fact(0, f32::fact(shape).into())
             .and_then(make)
             .map_err(|e| Error::ModelPrepare(format!("{e:#}")))?;
-        cache.insert(shape.to_vec(), entry.clone());
+        if cache.kept.len() == cache.capacity {
+            cache.kept.remove(0);
+        }
+        cache.kept.push((shape.to_vec(), entry.clone()));
         Ok(entry)
     }
 

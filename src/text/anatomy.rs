@@ -29,6 +29,8 @@ pub struct Anatomy {
     /// The rows of the word embedding table (the first weight the ids index), when there is one:
     /// an id at or past it has no embedding.
     pub vocabulary: Option<usize>,
+    /// Whether the file leaves the ids' length (their second axis) open.
+    pub length_open: bool,
 }
 
 /// Finds the parts in the ONNX model `onnx` whose token ids come in as `ids`.
@@ -43,7 +45,18 @@ pub fn find(onnx: &[u8], ids: &str) -> Result<Anatomy> {
         attentions: attentions(graph, ids),
         outputs: graph.output.iter().map(|o| o.name.clone()).collect(),
         vocabulary: vocabulary(graph, ids),
+        length_open: length_open(graph, ids),
     })
+}
+
+fn length_open(graph: &pb::GraphProto, ids: &str) -> bool {
+    use pb::tensor_shape_proto::dimension::Value;
+    let input = graph.input.iter().find(|i| i.name == ids);
+    let shape = match input.and_then(|i| i.r#type.as_ref()?.value.as_ref()) {
+        Some(pb::type_proto::Value::TensorType(tensor)) => tensor.shape.as_ref(),
+        None => None,
+    };
+    shape.and_then(|s| s.dim.get(1)).is_some_and(|d| !matches!(d.value, Some(Value::DimValue(_))))
 }
 
 fn vocabulary(graph: &pb::GraphProto, ids: &str) -> Option<usize> {

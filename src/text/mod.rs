@@ -7,5 +7,5 @@ pub mod rollout;
 pub mod tokenizer;
 
 pub use explain::{Sentence, TextMethod, TokenAttribution, TokenPlan};
-pub use model::{Pooling, Reading, TextModel, TextModelConfig};
+pub use model::{Length, Pooling, Reading, TextModel, TextModelConfig};
 pub use tokenizer::{Encoding, TextTokenizer};

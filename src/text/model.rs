@@ -3,7 +3,10 @@
 //!
 //! - the *reading* model takes the token ids (as f32) and derives the attention mask from them
 //!   (a padding id is not attended to), and gives the logits, every layer's attention and the
-//!   embedding layer's output. The forward-only methods replace tokens by padding here;
+//!   embedding layer's output. The forward-only methods replace tokens by padding here. A graph
+//!   that leaves the length open reads each sentence at its own length (one plan per length, see
+//!   [`crate::model`]), so a 6-token sentence costs 6 tokens; one that fixes it, or that tract
+//!   cannot follow with the length open, reads every sentence padded to `max_length`;
 //! - the *embedding* model, made per sentence, starts at the embedding layer's output with that
 //!   sentence's attention mask fixed: the gradient methods attribute to the embeddings there,
 //!   as Captum's `LayerIntegratedGradients` on the embedding layer does.
@@ -30,7 +33,8 @@ pub struct TextModelConfig {
     pub labels: Vec<String>,
     /// The tokenizer file, beside the model.
     pub tokenizer: String,
-    /// Tokens per sentence, special tokens included; the graph's fixed length.
+    /// The most tokens a sentence keeps, special tokens included; a graph that fixes the length
+    /// reads every sentence padded to it.
     pub max_length: usize,
     pub inputs: TextInputs,
     pub outputs: TextOutputs,
@@ -112,24 +116,51 @@ pub struct Reading {
     pub embeddings: ArrayD<f32>,
 }
 
-/// The reading model's surgery: ids fed as f32, the mask derived from them, token types zeros.
-fn reading_surgery(config: &TextModelConfig) -> Surgery {
+/// How the reading model takes a sentence's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    /// Each sentence at its own length: the graph leaves it open.
+    Own,
+    /// Every sentence padded to `max_length`.
+    Padded,
+}
+
+/// The reading model's surgery: ids fed as f32, the mask derived from them, token types zeros;
+/// one symbol left open at most (tract cannot flatten a shape with two in it): the batch fixed
+/// to one sentence when the length is the sentence's, the length fixed when it is padded.
+fn reading_surgery(config: &TextModelConfig, length: Length) -> Surgery {
+    let ids = config.inputs.input_ids.clone();
     Surgery {
-        float_input: Some(config.inputs.input_ids.clone()),
+        float_input: Some(ids.clone()),
         mask_from_ids: Some((config.inputs.attention_mask.clone(), i64::from(config.special_tokens.pad))),
         zeros_like_ids: config.inputs.token_type_ids.iter().cloned().collect(),
-        fixed: vec![(config.inputs.input_ids.clone(), 1, config.max_length)],
+        fixed: vec![match length {
+            Length::Own => (ids, 0, 1),
+            Length::Padded => (ids, 1, config.max_length),
+        }],
         ..Surgery::default()
     }
 }
 
 /// The reading model: the graph after its surgery, with the attentions and embeddings that are
 /// not already outputs exposed as outputs.
-fn reading_model(onnx: &[u8], config: &TextModelConfig, outputs: &[String]) -> Result<Model> {
+fn reading_model(onnx: &[u8], config: &TextModelConfig, outputs: &[String], length: Length) -> Result<Model> {
     let wanted = config.outputs.attentions.iter().chain(std::iter::once(&config.outputs.embeddings));
     let exposed: Vec<String> =
         wanted.filter(|name| !name.is_empty() && !outputs.contains(name)).cloned().collect();
-    Model::from_bytes_exposing(&operate(onnx, &reading_surgery(config))?, &exposed)
+    Model::from_bytes_exposing(&operate(onnx, &reading_surgery(config, length))?, &exposed)
+}
+
+/// The reading model at each sentence's own length, if the graph leaves the length open and
+/// tract can plan it so: planned now for the shortest sentence ([CLS] and [SEP]), so that a
+/// graph that cannot run at an open length is read padded instead.
+fn own_length_model(onnx: &[u8], config: &TextModelConfig, outputs: &[String], open: bool) -> Option<Model> {
+    if !open {
+        return None;
+    }
+    let model = reading_model(onnx, config, outputs, Length::Own).ok()?;
+    model.prepare(&[1, 2]).ok()?;
+    Some(model)
 }
 
 /// A text classifier, ready to read sentences.
@@ -139,6 +170,7 @@ pub struct TextModel {
     pub tokenizer: TextTokenizer,
     onnx: Vec<u8>,
     reading: Model,
+    length: Length,
     /// The graph's own outputs.
     outputs: Vec<String>,
 }
@@ -166,8 +198,19 @@ impl TextModel {
         if config.outputs.embeddings.is_empty() {
             config.outputs.embeddings = found.embeddings.unwrap_or_default();
         }
-        let reading = reading_model(onnx, &config, &found.outputs)?;
-        Ok(TextModel { config, tokenizer, onnx: onnx.to_vec(), reading, outputs: found.outputs })
+        let (length, reading) = match own_length_model(onnx, &config, &found.outputs, found.length_open) {
+            Some(reading) => (Length::Own, reading),
+            None => (Length::Padded, reading_model(onnx, &config, &found.outputs, Length::Padded)?),
+        };
+        if length == Length::Own {
+            tokenizer.no_padding();
+        }
+        Ok(TextModel { config, tokenizer, onnx: onnx.to_vec(), reading, length, outputs: found.outputs })
+    }
+
+    /// Whether sentences are read at their own length or padded.
+    pub fn length(&self) -> Length {
+        self.length
     }
 
     /// The methods that cannot run on this model, each with why: the attention methods when
@@ -198,12 +241,13 @@ impl TextModel {
     /// The same description and tokenizer on another ONNX file of the same inputs and outputs
     /// (a randomised copy of this one).
     pub fn with_onnx(&self, onnx: &[u8]) -> Result<TextModel> {
-        let reading = reading_model(onnx, &self.config, &self.outputs)?;
+        let reading = reading_model(onnx, &self.config, &self.outputs, self.length)?;
         Ok(TextModel {
             config: self.config.clone(),
             tokenizer: self.tokenizer.clone(),
             onnx: onnx.to_vec(),
             reading,
+            length: self.length,
             outputs: self.outputs.clone(),
         })
     }
@@ -285,7 +329,7 @@ impl TextModel {
             constants: vec![(self.config.inputs.attention_mask.clone(), mask.into_dyn())],
             cut_at: Some((
                 self.config.outputs.embeddings.clone(),
-                vec![None, Some(self.config.max_length), Some(hidden)],
+                vec![None, Some(encoding.ids.len()), Some(hidden)],
             )),
             ..Surgery::default()
         };

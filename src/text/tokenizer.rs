@@ -1,7 +1,8 @@
 //! A model's own tokenizer, read from its `tokenizer.json` by Hugging Face's `tokenizers` (the
 //! implementation the file was written for, built for wasm with `unstable_wasm`), so that a
 //! user's BERT-style model brings its own vocabulary and rules. The length is the model's:
-//! truncated and padded to `max_length`, whatever the file says (MiniLM's says 128).
+//! truncated to `max_length`, whatever the file says (MiniLM's says 128), and padded to it
+//! only for a model whose graph fixes the length.
 
 use tokenizers::{PaddingDirection, PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
@@ -11,14 +12,15 @@ use crate::error::{Error, Result};
 /// little enough that tokenising it is instant.
 pub const MAX_CHARS: usize = 100_000;
 
-/// A tokenizer fixed to one sequence length.
+/// A tokenizer that truncates to the model's length, and pads to it if asked.
 #[derive(Debug, Clone)]
 pub struct TextTokenizer {
     inner: Tokenizer,
     max_length: usize,
 }
 
-/// One sentence, tokenised, padded and truncated to the model's length.
+/// One sentence, tokenised, truncated to the model's length (and padded to it, if the model
+/// reads only that length).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encoding {
     pub ids: Vec<u32>,
@@ -39,7 +41,8 @@ impl Encoding {
 }
 
 impl TextTokenizer {
-    /// Reads a `tokenizer.json`; `max_length` tokens per sentence, special tokens included.
+    /// Reads a `tokenizer.json`; at most `max_length` tokens per sentence, special tokens
+    /// included, and padded to `max_length`.
     pub fn from_json(bytes: &[u8], max_length: usize) -> Result<TextTokenizer> {
         let mut inner = Tokenizer::from_bytes(bytes)
             .map_err(|e| Error::Text(format!("The tokenizer file cannot be read: {e}")))?;
@@ -56,6 +59,11 @@ impl TextTokenizer {
             ..PaddingParams::default()
         }));
         Ok(TextTokenizer { inner, max_length })
+    }
+
+    /// Leaves each sentence at its own length, for a model that reads any length.
+    pub fn no_padding(&mut self) {
+        self.inner.with_padding(None);
     }
 
     /// Pads with token `id` (the model's padding id, which the description gives: a tokenizer

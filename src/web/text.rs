@@ -54,18 +54,20 @@ impl TextPlayground {
         to_js(&reasons)
     }
 
-    /// `{layers, heads, maxLength}`.
+    /// `{layers, heads, maxLength, ownLength}`: `ownLength` when each sentence is read at its
+    /// own length rather than padded to `maxLength`.
     pub fn shape(&self) -> Result<JsValue, JsError> {
         let model = self.model();
         let shape = serde_json::json!({
             "layers": model.config.outputs.attentions.len(),
             "heads": model.heads()?,
             "maxLength": model.config.max_length,
+            "ownLength": model.length() == crate::text::Length::Own,
         });
         to_js(&shape)
     }
 
-    /// The logits for token ids (the model's length, padded with [PAD]), as they are: one
+    /// The logits for token ids (padded with [PAD], if the model pads), as they are: one
     /// forward pass of the reading model.
     pub fn logits(&self, ids: &[u32]) -> Result<Vec<f32>, JsError> {
         Ok(self.model().reading_model().run(TextModel::ids_tensor(ids))?.iter().copied().collect())
