@@ -16,9 +16,10 @@ async function main() {
     const glimpse = new TextPlayground(onnx, config, tokenizer);
     const sentence = 'not bad at all';
     glimpse.setText(sentence);
-    // The sentence's ids, padded to the model's length, as the text benchmark feeds them.
+    // The sentence's ids at its own length (the reference's, padded to 64, without the padding),
+    // as the page reads it.
     const reference = await (await fetch('/data/text/logits.json')).json();
-    const ids = Uint32Array.from(reference.input_ids[reference.sentences.indexOf(sentence)]);
+    const ids = Uint32Array.from(reference.input_ids[reference.sentences.indexOf(sentence)].filter((id) => id !== 0));
     return (kind) => (kind === 'forward' ? glimpse.logits(ids) : glimpse.explain(0, '{"method":"gradient"}', 1, () => {}));
   }
   const onnx = await bytes('/models/efficientnet-lite0.onnx');

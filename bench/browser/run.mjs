@@ -45,6 +45,10 @@ try {
     console.log(`  glimpse gradient  forward + backward median ${result.gradient.median.toFixed(1)} ms (min ${result.gradient.min.toFixed(1)}); ${(result.gradient.median / result.glimpse.median).toFixed(2)}× one forward pass`);
     console.log(`  onnxruntime-web   load ${result.ort.load.toFixed(0)} ms, forward median ${result.ort.median.toFixed(1)} ms (min ${result.ort.min.toFixed(1)})`);
     console.log(`  ratio glimpse / onnxruntime-web: ${result.ratio.toFixed(2)}`);
+    for (const { label, maxDiff, glimpse, ort } of result.more) {
+      console.log(`  ${label}: glimpse forward median ${glimpse.median.toFixed(1)} ms, onnxruntime-web ${ort.median.toFixed(1)} ms, `
+        + `ratio ${(glimpse.median / ort.median).toFixed(2)}; gradient / forward ${(result.gradient.median / glimpse.median).toFixed(2)}; max |Δlogit| ${maxDiff.toExponential(2)}`);
+    }
     for (const [name, { median, min }] of Object.entries(result.methods)) {
       console.log(`  ${name.padEnd(22)} median ${median.toFixed(0)} ms (min ${min.toFixed(0)})`);
     }

@@ -49,7 +49,8 @@ export async function bytes(url) {
 /**
  * Runs the page's benchmark and leaves its figures (or its error) in `window.benchResult`
  * for run.mjs: `main` returns {maxDiff, glimpseLoad, glimpseTime, gradientTime, methodTimes,
- * ortLoad, ortTime}.
+ * ortLoad, ortTime} and, optionally, `more`: other forward passes timed both ways, each
+ * {label, maxDiff, glimpse, ort}.
  */
 export function start(main) {
   main().then(
@@ -62,6 +63,7 @@ export function start(main) {
         methods: t.methodTimes,
         ort: { load: t.ortLoad, ...t.ortTime },
         ratio: t.glimpseTime.median / t.ortTime.median,
+        more: t.more ?? [],
       };
     },
     (error) => { window.benchResult = { error: String(error.stack ?? error) }; log(String(error)); },
